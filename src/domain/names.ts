@@ -1,0 +1,31 @@
+/** Naming rules shared by secrets, key/value keys, agents and accounts (SPEC S1). */
+
+export const SECRET_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,128}$/;
+export const SECRET_NAME_RULE = '1–128 characters of letters, digits, "_", "-" and "."';
+
+/** Agents are named by people ("Booking agent"), so spaces are allowed inside, never at the ends. */
+export const AGENT_NAME_PATTERN = /^[A-Za-z0-9_.-](?:[A-Za-z0-9_. -]{0,62}[A-Za-z0-9_.-])?$/;
+export const AGENT_NAME_RULE = '1–64 characters of letters, digits, spaces, "_", "-" and ".", not starting or ending with a space';
+
+export const ACCOUNT_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
+export const ACCOUNT_NAME_RULE = '1–63 characters of lowercase letters, digits, "_" and "-", starting with a letter or digit';
+
+// Deliberately loose: the address is an identifier for sign-in, and the real check is the invitation.
+export const EMAIL_PATTERN = /^[^\s@]{1,64}@[^\s@]{1,255}\.[^\s@]{1,63}$/;
+export const EMAIL_RULE = 'an email address like name@example.com';
+
+export const PASSWORD_MIN = 12;
+export const PASSWORD_MAX = 256;
+
+/** Identity of a name for uniqueness: names are unique per account ignoring case. */
+export const nameKey = (name: string): string => name.toLowerCase();
+
+/** The form the console suggests: lowercase with underscores (`Stripe API key` → `stripe_api_key`). */
+export function suggestSecretName(input: string): string {
+  return input
+    .trim()
+    .toLowerCase()
+    .replace(/[^a-z0-9_.-]+/g, '_')
+    .replace(/^_+|_+$/g, '')
+    .slice(0, 128);
+}

@@ -1,0 +1,144 @@
+/**
+ * The tables as the code sees them, identical on SQLite and PostgreSQL: times are ISO-8601 UTC text
+ * (they sort as text), flags are 0/1 integers, binary is bytes, lists are JSON text.
+ */
+export interface Database {
+  accounts: AccountsTable;
+  users: UsersTable;
+  sessions: SessionsTable;
+  personal_tokens: PersonalTokensTable;
+  agents: AgentsTable;
+  agent_keys: AgentKeysTable;
+  data_keys: DataKeysTable;
+  secrets: SecretsTable;
+  secret_versions: SecretVersionsTable;
+  grants: GrantsTable;
+  audit_events: AuditEventsTable;
+  audit_heads: AuditHeadsTable;
+}
+
+export interface AccountsTable {
+  id: string;
+  name: string;
+  vault_enabled: number;
+  /** The data key new secret versions are sealed with. */
+  data_key_id: string | null;
+  created_at: string;
+}
+
+export interface UsersTable {
+  id: string;
+  account_id: string;
+  email: string;
+  role: string;
+  password_hash: string;
+  created_at: string;
+  created_by: string;
+}
+
+export interface SessionsTable {
+  id: string;
+  user_id: string;
+  token_hash: Buffer;
+  csrf_token: string;
+  created_at: string;
+  expires_at: string;
+}
+
+export interface PersonalTokensTable {
+  id: string;
+  user_id: string;
+  name: string;
+  token_hash: Buffer;
+  created_at: string;
+  last_used_at: string | null;
+  revoked_at: string | null;
+}
+
+export interface AgentsTable {
+  id: string;
+  account_id: string;
+  name: string;
+  name_key: string;
+  created_at: string;
+  created_by: string;
+}
+
+export interface AgentKeysTable {
+  id: string;
+  agent_id: string;
+  name: string;
+  key_hash: Buffer;
+  created_at: string;
+  created_by: string;
+  revoked_at: string | null;
+}
+
+export interface DataKeysTable {
+  id: string;
+  account_id: string;
+  wrapped_key: Buffer;
+  master_key_id: string;
+  created_at: string;
+}
+
+export interface SecretsTable {
+  id: string;
+  account_id: string;
+  name: string;
+  name_key: string;
+  description: string;
+  kind: string;
+  key_names: string;
+  current_version: number;
+  created_at: string;
+  created_by: string;
+  updated_at: string;
+  updated_by: string;
+  last_read_at: string | null;
+}
+
+export interface SecretVersionsTable {
+  secret_id: string;
+  version: number;
+  data_key_id: string;
+  ciphertext: Buffer;
+  kind: string;
+  key_names: string;
+  created_at: string;
+  created_by: string;
+  restored_from: number | null;
+}
+
+export interface GrantsTable {
+  secret_id: string;
+  agent_id: string;
+  created_at: string;
+  created_by: string;
+  last_read_at: string | null;
+}
+
+export interface AuditEventsTable {
+  account_id: string;
+  seq: number;
+  at: string;
+  actor_type: string;
+  actor_id: string | null;
+  actor_name: string | null;
+  action: string;
+  secret_id: string | null;
+  secret_name: string | null;
+  version: number | null;
+  agent_id: string | null;
+  agent_name: string | null;
+  outcome: string;
+  detail: string | null;
+  prev_hash: string;
+  hash: string;
+}
+
+export interface AuditHeadsTable {
+  account_id: string;
+  seq: number;
+  hash: string;
+}

@@ -1,0 +1,65 @@
+import { sql } from 'kysely';
+import type { Db, Tx } from './database.js';
+import type { SecretsTable } from './schema.js';
+
+/** Secret rows by name, ignoring case (names are unique per account ignoring case). */
+export async function findSecretByName(db: Db | Tx, accountId: string, name: string): Promise<SecretsTable | undefined> {
+  return db
+    .selectFrom('secrets')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .where('name_key', '=', name.toLowerCase())
+    .executeTakeFirst();
+}
+
+export interface SecretListQuery {
+  accountId: string;
+  search?: string | undefined;
+  /** Keyset paging: the name_key of the last secret of the previous page. */
+  after?: string | undefined;
+  limit: number;
+}
+
+const likePattern = (text: string): string => `%${text.toLowerCase().replace(/[\\%_]/g, (c) => `\\${c}`)}%`;
+
+export async function listSecretRows(db: Db, q: SecretListQuery) {
+  let query = db
+    .selectFrom('secrets as s')
+    .selectAll('s')
+    .select((eb) =>
+      eb.selectFrom('grants as g').whereRef('g.secret_id', '=', 's.id').select(eb.fn.countAll<number>().as('n')).as('agents_with_access'),
+    )
+    .where('s.account_id', '=', q.accountId);
+  if (q.search) query = query.where(sql<boolean>`s.name_key like ${likePattern(q.search)} escape '\\'`);
+  if (q.after !== undefined) query = query.where('s.name_key', '>', q.after);
+  return query.orderBy('s.name_key').limit(q.limit).execute();
+}
+
+export async function countSecrets(db: Db, accountId: string, search?: string): Promise<number> {
+  let query = db.selectFrom('secrets').select((eb) => eb.fn.countAll<number>().as('n')).where('account_id', '=', accountId);
+  if (search) query = query.where(sql<boolean>`name_key like ${likePattern(search)} escape '\\'`);
+  const row = await query.executeTakeFirstOrThrow();
+  return Number(row.n);
+}
+
+/** Every agent of the account, with whether (and when last) it read the secret. */
+export async function accessListRows(db: Db | Tx, accountId: string, secretId: string) {
+  return db
+    .selectFrom('agents as a')
+    .leftJoin('grants as g', (join) => join.onRef('g.agent_id', '=', 'a.id').on('g.secret_id', '=', secretId))
+    .select(['a.id', 'a.name', 'g.agent_id as granted_to', 'g.created_at as granted_at', 'g.created_by as granted_by', 'g.last_read_at'])
+    .where('a.account_id', '=', accountId)
+    .orderBy('a.name_key')
+    .execute();
+}
+
+/** Takes the next version number and locks the secret's row until the transaction ends. */
+export async function nextVersion(tx: Tx, secretId: string, by: string, at: string): Promise<number> {
+  const row = await tx
+    .updateTable('secrets')
+    .set((eb) => ({ current_version: eb('current_version', '+', 1), updated_at: at, updated_by: by }))
+    .where('id', '=', secretId)
+    .returning('current_version')
+    .executeTakeFirstOrThrow();
+  return row.current_version;
+}

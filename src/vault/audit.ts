@@ -1,0 +1,146 @@
+import type { AuditAction, AuditOutcome } from '../domain/audit.js';
+import { VaultError } from '../domain/errors.js';
+import { appendAuditEvents, lockAuditChains, type NewAuditEvent } from '../store/audit.js';
+import type { Store, Tx } from '../store/database.js';
+import type { Actor } from './callers.js';
+import { nowIso } from './ids.js';
+import type { Log } from './log.js';
+
+/** What happened, as the vault describes it; becomes one audit event. */
+export interface AuditEntry {
+  actor: Actor;
+  action: AuditAction;
+  outcome: AuditOutcome;
+  secret?: { id: string | null; name: string } | undefined;
+  version?: number | null | undefined;
+  agent?: { id: string; name: string } | undefined;
+  /** Names and counts only (never a value): e.g. the agents an access list was set to. */
+  detail?: Record<string, unknown> | undefined;
+}
+
+export function auditRow(accountId: string, entry: AuditEntry, at: string): NewAuditEvent {
+  return {
+    account_id: accountId,
+    at,
+    actor_type: entry.actor.type,
+    actor_id: entry.actor.id,
+    actor_name: entry.actor.name,
+    action: entry.action,
+    secret_id: entry.secret?.id ?? null,
+    secret_name: entry.secret?.name ?? null,
+    version: entry.version ?? null,
+    agent_id: entry.agent?.id ?? null,
+    agent_name: entry.agent?.name ?? null,
+    outcome: entry.outcome,
+    detail: entry.detail === undefined ? null : JSON.stringify(entry.detail),
+  };
+}
+
+export type RecordAudit = (entry: AuditEntry) => void;
+
+/** A read that was granted, so its grant's and secret's "last read" can be stamped with the event. */
+export interface GrantUse {
+  secretId: string;
+  agentId: string;
+}
+
+interface PendingRead {
+  event: NewAuditEvent;
+  use: GrantUse | undefined;
+  resolve: () => void;
+  reject: (error: VaultError) => void;
+}
+
+const MAX_BATCH = 512;
+
+export const auditUnavailable = (): VaultError =>
+  new VaultError('audit_unavailable', 'The audit trail cannot be written right now, so nothing is answered; try again shortly.');
+
+/**
+ * The audit trail. Changes write their events in the same transaction as the change. Run-time reads
+ * are group-committed: reads that arrive while a batch is being written wait for the next batch, and
+ * each read is answered only when the batch holding its event has committed (SPEC S13, fail closed).
+ */
+export class AuditTrail {
+  private queue: PendingRead[] = [];
+  private draining: Promise<void> | undefined;
+
+  constructor(
+    private readonly store: Store,
+    private readonly log: Log,
+  ) {}
+
+  /**
+   * Runs `work` and the audit events it records in one transaction: either both are stored or neither.
+   * The account's chain lock is taken first, before any other write (see lockAuditChains).
+   */
+  async change<T>(accountId: string, work: (tx: Tx, record: RecordAudit) => Promise<T>): Promise<T> {
+    return this.store.db.transaction().execute((tx) => this.changeWithin(tx, accountId, work));
+  }
+
+  /** As `change`, inside a transaction the caller already holds. */
+  async changeWithin<T>(tx: Tx, accountId: string, work: (tx: Tx, record: RecordAudit) => Promise<T>): Promise<T> {
+    await lockAuditChains(tx, [accountId]);
+    const entries: AuditEntry[] = [];
+    const result = await work(tx, (entry) => entries.push(entry));
+    const at = nowIso();
+    await appendAuditEvents(tx, entries.map((entry) => auditRow(accountId, entry, at)));
+    return result;
+  }
+
+  /** Resolves once the read's event is durable; rejects with audit_unavailable if it cannot be. */
+  recordRead(accountId: string, entry: AuditEntry, use?: GrantUse): Promise<void> {
+    return new Promise<void>((resolve, reject) => {
+      this.queue.push({ event: auditRow(accountId, entry, nowIso()), use, resolve, reject });
+      this.draining ??= this.drain();
+    });
+  }
+
+  /** Waits for every queued read event to be written (or refused). */
+  async flush(): Promise<void> {
+    await this.draining;
+  }
+
+  private async drain(): Promise<void> {
+    try {
+      while (this.queue.length > 0) {
+        const batch = this.queue.splice(0, MAX_BATCH);
+        try {
+          await this.writeBatch(batch);
+          for (const pending of batch) pending.resolve();
+        } catch (error) {
+          this.log.error({ err: describe(error), events: batch.length }, 'audit batch could not be written; the reads fail closed');
+          for (const pending of batch) pending.reject(auditUnavailable());
+        }
+      }
+    } finally {
+      this.draining = undefined;
+    }
+  }
+
+  private async writeBatch(batch: readonly PendingRead[]): Promise<void> {
+    await this.store.db.transaction().execute(async (tx) => {
+      await lockAuditChains(
+        tx,
+        batch.map((pending) => pending.event.account_id),
+      );
+      await appendAuditEvents(
+        tx,
+        batch.map((pending) => pending.event),
+      );
+      const lastRead = new Map<string, { use: GrantUse; at: string }>();
+      for (const { use, event } of batch) {
+        if (use) lastRead.set(`${use.secretId}/${use.agentId}`, { use, at: event.at });
+      }
+      for (const { use, at } of lastRead.values()) {
+        await tx.updateTable('grants').set({ last_read_at: at }).where('secret_id', '=', use.secretId).where('agent_id', '=', use.agentId).execute();
+        await tx.updateTable('secrets').set({ last_read_at: at }).where('id', '=', use.secretId).execute();
+      }
+    });
+  }
+}
+
+/** An error as a log field: its class and message, which the store and crypto layers keep free of values. */
+export function describe(error: unknown): string {
+  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+}

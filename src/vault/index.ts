@@ -1,0 +1,36 @@
+import { Keyring } from '../crypto/keyring.js';
+import type { MasterKey } from '../crypto/masterKey.js';
+import type { Store } from '../store/database.js';
+import { accountsService } from './accounts.js';
+import { agentsService } from './agents.js';
+import { AuditTrail } from './audit.js';
+import { auditQueries } from './auditQueries.js';
+import type { Log } from './log.js';
+import { peopleService } from './people.js';
+import { runtimeService } from './runtime.js';
+import { sealingService } from './sealing.js';
+import { secretsService } from './secrets.js';
+
+/** Wires the use cases by hand, each given exactly what it uses. */
+export function createVault(deps: { store: Store; masterKey: MasterKey; log: Log }) {
+  const { store, log } = deps;
+  const keyring = new Keyring(deps.masterKey);
+  const audit = new AuditTrail(store, log);
+  const sealing = sealingService(keyring);
+  return {
+    store,
+    audit,
+    accounts: accountsService({ store, audit, sealing }),
+    people: peopleService({ store, audit }),
+    agents: agentsService({ store, audit }),
+    secrets: secretsService({ store, audit, sealing }),
+    runtime: runtimeService({ store, sealing, audit }),
+    auditLog: auditQueries({ store }),
+    async close(): Promise<void> {
+      await audit.flush();
+      await store.close();
+    },
+  };
+}
+
+export type Vault = ReturnType<typeof createVault>;

@@ -1,0 +1,214 @@
+import { randomBytes } from 'node:crypto';
+import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
+import { credentialId, credentialMatches, issueCredential, oneTimePassword } from '../crypto/tokens.js';
+import { VaultError, notFound } from '../domain/errors.js';
+import type { Role } from '../domain/roles.js';
+import type { Db, Store, Tx } from '../store/database.js';
+import type { AuditTrail } from './audit.js';
+import { actorOf, requireAdmin, type Actor, type UserCaller } from './callers.js';
+import { looksLikeId, newId, nowIso } from './ids.js';
+
+// OWASP's recommended Argon2id floor: 19 MiB, 2 passes, 1 lane.
+const ARGON = { memoryCost: 19456, timeCost: 2, parallelism: 1 };
+export const SESSION_HOURS = 12;
+
+export const hashPassword = (password: string): Promise<string> => argonHash(password, ARGON);
+
+const unauthenticated = (message = 'Sign in, or send a valid personal access token as "Authorization: Bearer <token>".'): VaultError =>
+  new VaultError('unauthenticated', message);
+
+export interface UserInfo {
+  id: string;
+  email: string;
+  role: Role;
+  createdAt: string;
+  createdBy: string;
+}
+
+export interface TokenInfo {
+  id: string;
+  name: string;
+  createdAt: string;
+  revokedAt: string | null;
+}
+
+/** The caller behind a user id, read fresh on every request: a removed user or changed role holds at once. */
+async function loadCaller(db: Db, userId: string, via: UserCaller['via']): Promise<UserCaller | undefined> {
+  const row = await db
+    .selectFrom('users as u')
+    .innerJoin('accounts as a', 'a.id', 'u.account_id')
+    .select(['u.id', 'u.email', 'u.role', 'a.id as account_id', 'a.name as account_name', 'a.vault_enabled'])
+    .where('u.id', '=', userId)
+    .executeTakeFirst();
+  if (!row) return undefined;
+  return { userId: row.id, email: row.email, role: row.role as Role, accountId: row.account_id, accountName: row.account_name, vaultEnabled: row.vault_enabled === 1, via };
+}
+
+/**
+ * A password to store: the chosen one, or a one-time password to hand over. Hashed before any
+ * transaction starts, so the slow hash never holds a database lock.
+ */
+export async function preparePassword(password: string | undefined): Promise<{ hash: string; oneTimePassword: string | undefined }> {
+  const chosen = password ?? oneTimePassword();
+  return { hash: await hashPassword(chosen), oneTimePassword: password === undefined ? chosen : undefined };
+}
+
+export async function insertUser(tx: Tx, accountId: string, email: string, role: Role, passwordHash: string, by: Actor) {
+  const taken = await tx.selectFrom('users').select('id').where('email', '=', email.toLowerCase()).executeTakeFirst();
+  if (taken) throw new VaultError('email_taken', `A user with email ${email.toLowerCase()} already exists.`, 'email');
+  const row = { id: newId('usr'), account_id: accountId, email: email.toLowerCase(), role, password_hash: passwordHash, created_at: nowIso(), created_by: by.name };
+  await tx.insertInto('users').values(row).execute();
+  return row;
+}
+
+/** A personal access token for a user, returned once. */
+export async function insertToken(tx: Tx, userId: string, name: string) {
+  const credential = issueCredential('asp');
+  const id = `tok_${credential.id}`;
+  await tx.insertInto('personal_tokens').values({ id, user_id: userId, name, token_hash: credential.hash, created_at: nowIso(), last_used_at: null, revoked_at: null }).execute();
+  return { id, token: credential.token };
+}
+
+export function peopleService(deps: { store: Store; audit: AuditTrail }) {
+  const { store, audit } = deps;
+  // A hash to verify against when the email is unknown, so both cases take the same time.
+  const decoyHash = hashPassword(oneTimePassword());
+
+  /** Email + password → a console session (cookie token and CSRF token). */
+  async function login(email: string, password: string) {
+    const user = await store.db.selectFrom('users').select(['id', 'password_hash']).where('email', '=', email.toLowerCase()).executeTakeFirst();
+    const ok = await argonVerify(user?.password_hash ?? (await decoyHash), password).catch(() => false);
+    if (!user || !ok) throw unauthenticated('Wrong email or password.');
+    const credential = issueCredential('ass');
+    const csrfToken = randomBytes(32).toString('base64url');
+    const now = new Date();
+    await store.db
+      .insertInto('sessions')
+      .values({
+        id: `ses_${credential.id}`,
+        user_id: user.id,
+        token_hash: credential.hash,
+        csrf_token: csrfToken,
+        created_at: now.toISOString(),
+        expires_at: new Date(now.getTime() + SESSION_HOURS * 3600_000).toISOString(),
+      })
+      .execute();
+    const caller = await loadCaller(store.db, user.id, 'session');
+    if (!caller) throw unauthenticated();
+    return { sessionToken: credential.token, csrfToken, caller };
+  }
+
+  async function logout(sessionToken: string): Promise<void> {
+    const id = credentialId(sessionToken, 'ass');
+    if (id !== undefined) await store.db.deleteFrom('sessions').where('id', '=', `ses_${id}`).execute();
+  }
+
+  async function authenticateToken(token: string): Promise<UserCaller> {
+    const id = credentialId(token, 'asp');
+    if (id === undefined) throw unauthenticated();
+    const row = await store.db.selectFrom('personal_tokens').select(['user_id', 'token_hash', 'revoked_at']).where('id', '=', `tok_${id}`).executeTakeFirst();
+    if (!row || row.revoked_at !== null || !credentialMatches(token, row.token_hash)) throw unauthenticated('The token is unknown or revoked.');
+    const caller = await loadCaller(store.db, row.user_id, 'token');
+    if (!caller) throw unauthenticated('The token is unknown or revoked.');
+    return caller;
+  }
+
+  async function authenticateSession(sessionToken: string): Promise<{ caller: UserCaller; csrfToken: string }> {
+    const id = credentialId(sessionToken, 'ass');
+    if (id === undefined) throw unauthenticated('Your session has ended; sign in again.');
+    const row = await store.db.selectFrom('sessions').select(['user_id', 'token_hash', 'csrf_token', 'expires_at']).where('id', '=', `ses_${id}`).executeTakeFirst();
+    if (!row || row.expires_at <= nowIso() || !credentialMatches(sessionToken, row.token_hash)) throw unauthenticated('Your session has ended; sign in again.');
+    const caller = await loadCaller(store.db, row.user_id, 'session');
+    if (!caller) throw unauthenticated('Your session has ended; sign in again.');
+    return { caller, csrfToken: row.csrf_token };
+  }
+
+  async function listTokens(caller: UserCaller): Promise<TokenInfo[]> {
+    const rows = await store.db.selectFrom('personal_tokens').select(['id', 'name', 'created_at', 'revoked_at']).where('user_id', '=', caller.userId).orderBy('created_at').execute();
+    return rows.map((row) => ({ id: row.id, name: row.name, createdAt: row.created_at, revokedAt: row.revoked_at }));
+  }
+
+  async function createToken(caller: UserCaller, name: string): Promise<{ id: string; token: string; name: string }> {
+    const actor = actorOf(caller);
+    return audit.change(caller.accountId, async (tx, record) => {
+      const token = await insertToken(tx, caller.userId, name);
+      record({ actor, action: 'token.create', outcome: 'success', detail: { tokenId: token.id, name } });
+      return { ...token, name };
+    });
+  }
+
+  async function revokeToken(caller: UserCaller, tokenId: string): Promise<void> {
+    const actor = actorOf(caller);
+    await audit.change(caller.accountId, async (tx, record) => {
+      const row = await tx.selectFrom('personal_tokens').select(['id', 'revoked_at']).where('id', '=', tokenId).where('user_id', '=', caller.userId).executeTakeFirst();
+      if (!row) throw notFound(`You have no token ${tokenId}.`, 'id');
+      if (row.revoked_at !== null) return;
+      await tx.updateTable('personal_tokens').set({ revoked_at: nowIso() }).where('id', '=', row.id).execute();
+      record({ actor, action: 'token.revoke', outcome: 'success', detail: { tokenId } });
+    });
+  }
+
+  async function listUsers(caller: UserCaller): Promise<UserInfo[]> {
+    requireAdmin(caller);
+    const rows = await store.db.selectFrom('users').select(['id', 'email', 'role', 'created_at', 'created_by']).where('account_id', '=', caller.accountId).orderBy('email').execute();
+    return rows.map((row) => ({ id: row.id, email: row.email, role: row.role as Role, createdAt: row.created_at, createdBy: row.created_by }));
+  }
+
+  async function requireUser(db: Db | Tx, accountId: string, ref: string) {
+    const byId = looksLikeId('usr', ref);
+    const row = await db
+      .selectFrom('users')
+      .select(['id', 'email', 'role', 'created_at', 'created_by'])
+      .where('account_id', '=', accountId)
+      .where(byId ? 'id' : 'email', '=', byId ? ref : ref.toLowerCase())
+      .executeTakeFirst();
+    if (!row) throw notFound(`No user "${ref}" in this account.`, 'user');
+    return row;
+  }
+
+  /** SPEC S16: invite a user; without a password the answer carries a one-time password. */
+  async function createUser(caller: UserCaller, input: { email: string; role: Role; password?: string | undefined }) {
+    requireAdmin(caller);
+    const actor = actorOf(caller);
+    const password = await preparePassword(input.password);
+    return audit.change(caller.accountId, async (tx, record) => {
+      const row = await insertUser(tx, caller.accountId, input.email, input.role, password.hash, actor);
+      record({ actor, action: 'user.create', outcome: 'success', detail: { userId: row.id, email: row.email, role: row.role } });
+      const user: UserInfo & { password?: string } = { id: row.id, email: row.email, role: input.role, createdAt: row.created_at, createdBy: row.created_by };
+      if (password.oneTimePassword !== undefined) user.password = password.oneTimePassword;
+      return user;
+    });
+  }
+
+  async function setRole(caller: UserCaller, ref: string, role: Role): Promise<UserInfo> {
+    requireAdmin(caller);
+    const actor = actorOf(caller);
+    return audit.change(caller.accountId, async (tx, record) => {
+      const user = await requireUser(tx, caller.accountId, ref);
+      if (user.id === caller.userId && role !== 'admin') {
+        throw new VaultError('forbidden', 'You cannot take away your own admin role; ask another admin.', 'role');
+      }
+      await tx.updateTable('users').set({ role }).where('id', '=', user.id).execute();
+      record({ actor, action: 'user.role_set', outcome: 'success', detail: { userId: user.id, email: user.email, role } });
+      return { id: user.id, email: user.email, role, createdAt: user.created_at, createdBy: user.created_by };
+    });
+  }
+
+  /** Removing a user ends their sessions and tokens at once. */
+  async function removeUser(caller: UserCaller, ref: string): Promise<void> {
+    requireAdmin(caller);
+    const actor = actorOf(caller);
+    await audit.change(caller.accountId, async (tx, record) => {
+      const user = await requireUser(tx, caller.accountId, ref);
+      if (user.id === caller.userId) throw new VaultError('forbidden', 'You cannot remove yourself; ask another admin.', 'user');
+      await tx.deleteFrom('sessions').where('user_id', '=', user.id).execute();
+      await tx.deleteFrom('personal_tokens').where('user_id', '=', user.id).execute();
+      await tx.deleteFrom('users').where('id', '=', user.id).execute();
+      record({ actor, action: 'user.remove', outcome: 'success', detail: { userId: user.id, email: user.email } });
+    });
+  }
+
+  return { login, logout, authenticateToken, authenticateSession, listTokens, createToken, revokeToken, listUsers, createUser, setRole, removeUser };
+}
+
+export type PeopleService = ReturnType<typeof peopleService>;

@@ -1,0 +1,120 @@
+import { credentialId, credentialMatches } from '../crypto/tokens.js';
+import { VaultError, invalidInput, missingAccess, secretNotFound } from '../domain/errors.js';
+import { SECRET_NAME_PATTERN, SECRET_NAME_RULE } from '../domain/names.js';
+import { type SecretKind, type SecretValue } from '../domain/secrets.js';
+import { closestName } from '../domain/suggest.js';
+import type { Store } from '../store/database.js';
+import { listReadableSecrets, loadAgentKey, loadRuntimeRead } from '../store/runtime.js';
+import type { AuditTrail } from './audit.js';
+import type { Actor } from './callers.js';
+import type { SealingService } from './sealing.js';
+
+export interface SecretForAgent {
+  name: string;
+  kind: SecretKind;
+  version: number;
+  value: SecretValue;
+}
+
+export interface ReadableSecret {
+  name: string;
+  kind: SecretKind;
+  keys: string[];
+  description: string;
+}
+
+const badKey = (): VaultError =>
+  new VaultError('unauthenticated', 'The agent key is missing, malformed, unknown or revoked; use a current key from the agent\'s page.');
+
+interface KeyRow {
+  key_hash: Buffer;
+  revoked_at: string | null;
+  agent_id: string;
+  agent_name: string;
+  account_id: string;
+  account_name: string;
+  vault_enabled: number;
+}
+
+function agentKeyId(agentKey: string): string {
+  const id = credentialId(agentKey, 'ask');
+  if (id === undefined) throw badKey();
+  return `key_${id}`;
+}
+
+/** The agent key proves itself: known id, matching hash (constant time), not revoked. */
+function checkKey(row: KeyRow | undefined, agentKey: string): asserts row is KeyRow {
+  if (!row || row.revoked_at !== null || !credentialMatches(agentKey, row.key_hash)) throw badKey();
+}
+
+export function runtimeService(deps: { store: Store; sealing: SealingService; audit: AuditTrail }) {
+  const { store, sealing, audit } = deps;
+
+  /**
+   * The hot path (SPEC S9, S10, S13): authenticate the agent key, check the grant, open the current
+   * version, and answer only once the read's audit event is durable. One query, one batched audit write.
+   */
+  async function readSecretForAgent(agentKey: string, name: string): Promise<SecretForAgent> {
+    const keyId = agentKeyId(agentKey);
+
+    const row = await loadRuntimeRead(store.db, keyId, name);
+    checkKey(row, agentKey);
+    const agent = { id: row.agent_id, name: row.agent_name };
+    const actor: Actor = { type: 'agent', ...agent };
+
+    if (row.vault_enabled !== 1) {
+      await audit.recordRead(row.account_id, { actor, action: 'secret.read', outcome: 'denied', secret: { id: row.secret_id, name }, agent, detail: { reason: 'vault_not_enabled' } });
+      throw new VaultError('vault_not_enabled', `The secrets vault is not enabled for account "${row.account_name}".`);
+    }
+    // Checked after the key, so a caller without a valid key learns nothing but 401.
+    if (!SECRET_NAME_PATTERN.test(name)) throw invalidInput('name', `secret name must be ${SECRET_NAME_RULE}`);
+    if (row.secret_id === null || row.secret_name === null || row.current_version === null) {
+      await audit.recordRead(row.account_id, { actor, action: 'secret.read', outcome: 'not_found', secret: { id: null, name }, agent });
+      const readable = await listReadableSecrets(store.db, agent.id);
+      throw secretNotFound(name, agent.name, closestName(name, readable.map((secret) => secret.name)));
+    }
+    const secret = { id: row.secret_id, name: row.secret_name };
+    if (row.granted_to === null || row.ciphertext === null || row.data_key_id === null) {
+      await audit.recordRead(row.account_id, { actor, action: 'secret.read', outcome: 'denied', secret, version: row.current_version, agent });
+      throw missingAccess(secret.name, agent.name);
+    }
+
+    const value = await sealing.openVersion(store.db, row.account_id, secret.id, {
+      version: row.current_version,
+      data_key_id: row.data_key_id,
+      ciphertext: row.ciphertext,
+    });
+
+    await audit.recordRead(
+      row.account_id,
+      { actor, action: 'secret.read', outcome: 'success', secret, version: row.current_version, agent },
+      { secretId: secret.id, agentId: agent.id },
+    );
+    return { name: secret.name, kind: row.kind as SecretKind, version: row.current_version, value };
+  }
+
+  /** SPEC S11: the names (never values) of the secrets this agent can read. */
+  async function listSecretsForAgent(agentKey: string): Promise<{ agent: string; account: string; secrets: ReadableSecret[] }> {
+    const keyId = agentKeyId(agentKey);
+    const row = await loadAgentKey(store.db, keyId);
+    checkKey(row, agentKey);
+    if (row.vault_enabled !== 1) {
+      throw new VaultError('vault_not_enabled', `The secrets vault is not enabled for account "${row.account_name}".`);
+    }
+    const secrets = await listReadableSecrets(store.db, row.agent_id);
+    return {
+      agent: row.agent_name,
+      account: row.account_name,
+      secrets: secrets.map((secret) => ({
+        name: secret.name,
+        kind: secret.kind as SecretKind,
+        keys: JSON.parse(secret.key_names) as string[],
+        description: secret.description,
+      })),
+    };
+  }
+
+  return { readSecretForAgent, listSecretsForAgent };
+}
+
+export type RuntimeService = ReturnType<typeof runtimeService>;

@@ -1,0 +1,51 @@
+import { open, seal, secretVersionAad, type Keyring } from '../crypto/keyring.js';
+import { decodeSecretValue, encodeSecretValue, type SecretValue } from '../domain/secrets.js';
+import type { Db, Tx } from '../store/database.js';
+import { loadDataKey } from '../store/runtime.js';
+import { newId, nowIso } from './ids.js';
+
+/**
+ * The one door values pass through on their way into and out of the database: sealed with the
+ * account's current data key, bound to (account, secret, version).
+ */
+export function sealingService(keyring: Keyring) {
+  /** Opened data keys are remembered by the keyring; the database is asked only the first time. */
+  async function dataKey(db: Db | Tx, dataKeyId: string): Promise<Buffer> {
+    return keyring.cached(dataKeyId) ?? keyring.openDataKey(toWrapped(await loadDataKey(db, dataKeyId)));
+  }
+
+  async function sealVersion(tx: Tx, accountId: string, secretId: string, version: number, value: SecretValue) {
+    const account = await tx.selectFrom('accounts').select('data_key_id').where('id', '=', accountId).executeTakeFirstOrThrow();
+    if (account.data_key_id === null) throw new Error(`account ${accountId} has no data key`);
+    const key = await dataKey(tx, account.data_key_id);
+    return {
+      data_key_id: account.data_key_id,
+      ciphertext: seal(key, encodeSecretValue(value), secretVersionAad(accountId, secretId, version)),
+    };
+  }
+
+  async function openVersion(db: Db | Tx, accountId: string, secretId: string, version: { version: number; data_key_id: string; ciphertext: Buffer }) {
+    const key = await dataKey(db, version.data_key_id);
+    return decodeSecretValue(open(key, version.ciphertext, secretVersionAad(accountId, secretId, version.version), `secret version ${version.version}`));
+  }
+
+  /** A fresh data key for an account, made current for everything sealed from now on. */
+  async function rotateDataKey(tx: Tx, accountId: string): Promise<string> {
+    const id = newId('dk');
+    const { wrappedKey } = keyring.newDataKey(accountId, id);
+    await tx
+      .insertInto('data_keys')
+      .values({ id, account_id: accountId, wrapped_key: wrappedKey.wrapped, master_key_id: wrappedKey.masterKeyId, created_at: nowIso() })
+      .execute();
+    await tx.updateTable('accounts').set({ data_key_id: id }).where('id', '=', accountId).execute();
+    return id;
+  }
+
+  return { sealVersion, openVersion, rotateDataKey };
+}
+
+export type SealingService = ReturnType<typeof sealingService>;
+
+function toWrapped(row: { id: string; account_id: string; wrapped_key: Buffer; master_key_id: string }) {
+  return { id: row.id, accountId: row.account_id, wrapped: row.wrapped_key, masterKeyId: row.master_key_id };
+}

@@ -1,0 +1,298 @@
+import { VaultError, invalidInput, notFound } from '../domain/errors.js';
+import { kindOf, keyNamesOf, type SecretKind, type SecretValue } from '../domain/secrets.js';
+import type { Store, Tx } from '../store/database.js';
+import { accessListRows, countSecrets, findSecretByName, listSecretRows, nextVersion } from '../store/secrets.js';
+import type { SecretsTable } from '../store/schema.js';
+import type { AuditTrail } from './audit.js';
+import { actorOf, requireSecretAdmin, type UserCaller } from './callers.js';
+import { newId, nowIso } from './ids.js';
+import { resolveAgents } from './agents.js';
+import type { SealingService } from './sealing.js';
+
+export interface SecretSummary {
+  id: string;
+  name: string;
+  description: string;
+  kind: SecretKind;
+  keys: string[];
+  version: number;
+  agentsWithAccess: number;
+  createdAt: string;
+  createdBy: string;
+  updatedAt: string;
+  updatedBy: string;
+  lastReadAt: string | null;
+}
+
+export interface AccessEntry {
+  agentId: string;
+  agentName: string;
+  granted: boolean;
+  grantedAt: string | null;
+  grantedBy: string | null;
+  lastReadAt: string | null;
+}
+
+export interface VersionInfo {
+  version: number;
+  kind: SecretKind;
+  keys: string[];
+  createdAt: string;
+  createdBy: string;
+  restoredFrom: number | null;
+  current: boolean;
+}
+
+const summarize = (row: SecretsTable, agentsWithAccess: number): SecretSummary => ({
+  id: row.id,
+  name: row.name,
+  description: row.description,
+  kind: row.kind as SecretKind,
+  keys: JSON.parse(row.key_names) as string[],
+  version: row.current_version,
+  agentsWithAccess,
+  createdAt: row.created_at,
+  createdBy: row.created_by,
+  updatedAt: row.updated_at,
+  updatedBy: row.updated_by,
+  lastReadAt: row.last_read_at,
+});
+
+const secretMissing = (name: string): VaultError => notFound(`No secret named "${name}" in this account.`, 'name');
+
+export function secretsService(deps: { store: Store; audit: AuditTrail; sealing: SealingService }) {
+  const { store, audit, sealing } = deps;
+
+  async function requireSecret(tx: Tx | Store['db'], accountId: string, name: string): Promise<SecretsTable> {
+    const secret = await findSecretByName(tx, accountId, name);
+    if (!secret) throw secretMissing(name);
+    return secret;
+  }
+
+  async function countGrants(tx: Tx | Store['db'], secretId: string): Promise<number> {
+    const row = await tx.selectFrom('grants').select((eb) => eb.fn.countAll<number>().as('n')).where('secret_id', '=', secretId).executeTakeFirstOrThrow();
+    return Number(row.n);
+  }
+
+  async function writeVersion(tx: Tx, accountId: string, secretId: string, version: number, value: SecretValue, by: string, at: string, restoredFrom: number | null) {
+    const sealed = await sealing.sealVersion(tx, accountId, secretId, version, value);
+    const keys = JSON.stringify(keyNamesOf(value));
+    await tx
+      .insertInto('secret_versions')
+      .values({ secret_id: secretId, version, ...sealed, kind: kindOf(value), key_names: keys, created_at: at, created_by: by, restored_from: restoredFrom })
+      .execute();
+    await tx.updateTable('secrets').set({ kind: kindOf(value), key_names: keys }).where('id', '=', secretId).execute();
+  }
+
+  /** SPEC S1: create a secret with its first version and, optionally, its access list. */
+  async function createSecret(
+    caller: UserCaller,
+    input: { name: string; description?: string | undefined; value: SecretValue; agents?: string[] | undefined },
+  ): Promise<SecretSummary> {
+    requireSecretAdmin(caller);
+    const actor = actorOf(caller);
+    return audit.change(caller.accountId, async (tx, record) => {
+      if (await findSecretByName(tx, caller.accountId, input.name)) {
+        throw new VaultError('name_taken', `A secret named "${input.name}" already exists (names are unique ignoring case).`, 'name');
+      }
+      const agents = await resolveAgents(tx, caller.accountId, input.agents ?? [], 'agents');
+      const at = nowIso();
+      const id = newId('sec');
+      await tx
+        .insertInto('secrets')
+        .values({
+          id,
+          account_id: caller.accountId,
+          name: input.name,
+          name_key: input.name.toLowerCase(),
+          description: input.description ?? '',
+          kind: kindOf(input.value),
+          key_names: JSON.stringify(keyNamesOf(input.value)),
+          current_version: 1,
+          created_at: at,
+          created_by: actor.name,
+          updated_at: at,
+          updated_by: actor.name,
+          last_read_at: null,
+        })
+        .execute();
+      await writeVersion(tx, caller.accountId, id, 1, input.value, actor.name, at, null);
+      for (const agent of agents) {
+        await tx.insertInto('grants').values({ secret_id: id, agent_id: agent.id, created_at: at, created_by: actor.name, last_read_at: null }).execute();
+      }
+      const secret = { id, name: input.name };
+      record({ actor, action: 'secret.create', outcome: 'success', secret, version: 1, detail: { kind: kindOf(input.value), keys: keyNamesOf(input.value) } });
+      if (agents.length > 0) {
+        record({ actor, action: 'secret.access_set', outcome: 'success', secret, detail: { agents: agents.map((a) => a.name) } });
+      }
+      const row = await requireSecret(tx, caller.accountId, input.name);
+      return summarize(row, agents.length);
+    });
+  }
+
+  /** SPEC S2: names and facts, never values; search by name, keyset paging by name. */
+  async function listSecrets(caller: UserCaller, q: { search?: string | undefined; after?: string | undefined; limit: number }) {
+    requireSecretAdmin(caller);
+    const rows = await listSecretRows(store.db, { accountId: caller.accountId, ...q, limit: q.limit + 1 });
+    const page = rows.slice(0, q.limit);
+    const total = await countSecrets(store.db, caller.accountId, q.search);
+    const last = page[page.length - 1];
+    return {
+      secrets: page.map((row) => summarize(row, Number(row.agents_with_access ?? 0))),
+      total,
+      next: rows.length > q.limit && last ? last.name_key : null,
+    };
+  }
+
+  async function getSecret(caller: UserCaller, name: string): Promise<SecretSummary> {
+    requireSecretAdmin(caller);
+    const secret = await requireSecret(store.db, caller.accountId, name);
+    return summarize(secret, await countGrants(store.db, secret.id));
+  }
+
+  /** SPEC S4: a new description and/or a new value (a new version, current for every agent at once). */
+  async function updateSecret(caller: UserCaller, name: string, input: { description?: string | undefined; value?: SecretValue | undefined }) {
+    requireSecretAdmin(caller);
+    if (input.description === undefined && input.value === undefined) {
+      throw invalidInput('body', 'give "description", "value" or both');
+    }
+    const actor = actorOf(caller);
+    return audit.change(caller.accountId, async (tx, record) => {
+      const secret = await requireSecret(tx, caller.accountId, name);
+      const ref = { id: secret.id, name: secret.name };
+      const at = nowIso();
+      if (input.value !== undefined) {
+        const version = await nextVersion(tx, secret.id, actor.name, at);
+        await writeVersion(tx, caller.accountId, secret.id, version, input.value, actor.name, at, null);
+        record({ actor, action: 'secret.value_set', outcome: 'success', secret: ref, version, detail: { kind: kindOf(input.value), keys: keyNamesOf(input.value) } });
+      }
+      if (input.description !== undefined && input.description !== secret.description) {
+        await tx.updateTable('secrets').set({ description: input.description, updated_at: at, updated_by: actor.name }).where('id', '=', secret.id).execute();
+        record({ actor, action: 'secret.description_set', outcome: 'success', secret: ref });
+      }
+      const row = await requireSecret(tx, caller.accountId, name);
+      return summarize(row, await countGrants(tx, secret.id));
+    });
+  }
+
+  /** SPEC S5: from this commit on, every read fails with SecretNotFound; the audit trail stays. */
+  async function deleteSecret(caller: UserCaller, name: string): Promise<void> {
+    requireSecretAdmin(caller);
+    const actor = actorOf(caller);
+    await audit.change(caller.accountId, async (tx, record) => {
+      const secret = await requireSecret(tx, caller.accountId, name);
+      await tx.deleteFrom('grants').where('secret_id', '=', secret.id).execute();
+      await tx.deleteFrom('secret_versions').where('secret_id', '=', secret.id).execute();
+      await tx.deleteFrom('secrets').where('id', '=', secret.id).execute();
+      record({ actor, action: 'secret.delete', outcome: 'success', secret: { id: secret.id, name: secret.name }, version: secret.current_version });
+    });
+  }
+
+  /** SPEC S3: an admin's explicit reveal of the current (or a given) version; always audited. */
+  async function revealSecret(caller: UserCaller, name: string, version?: number): Promise<{ name: string; kind: SecretKind; version: number; value: SecretValue }> {
+    requireSecretAdmin(caller);
+    const actor = actorOf(caller);
+    return audit.change(caller.accountId, async (tx, record) => {
+      const secret = await requireSecret(tx, caller.accountId, name);
+      const wanted = version ?? secret.current_version;
+      const row = await tx.selectFrom('secret_versions').selectAll().where('secret_id', '=', secret.id).where('version', '=', wanted).executeTakeFirst();
+      if (!row) throw notFound(`Secret "${secret.name}" has no version ${wanted}.`, 'version');
+      const value = await sealing.openVersion(tx, caller.accountId, secret.id, row);
+      record({ actor, action: 'secret.reveal', outcome: 'success', secret: { id: secret.id, name: secret.name }, version: wanted });
+      return { name: secret.name, kind: row.kind as SecretKind, version: wanted, value };
+    });
+  }
+
+  async function listVersions(caller: UserCaller, name: string): Promise<VersionInfo[]> {
+    requireSecretAdmin(caller);
+    const secret = await requireSecret(store.db, caller.accountId, name);
+    const rows = await store.db
+      .selectFrom('secret_versions')
+      .select(['version', 'kind', 'key_names', 'created_at', 'created_by', 'restored_from'])
+      .where('secret_id', '=', secret.id)
+      .orderBy('version', 'desc')
+      .execute();
+    return rows.map((row) => ({
+      version: row.version,
+      kind: row.kind as SecretKind,
+      keys: JSON.parse(row.key_names) as string[],
+      createdAt: row.created_at,
+      createdBy: row.created_by,
+      restoredFrom: row.restored_from,
+      current: row.version === secret.current_version,
+    }));
+  }
+
+  /** SPEC S4: restoring makes a new version holding the old value. */
+  async function restoreVersion(caller: UserCaller, name: string, version: number): Promise<SecretSummary> {
+    requireSecretAdmin(caller);
+    const actor = actorOf(caller);
+    return audit.change(caller.accountId, async (tx, record) => {
+      const secret = await requireSecret(tx, caller.accountId, name);
+      const old = await tx.selectFrom('secret_versions').selectAll().where('secret_id', '=', secret.id).where('version', '=', version).executeTakeFirst();
+      if (!old) throw notFound(`Secret "${secret.name}" has no version ${version}.`, 'version');
+      const value = await sealing.openVersion(tx, caller.accountId, secret.id, old);
+      const at = nowIso();
+      const next = await nextVersion(tx, secret.id, actor.name, at);
+      await writeVersion(tx, caller.accountId, secret.id, next, value, actor.name, at, version);
+      record({ actor, action: 'secret.restore', outcome: 'success', secret: { id: secret.id, name: secret.name }, version: next, detail: { restoredFrom: version } });
+      const row = await requireSecret(tx, caller.accountId, name);
+      return summarize(row, await countGrants(tx, secret.id));
+    });
+  }
+
+  /** SPEC S6: every agent of the account, checked where it has access. */
+  async function getAccess(caller: UserCaller, name: string): Promise<{ secret: string; agents: AccessEntry[] }> {
+    requireSecretAdmin(caller);
+    const secret = await requireSecret(store.db, caller.accountId, name);
+    const rows = await accessListRows(store.db, caller.accountId, secret.id);
+    return {
+      secret: secret.name,
+      agents: rows.map((row) => ({
+        agentId: row.id,
+        agentName: row.name,
+        granted: row.granted_to !== null,
+        grantedAt: row.granted_at,
+        grantedBy: row.granted_by,
+        lastReadAt: row.last_read_at,
+      })),
+    };
+  }
+
+  /** SPEC S6/S7: replaces the access list in one transaction; holds from the next read. */
+  async function setAccess(caller: UserCaller, name: string, agentRefs: string[]) {
+    requireSecretAdmin(caller);
+    const actor = actorOf(caller);
+    await audit.change(caller.accountId, async (tx, record) => {
+      const secret = await requireSecret(tx, caller.accountId, name);
+      const agents = await resolveAgents(tx, caller.accountId, agentRefs, 'agents');
+      const before = await tx.selectFrom('grants').select('agent_id').where('secret_id', '=', secret.id).execute();
+      const wanted = new Set(agents.map((agent) => agent.id));
+      const had = new Set(before.map((row) => row.agent_id));
+      const removed = [...had].filter((id) => !wanted.has(id));
+      const added = agents.filter((agent) => !had.has(agent.id));
+      if (removed.length > 0) {
+        await tx.deleteFrom('grants').where('secret_id', '=', secret.id).where('agent_id', 'in', removed).execute();
+      }
+      const at = nowIso();
+      for (const agent of added) {
+        await tx.insertInto('grants').values({ secret_id: secret.id, agent_id: agent.id, created_at: at, created_by: actor.name, last_read_at: null }).execute();
+      }
+      if (added.length > 0 || removed.length > 0) {
+        const names = new Map((await tx.selectFrom('agents').select(['id', 'name']).where('account_id', '=', caller.accountId).execute()).map((a) => [a.id, a.name]));
+        record({
+          actor,
+          action: 'secret.access_set',
+          outcome: 'success',
+          secret: { id: secret.id, name: secret.name },
+          detail: { agents: agents.map((a) => a.name), granted: added.map((a) => a.name), revoked: removed.map((id) => names.get(id) ?? id) },
+        });
+      }
+    });
+    return getAccess(caller, name);
+  }
+
+  return { createSecret, listSecrets, getSecret, updateSecret, deleteSecret, revealSecret, listVersions, restoreVersion, getAccess, setAccess };
+}
+
+export type SecretsService = ReturnType<typeof secretsService>;
