@@ -1,3 +1,4 @@
+import { closeSync, openSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, SqliteDialect, type Transaction } from 'kysely';
 import pg from 'pg';
@@ -25,6 +26,8 @@ pg.types.setTypeParser(20, (text) => Number(text));
 
 export function openStore(location: StoreLocation): Store {
   if (location.kind === 'sqlite') {
+    // Made owner-only before SQLite opens it; SQLite gives its -wal and -shm files the same mode.
+    if (location.file !== ':memory:') closeSync(openSync(location.file, 'a', 0o600));
     const connection = new BetterSqlite3(location.file);
     // WAL with full sync: an acknowledged write survives a crash of the process and of the machine.
     connection.pragma('journal_mode = WAL');

@@ -1,0 +1,428 @@
+import { readFileSync } from 'node:fs';
+import { Command, InvalidArgumentError } from 'commander';
+import { apiClient, enc, type ApiClient } from '../api.js';
+import { emit, printTable } from '../output.js';
+
+/** Management commands over the HTTP API (AGENT_SECRETS_URL, AGENT_SECRETS_TOKEN). */
+
+interface SecretSummary {
+  name: string;
+  description: string;
+  kind: string;
+  keys: string[];
+  version: number;
+  agentsWithAccess: number;
+  updatedAt: string;
+  updatedBy: string;
+  lastReadAt: string | null;
+}
+
+interface AccessList {
+  secret: string;
+  agents: Array<{ agentId: string; agentName: string; granted: boolean; lastReadAt: string | null }>;
+}
+
+const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
+
+const keyValue = (text: string, previous: Record<string, string> = {}): Record<string, string> => {
+  const at = text.indexOf('=');
+  if (at < 1) throw new InvalidArgumentError('must be KEY=VALUE');
+  return { ...previous, [text.slice(0, at)]: text.slice(at + 1) };
+};
+
+interface ValueFlags {
+  value?: string;
+  kv?: Record<string, string>;
+  stdin?: boolean;
+  stdinJson?: boolean;
+  file?: string;
+}
+
+function addValueOptions(command: Command): Command {
+  return command
+    .option('--value <value>', 'a single value (visible in shell history: prefer --stdin)')
+    .option('--kv <key=value>', 'a key/value pair; repeat for each key', keyValue)
+    .option('--stdin', 'read a single value from standard input (one trailing newline is dropped)')
+    .option('--stdin-json', 'read a JSON string or object of strings from standard input')
+    .option('--file <file>', 'read a single value from a file (as is)');
+}
+
+function readStdin(): string {
+  return readFileSync(0, 'utf8');
+}
+
+/** The value the flags describe, or undefined when none was given. Exactly one source is allowed. */
+function valueFrom(flags: ValueFlags): unknown {
+  const sources = [flags.value !== undefined, flags.kv !== undefined, !!flags.stdin, !!flags.stdinJson, flags.file !== undefined].filter(Boolean).length;
+  if (sources > 1) throw new InvalidArgumentError('give the value one way only: --value, --kv, --stdin, --stdin-json or --file');
+  if (flags.value !== undefined) return flags.value;
+  if (flags.kv !== undefined) return flags.kv;
+  if (flags.stdin) return readStdin().replace(/\r?\n$/, '');
+  if (flags.stdinJson) {
+    try {
+      return JSON.parse(readStdin()) as unknown;
+    } catch {
+      throw new InvalidArgumentError('standard input is not valid JSON');
+    }
+  }
+  if (flags.file !== undefined) return readFileSync(flags.file, 'utf8');
+  return undefined;
+}
+
+function printSecret(secret: SecretSummary): void {
+  const lines = [
+    ['name', secret.name],
+    ['description', secret.description || '-'],
+    ['kind', secret.kind === 'kv' ? `key/value (${secret.keys.join(', ')})` : 'single value'],
+    ['version', String(secret.version)],
+    ['agents with access', String(secret.agentsWithAccess)],
+    ['updated', `${secret.updatedAt} by ${secret.updatedBy}`],
+    ['last read', secret.lastReadAt ?? 'never'],
+  ];
+  process.stdout.write(`${lines.map(([k, v]) => `${(k ?? '').padEnd(19)} ${v}`).join('\n')}\n`);
+}
+
+function printAccess(access: AccessList): void {
+  printTable(
+    access.agents.map((a) => ({ ...a, access: a.granted ? 'yes' : 'no', lastRead: a.lastReadAt ?? (a.granted ? 'never' : '-') })),
+    [
+      ['agentName', 'AGENT'],
+      ['agentId', 'ID'],
+      ['access', 'ACCESS'],
+      ['lastRead', 'LAST READ'],
+    ],
+  );
+}
+
+const secretColumns: Array<[string, string]> = [
+  ['name', 'NAME'],
+  ['kindLabel', 'KIND'],
+  ['version', 'VERSION'],
+  ['agentsWithAccess', 'AGENTS'],
+  ['updatedAt', 'UPDATED'],
+  ['updatedBy', 'BY'],
+  ['lastRead', 'LAST READ'],
+];
+
+export function manageCommands(program: Command, api: () => ApiClient = () => apiClient()): Command {
+  const secrets = program.command('secrets').description('create, list, rotate and delete secrets');
+  secrets
+    .command('list')
+    .description('list secrets (never values)')
+    .option('--search <text>', 'only names containing this')
+    .option('--json', 'JSON output')
+    .action(async (flags: { search?: string; json?: boolean }) => {
+      const all: SecretSummary[] = [];
+      let after: string | null = null;
+      do {
+        const query = new URLSearchParams({ limit: '500', ...(flags.search ? { search: flags.search } : {}), ...(after ? { after } : {}) });
+        const page: { secrets: SecretSummary[]; next: string | null } = await api().request('GET', `/api/v1/secrets?${query}`);
+        all.push(...page.secrets);
+        after = page.next;
+      } while (after);
+      emit(flags.json, all, (rows) =>
+        printTable(
+          rows.map((s) => ({ ...s, kindLabel: s.kind === 'kv' ? `kv(${s.keys.join(',')})` : 'single', lastRead: s.lastReadAt ?? 'never' })),
+          secretColumns,
+        ),
+      );
+    });
+
+  secrets
+    .command('get')
+    .description("a secret's facts (never its value)")
+    .argument('<name>')
+    .option('--json', 'JSON output')
+    .action(async (name: string, flags: { json?: boolean }) => {
+      emit(flags.json, await api().request<SecretSummary>('GET', `/api/v1/secrets/${enc(name)}`), printSecret);
+    });
+
+  addValueOptions(
+    secrets
+      .command('create')
+      .description('create a secret')
+      .argument('<name>', 'letters, digits, "_", "-", "." (e.g. stripe_api_key)')
+      .option('--description <text>', 'what it is for')
+      .option('--agent <agent>', 'grant this agent access; repeat for each', collect)
+      .option('--json', 'JSON output'),
+  ).action(async (name: string, flags: ValueFlags & { description?: string; agent?: string[]; json?: boolean }) => {
+    const value = valueFrom(flags);
+    if (value === undefined) throw new InvalidArgumentError('give a value: --value, --kv KEY=VALUE, --stdin, --stdin-json or --file');
+    const created = await api().request<SecretSummary>('POST', '/api/v1/secrets', { name, description: flags.description, value, agents: flags.agent });
+    emit(flags.json, created, (s) => process.stdout.write(`Created secret "${s.name}" (version ${s.version}, ${s.agentsWithAccess} agent(s) with access).\n`));
+  });
+
+  addValueOptions(
+    secrets
+      .command('set')
+      .description('set a new value (a new version, current at once) and/or the description')
+      .argument('<name>')
+      .option('--description <text>', 'a new description')
+      .option('--json', 'JSON output'),
+  ).action(async (name: string, flags: ValueFlags & { description?: string; json?: boolean }) => {
+    const value = valueFrom(flags);
+    const updated = await api().request<SecretSummary>('PATCH', `/api/v1/secrets/${enc(name)}`, { value, description: flags.description });
+    emit(flags.json, updated, (s) => process.stdout.write(`Secret "${s.name}" is now at version ${s.version}.\n`));
+  });
+
+  secrets
+    .command('reveal')
+    .description('print the value (audited)')
+    .argument('<name>')
+    .option('--version <n>', 'an older version', (text) => Number(text))
+    .option('--json', 'JSON output')
+    .action(async (name: string, flags: { version?: number; json?: boolean }) => {
+      const secret = await api().request<{ value: unknown; version: number }>('POST', `/api/v1/secrets/${enc(name)}/reveal`, flags.version === undefined ? {} : { version: flags.version });
+      emit(flags.json, secret, (s) => process.stdout.write(typeof s.value === 'string' ? `${s.value}\n` : `${JSON.stringify(s.value, null, 2)}\n`));
+    });
+
+  secrets
+    .command('versions')
+    .description('versions, newest first')
+    .argument('<name>')
+    .option('--json', 'JSON output')
+    .action(async (name: string, flags: { json?: boolean }) => {
+      const { versions } = await api().request<{ versions: Array<Record<string, unknown>> }>('GET', `/api/v1/secrets/${enc(name)}/versions`);
+      emit(flags.json, versions, (rows) =>
+        printTable(
+          rows.map((v) => ({ ...v, mark: v.current ? '*' : '', from: v.restoredFrom ?? '' })),
+          [
+            ['mark', ''],
+            ['version', 'VERSION'],
+            ['kind', 'KIND'],
+            ['createdAt', 'CREATED'],
+            ['createdBy', 'BY'],
+            ['from', 'RESTORED FROM'],
+          ],
+        ),
+      );
+    });
+
+  secrets
+    .command('restore')
+    .description('make a new version with the value of an old one')
+    .argument('<name>')
+    .argument('<version>')
+    .option('--json', 'JSON output')
+    .action(async (name: string, version: string, flags: { json?: boolean }) => {
+      const restored = await api().request<SecretSummary>('POST', `/api/v1/secrets/${enc(name)}/versions/${enc(version)}/restore`);
+      emit(flags.json, restored, (s) => process.stdout.write(`Restored version ${version} of "${s.name}" as version ${s.version}.\n`));
+    });
+
+  secrets
+    .command('delete')
+    .description('delete a secret: every read fails with SecretNotFound from now on')
+    .argument('<name>')
+    .requiredOption('--confirm <name>', 'type the name again to confirm')
+    .action(async (name: string, flags: { confirm: string }) => {
+      if (flags.confirm !== name) throw new InvalidArgumentError(`--confirm must repeat the name "${name}"`);
+      await api().request('DELETE', `/api/v1/secrets/${enc(name)}`);
+      process.stdout.write(`Deleted secret "${name}".\n`);
+    });
+
+  const access = program.command('access').description("a secret's access list: which agents may read it");
+  access
+    .command('list')
+    .description('every agent of the account, with whether it may read the secret')
+    .argument('<secret>')
+    .option('--json', 'JSON output')
+    .action(async (name: string, flags: { json?: boolean }) => {
+      emit(flags.json, await api().request<AccessList>('GET', `/api/v1/secrets/${enc(name)}/access`), printAccess);
+    });
+  const changeAccess = (verb: 'set' | 'grant' | 'revoke', description: string) =>
+    access
+      .command(verb)
+      .description(description)
+      .argument('<secret>')
+      .argument(verb === 'set' ? '[agents...]' : '<agents...>', 'agent names or ids')
+      .option('--json', 'JSON output')
+      .action(async (name: string, agents: string[], flags: { json?: boolean }) => {
+        let wanted = agents;
+        if (verb !== 'set') {
+          const current = await api().request<AccessList>('GET', `/api/v1/secrets/${enc(name)}/access`);
+          const granted = current.agents.filter((a) => a.granted);
+          const named = (a: { agentId: string; agentName: string }) => agents.some((ref) => ref === a.agentId || ref.toLowerCase() === a.agentName.toLowerCase());
+          wanted = verb === 'grant' ? [...granted.map((a) => a.agentId), ...agents] : granted.filter((a) => !named(a)).map((a) => a.agentId);
+        }
+        const result = await api().request<AccessList>('PUT', `/api/v1/secrets/${enc(name)}/access`, { agents: wanted });
+        emit(flags.json, result, printAccess);
+      });
+  changeAccess('set', 'replace the access list with exactly these agents (none: nobody)');
+  changeAccess('grant', 'add agents to the access list');
+  changeAccess('revoke', 'remove agents from the access list');
+
+  const agents = program.command('agents').description("the account's agents");
+  agents
+    .command('list')
+    .option('--json', 'JSON output')
+    .action(async (flags: { json?: boolean }) => {
+      const { agents: rows } = await api().request<{ agents: Array<Record<string, unknown>> }>('GET', '/api/v1/agents');
+      emit(flags.json, rows, (list) => printTable(list, [['name', 'NAME'], ['id', 'ID'], ['createdAt', 'CREATED'], ['createdBy', 'BY']]));
+    });
+  agents
+    .command('create')
+    .argument('<name>')
+    .option('--json', 'JSON output')
+    .action(async (name: string, flags: { json?: boolean }) => {
+      const agent = await api().request<{ id: string; name: string }>('POST', '/api/v1/agents', { name });
+      emit(flags.json, agent, (a) => process.stdout.write(`Created agent "${a.name}" (${a.id}).\n`));
+    });
+  agents
+    .command('rename')
+    .argument('<agent>')
+    .argument('<new-name>')
+    .action(async (agent: string, name: string) => {
+      await api().request('PATCH', `/api/v1/agents/${enc(agent)}`, { name });
+      process.stdout.write(`Renamed agent "${agent}" to "${name}".\n`);
+    });
+  agents
+    .command('delete')
+    .description('delete an agent with its keys and grants')
+    .argument('<agent>')
+    .requiredOption('--confirm <agent>', 'type the agent again to confirm')
+    .action(async (agent: string, flags: { confirm: string }) => {
+      if (flags.confirm !== agent) throw new InvalidArgumentError(`--confirm must repeat "${agent}"`);
+      await api().request('DELETE', `/api/v1/agents/${enc(agent)}`);
+      process.stdout.write(`Deleted agent "${agent}".\n`);
+    });
+
+  const keys = program.command('keys').description("agents' keys, used by their functions at run time");
+  keys
+    .command('list')
+    .argument('<agent>')
+    .option('--json', 'JSON output')
+    .action(async (agent: string, flags: { json?: boolean }) => {
+      const { keys: rows } = await api().request<{ keys: Array<Record<string, unknown>> }>('GET', `/api/v1/agents/${enc(agent)}/keys`);
+      emit(flags.json, rows, (list) => printTable(list, [['id', 'ID'], ['name', 'NAME'], ['createdAt', 'CREATED'], ['createdBy', 'BY'], ['revokedAt', 'REVOKED']]));
+    });
+  keys
+    .command('create')
+    .description('create an agent key (shown once)')
+    .argument('<agent>')
+    .option('--name <name>', 'a label for the key', 'default')
+    .option('--json', 'JSON output')
+    .action(async (agent: string, flags: { name: string; json?: boolean }) => {
+      const key = await api().request<{ id: string; key: string; agent: string }>('POST', `/api/v1/agents/${enc(agent)}/keys`, { name: flags.name });
+      emit(flags.json, key, (k) => process.stdout.write(`Created key ${k.id} for agent "${k.agent}". Shown only now:\n${k.key}\n`));
+    });
+  keys
+    .command('revoke')
+    .argument('<agent>')
+    .argument('<key-id>')
+    .action(async (agent: string, id: string) => {
+      await api().request('DELETE', `/api/v1/agents/${enc(agent)}/keys/${enc(id)}`);
+      process.stdout.write(`Revoked key ${id}.\n`);
+    });
+
+  const users = program.command('users').description("the account's users");
+  users
+    .command('list')
+    .option('--json', 'JSON output')
+    .action(async (flags: { json?: boolean }) => {
+      const { users: rows } = await api().request<{ users: Array<Record<string, unknown>> }>('GET', '/api/v1/users');
+      emit(flags.json, rows, (list) => printTable(list, [['email', 'EMAIL'], ['role', 'ROLE'], ['id', 'ID'], ['createdAt', 'CREATED']]));
+    });
+  users
+    .command('add')
+    .argument('<email>')
+    .option('--role <role>', 'admin or member', 'member')
+    .option('--json', 'JSON output')
+    .action(async (email: string, flags: { role: string; json?: boolean }) => {
+      const user = await api().request<{ email: string; role: string; password?: string }>('POST', '/api/v1/users', { email, role: flags.role });
+      emit(flags.json, user, (u) => process.stdout.write(`Added ${u.email} as ${u.role}.${u.password ? ` One-time password (shown only now): ${u.password}` : ''}\n`));
+    });
+  users
+    .command('set-role')
+    .argument('<user>', 'email or id')
+    .argument('<role>', 'admin or member')
+    .action(async (user: string, role: string) => {
+      await api().request('PATCH', `/api/v1/users/${enc(user)}`, { role });
+      process.stdout.write(`${user} is now ${role}.\n`);
+    });
+  users
+    .command('remove')
+    .argument('<user>', 'email or id')
+    .action(async (user: string) => {
+      await api().request('DELETE', `/api/v1/users/${enc(user)}`);
+      process.stdout.write(`Removed ${user}.\n`);
+    });
+
+  const tokens = program.command('tokens').description('your personal access tokens');
+  tokens
+    .command('list')
+    .option('--json', 'JSON output')
+    .action(async (flags: { json?: boolean }) => {
+      const { tokens: rows } = await api().request<{ tokens: Array<Record<string, unknown>> }>('GET', '/api/v1/tokens');
+      emit(flags.json, rows, (list) => printTable(list, [['id', 'ID'], ['name', 'NAME'], ['createdAt', 'CREATED'], ['revokedAt', 'REVOKED']]));
+    });
+  tokens
+    .command('create')
+    .argument('<name>')
+    .option('--json', 'JSON output')
+    .action(async (name: string, flags: { json?: boolean }) => {
+      const token = await api().request<{ id: string; token: string }>('POST', '/api/v1/tokens', { name });
+      emit(flags.json, token, (t) => process.stdout.write(`Created token ${t.id}. Shown only now:\n${t.token}\n`));
+    });
+  tokens
+    .command('revoke')
+    .argument('<id>')
+    .action(async (id: string) => {
+      await api().request('DELETE', `/api/v1/tokens/${enc(id)}`);
+      process.stdout.write(`Revoked token ${id}.\n`);
+    });
+
+  const audit = program.command('audit').description('the audit trail');
+  const auditFilters = (command: Command) =>
+    command
+      .option('--secret <name>')
+      .option('--agent <agent>')
+      .option('--actor <actor>')
+      .option('--action <action>', 'e.g. secret.read, secret.access_set')
+      .option('--outcome <outcome>', 'success, denied or not_found')
+      .option('--since <time>', 'ISO-8601 UTC')
+      .option('--until <time>', 'ISO-8601 UTC');
+  type AuditFlags = Record<string, string | boolean | undefined>;
+  const auditPages = async function* (flags: AuditFlags, limit: number) {
+    let before: number | null = null;
+    do {
+      const query = new URLSearchParams();
+      for (const key of ['secret', 'agent', 'actor', 'action', 'outcome', 'since', 'until']) {
+        const value = flags[key];
+        if (typeof value === 'string') query.set(key, value);
+      }
+      query.set('limit', String(limit));
+      if (before !== null) query.set('before', String(before));
+      const page: { events: Array<Record<string, unknown>>; next: number | null } = await api().request('GET', `/api/v1/audit?${query}`);
+      yield page.events;
+      before = page.next;
+    } while (before !== null);
+  };
+  auditFilters(audit.command('list').description('recent events, newest first'))
+    .option('--limit <n>', 'how many', '50')
+    .option('--json', 'JSON output')
+    .action(async (flags: AuditFlags & { limit: string }) => {
+      const first = await auditPages(flags, Math.min(Number(flags.limit) || 50, 1000)).next();
+      const events = first.value ?? [];
+      emit(flags.json === true, events, (rows) =>
+        printTable(
+          rows.map((e) => ({ ...e, who: (e.actor as { name?: string }).name, version: e.version ?? '' })),
+          [
+            ['at', 'AT'],
+            ['who', 'ACTOR'],
+            ['action', 'ACTION'],
+            ['secret', 'SECRET'],
+            ['version', 'V'],
+            ['agent', 'AGENT'],
+            ['outcome', 'OUTCOME'],
+          ],
+        ),
+      );
+    });
+  auditFilters(audit.command('export').description('all matching events as JSON lines, newest first')).action(async (flags: AuditFlags) => {
+    for await (const events of auditPages(flags, 1000)) {
+      for (const event of events) process.stdout.write(`${JSON.stringify(event)}\n`);
+    }
+  });
+
+  return secrets;
+}

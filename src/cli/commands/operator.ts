@@ -1,0 +1,99 @@
+import { Argument, Command, InvalidArgumentError, Option } from 'commander';
+import { ACCOUNT_NAME_PATTERN, ACCOUNT_NAME_RULE, EMAIL_PATTERN, EMAIL_RULE } from '../../domain/names.js';
+import type { Vault } from '../../vault/index.js';
+import { silentLog } from '../../vault/log.js';
+import { emit, printTable } from '../output.js';
+import { serve } from '../serve.js';
+import { openVault, type StorageFlags } from '../storage.js';
+
+export function addStorageOptions(command: Command): Command {
+  return command
+    .option('--data <dir>', 'folder of the embedded store: SQLite file and master key file', './data')
+    .option('--database-url <url>', 'PostgreSQL instead of the embedded store (or AGENT_SECRETS_DATABASE_URL)')
+    .option('--master-key-file <file>', 'the master key file (or AGENT_SECRETS_MASTER_KEY with the key itself)');
+}
+
+const port = (text: string): number => {
+  const value = Number(text);
+  if (!Number.isInteger(value) || value < 1 || value > 65535) throw new InvalidArgumentError('must be a port number from 1 to 65535');
+  return value;
+};
+
+const email = (text: string): string => {
+  if (!EMAIL_PATTERN.test(text)) throw new InvalidArgumentError(`must be ${EMAIL_RULE}`);
+  return text;
+};
+
+const accountName = (text: string): string => {
+  if (!ACCOUNT_NAME_PATTERN.test(text)) throw new InvalidArgumentError(`must be ${ACCOUNT_NAME_RULE}`);
+  return text;
+};
+
+/** Runs `work` on the vault straight over storage, closing it after. */
+async function withVault<T>(flags: StorageFlags, createIfMissing: boolean, work: (vault: Vault) => Promise<T>): Promise<T> {
+  const { vault } = await openVault(flags, { createIfMissing, log: silentLog });
+  try {
+    return await work(vault);
+  } finally {
+    await vault.close();
+  }
+}
+
+export function operatorCommands(program: Command): void {
+  addStorageOptions(
+    program
+      .command('serve')
+      .description('start the service (on first start with an empty store: the default account and its first admin)')
+      .addOption(new Option('--port <port>', 'port to listen on').default(8787).env('PORT').argParser(port))
+      .option('--host <host>', 'address to listen on', '127.0.0.1')
+      .option('--admin-email <email>', 'email of the first admin, made on the first start', email, 'admin@example.com')
+      .option('--secure-cookies', 'mark the console session cookie Secure (when served over HTTPS)'),
+  ).action(async (flags: StorageFlags & { port: number; host: string; adminEmail: string; secureCookies?: boolean }) => {
+    await serve(flags);
+  });
+
+  addStorageOptions(
+    program
+      .command('init')
+      .description('create an account with the vault enabled and its first admin; prints the password and a token once')
+      .requiredOption('--admin-email <email>', 'the first admin', email)
+      .option('--account <name>', 'account name', accountName, 'default')
+      .option('--json', 'print {"account","email","password","token"}'),
+  ).action(async (flags: StorageFlags & { adminEmail: string; account: string; json?: boolean }) => {
+    const created = await withVault(flags, true, (vault) => vault.accounts.createAccount(flags.account, flags.adminEmail));
+    emit(flags.json, created, (value) => {
+      process.stdout.write(
+        `Created account "${value.account}" (vault enabled) with admin ${value.email}.\n` +
+          `  password  ${value.password}\n  token     ${value.token}\nThese are shown only now.\n`,
+      );
+    });
+  });
+
+  const accounts = program.command('accounts').description('operator commands on accounts, straight on storage');
+  addStorageOptions(accounts.command('list').description('list accounts').option('--json', 'JSON output')).action(async (flags: StorageFlags & { json?: boolean }) => {
+    const list = await withVault(flags, false, (vault) => vault.accounts.listAccounts());
+    emit(flags.json, list, (rows) =>
+      printTable(
+        rows.map((row) => ({ ...row, vault: row.vaultEnabled ? 'on' : 'off' })),
+        [
+          ['name', 'NAME'],
+          ['vault', 'VAULT'],
+          ['users', 'USERS'],
+          ['agents', 'AGENTS'],
+          ['secrets', 'SECRETS'],
+          ['createdAt', 'CREATED'],
+        ],
+      ),
+    );
+  });
+  addStorageOptions(
+    accounts
+      .command('set-vault')
+      .description('enable or disable the secrets vault of an account')
+      .argument('<name>', 'account name')
+      .addArgument(new Argument('<state>', 'on or off').choices(['on', 'off'])),
+  ).action(async (name: string, state: string, flags: StorageFlags) => {
+    await withVault(flags, false, (vault) => vault.accounts.setVault(name, state === 'on'));
+    process.stdout.write(`Vault of account "${name}" is now ${state}.\n`);
+  });
+}

@@ -1,0 +1,49 @@
+import { Command, CommanderError } from 'commander';
+import { MasterKeyError } from '../crypto/masterKey.js';
+import { VaultError } from '../domain/errors.js';
+import { ApiError } from './api.js';
+import { manageCommands } from './commands/manage.js';
+import { operatorCommands } from './commands/operator.js';
+import { ConfigError } from './storage.js';
+
+export function buildProgram(): Command {
+  const program = new Command('agent-secrets')
+    .description('A secrets vault for voice and chat AI agents')
+    .version('0.1.0')
+    .showHelpAfterError('(run with --help for usage)')
+    .exitOverride();
+  operatorCommands(program);
+  manageCommands(program);
+  return program;
+}
+
+/** A failure as the one line a person reads; undefined for a bug, which deserves its stack. */
+function oneLine(error: unknown): string | undefined {
+  if (error instanceof ApiError) return error.field ? `${error.message} (field: ${error.field})` : error.message;
+  if (error instanceof VaultError) return error.field ? `${error.message} (field: ${error.field})` : error.message;
+  if (error instanceof ConfigError || error instanceof MasterKeyError) return error.message;
+  const code = (error as { code?: string }).code;
+  if (code === 'EADDRINUSE') return `the port is already in use: ${(error as Error).message}`;
+  if (code === 'EACCES' || code === 'ENOENT') return (error as Error).message;
+  if (error instanceof Error && error.name === 'InvalidArgumentError') return error.message;
+  return undefined;
+}
+
+export async function main(argv: string[]): Promise<void> {
+  const program = buildProgram();
+  try {
+    await program.parseAsync(argv);
+  } catch (error) {
+    if (error instanceof CommanderError) {
+      process.exitCode = error.exitCode;
+      return;
+    }
+    const line = oneLine(error);
+    if (line === undefined) {
+      process.stderr.write(`agent-secrets: unexpected error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
+    } else {
+      process.stderr.write(`agent-secrets: ${line}\n`);
+    }
+    process.exitCode = 1;
+  }
+}

@@ -1,0 +1,54 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { VaultError } from '../../domain/errors.js';
+import type { Vault } from '../../vault/index.js';
+import { bearerToken } from '../auth.js';
+import { errorSchema, secretValueResponse } from '../schemas.js';
+
+const agentKeyOf = (header: string | undefined): string => {
+  if (header === undefined) throw new VaultError('unauthenticated', 'Send the agent key as "Authorization: Bearer <agent key>".');
+  return header;
+};
+
+/** What agent functions call: `Authorization: Bearer <agent key>`. */
+export function runtimeRoutes(vault: Vault): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.get(
+      '/runtime/v1/secrets/:name',
+      {
+        schema: {
+          summary: 'Read a secret as an agent (conv.utils.get_secret)',
+          tags: ['runtime'],
+          params: z.object({ name: z.string() }),
+          response: { 200: secretValueResponse, 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 503: errorSchema },
+        },
+      },
+      async (request, reply) => {
+        const secret = await vault.runtime.readSecretForAgent(agentKeyOf(bearerToken(request)), request.params.name);
+        // A value must never sit in a shared or browser cache.
+        void reply.header('cache-control', 'no-store');
+        return secret;
+      },
+    );
+
+    app.get(
+      '/runtime/v1/secrets',
+      {
+        schema: {
+          summary: 'List the secrets this agent can read (names and kinds, never values)',
+          tags: ['runtime'],
+          response: {
+            200: z.object({
+              agent: z.string(),
+              account: z.string(),
+              secrets: z.array(z.object({ name: z.string(), kind: z.enum(['single', 'kv']), keys: z.array(z.string()), description: z.string() })),
+            }),
+            401: errorSchema,
+            403: errorSchema,
+          },
+        },
+      },
+      async (request) => vault.runtime.listSecretsForAgent(agentKeyOf(bearerToken(request))),
+    );
+  };
+}

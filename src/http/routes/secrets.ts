@@ -1,0 +1,126 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { Vault } from '../../vault/index.js';
+import { callerOf } from '../auth.js';
+import { accessBody, accessSchema, createSecretBody, errorSchema, listSecretsQuery, secretParams, secretSummarySchema, secretValueResponse, updateSecretBody } from '../schemas.js';
+
+const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema };
+const tags = ['secrets'];
+
+/** Secret management (SPEC S1–S6): admins of an account whose vault is enabled. */
+export function secretRoutes(vault: Vault): FastifyPluginAsyncZod {
+  const { secrets } = vault;
+  return async (app) => {
+    app.get(
+      '/api/v1/secrets',
+      {
+        schema: {
+          summary: 'List secrets (never values), with search and paging',
+          tags,
+          querystring: listSecretsQuery,
+          response: { 200: z.object({ secrets: z.array(secretSummarySchema), total: z.number(), next: z.string().nullable() }), ...errors },
+        },
+      },
+      async (request) => secrets.listSecrets(callerOf(request), request.query),
+    );
+
+    app.post(
+      '/api/v1/secrets',
+      { schema: { summary: 'Create a secret', tags, body: createSecretBody, response: { 201: secretSummarySchema, ...errors } } },
+      async (request, reply) => reply.status(201).send(await secrets.createSecret(callerOf(request), request.body)),
+    );
+
+    app.get(
+      '/api/v1/secrets/:name',
+      { schema: { summary: "A secret's facts (never its value)", tags, params: secretParams, response: { 200: secretSummarySchema, ...errors } } },
+      async (request) => secrets.getSecret(callerOf(request), request.params.name),
+    );
+
+    app.patch(
+      '/api/v1/secrets/:name',
+      {
+        schema: { summary: 'Change the description and/or set a new value (a new version)', tags, params: secretParams, body: updateSecretBody, response: { 200: secretSummarySchema, ...errors } },
+      },
+      async (request) => secrets.updateSecret(callerOf(request), request.params.name, request.body),
+    );
+
+    app.delete(
+      '/api/v1/secrets/:name',
+      { schema: { summary: 'Delete a secret; reads fail with SecretNotFound from now on', tags, params: secretParams, response: { 204: z.null().describe('No content'), ...errors } } },
+      async (request, reply) => {
+        await secrets.deleteSecret(callerOf(request), request.params.name);
+        return reply.status(204).send(null);
+      },
+    );
+
+    app.post(
+      '/api/v1/secrets/:name/reveal',
+      {
+        schema: {
+          summary: "Reveal a secret's value (audited)",
+          tags,
+          params: secretParams,
+          body: z.strictObject({ version: z.number().int().min(1).optional() }).optional(),
+          response: { 200: secretValueResponse, ...errors },
+        },
+      },
+      async (request, reply) => {
+        void reply.header('cache-control', 'no-store');
+        return secrets.revealSecret(callerOf(request), request.params.name, request.body?.version);
+      },
+    );
+
+    app.get(
+      '/api/v1/secrets/:name/access',
+      { schema: { summary: 'Every agent of the account, with whether it may read this secret', tags, params: secretParams, response: { 200: accessSchema, ...errors } } },
+      async (request) => secrets.getAccess(callerOf(request), request.params.name),
+    );
+
+    app.put(
+      '/api/v1/secrets/:name/access',
+      { schema: { summary: 'Replace the access list in one step', tags, params: secretParams, body: accessBody, response: { 200: accessSchema, ...errors } } },
+      async (request) => secrets.setAccess(callerOf(request), request.params.name, request.body.agents),
+    );
+
+    app.get(
+      '/api/v1/secrets/:name/versions',
+      {
+        schema: {
+          summary: 'Versions of a secret, newest first (never values)',
+          tags,
+          params: secretParams,
+          response: {
+            200: z.object({
+              versions: z.array(
+                z.object({
+                  version: z.number(),
+                  kind: z.enum(['single', 'kv']),
+                  keys: z.array(z.string()),
+                  createdAt: z.string(),
+                  createdBy: z.string(),
+                  restoredFrom: z.number().nullable(),
+                  current: z.boolean(),
+                }),
+              ),
+            }),
+            ...errors,
+          },
+        },
+      },
+      async (request) => ({ versions: await secrets.listVersions(callerOf(request), request.params.name) }),
+    );
+
+    app.post(
+      '/api/v1/secrets/:name/versions/:version/restore',
+      {
+        schema: {
+          summary: 'Restore an old version (makes a new version with its value)',
+          tags,
+          params: secretParams.extend({ version: z.coerce.number({ error: 'must be a version number' }).int().min(1, { error: 'must be a version number' }) }),
+          response: { 200: secretSummarySchema, ...errors },
+        },
+      },
+      async (request) => secrets.restoreVersion(callerOf(request), request.params.name, request.params.version),
+    );
+  };
+}

@@ -1,0 +1,55 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import type { UserCaller } from '../../vault/callers.js';
+import type { Vault } from '../../vault/index.js';
+import { SESSION_HOURS } from '../../vault/people.js';
+import { SESSION_COOKIE, authenticateUser, callerOf } from '../auth.js';
+import { errorSchema, loginBody } from '../schemas.js';
+
+const whoami = (caller: UserCaller) => ({
+  user: { id: caller.userId, email: caller.email, role: caller.role },
+  account: { id: caller.accountId, name: caller.accountName, vaultEnabled: caller.vaultEnabled },
+});
+
+const sessionSchema = z.object({
+  user: z.object({ id: z.string(), email: z.string(), role: z.string() }),
+  account: z.object({ id: z.string(), name: z.string(), vaultEnabled: z.boolean() }),
+  csrfToken: z.string().optional(),
+});
+
+/** Console sign-in: a session cookie (HttpOnly, SameSite=Strict) and a CSRF token for writes. */
+export function sessionRoutes(vault: Vault, options: { secureCookies: boolean }): FastifyPluginAsyncZod {
+  return async (app) => {
+    app.post(
+      '/api/v1/auth/login',
+      { schema: { summary: 'Sign in with email and password', tags: ['auth'], body: loginBody, response: { 200: sessionSchema, 400: errorSchema, 401: errorSchema } } },
+      async (request, reply) => {
+        const { sessionToken, csrfToken, caller } = await vault.people.login(request.body.email, request.body.password);
+        void reply.setCookie(SESSION_COOKIE, sessionToken, {
+          httpOnly: true,
+          sameSite: 'strict',
+          secure: options.secureCookies,
+          path: '/',
+          maxAge: SESSION_HOURS * 3600,
+        });
+        return { ...whoami(caller), csrfToken };
+      },
+    );
+
+    app.post('/api/v1/auth/logout', { schema: { summary: 'Sign out', tags: ['auth'] } }, async (request, reply) => {
+      const cookie = request.cookies[SESSION_COOKIE];
+      if (cookie !== undefined) await vault.people.logout(cookie);
+      void reply.clearCookie(SESSION_COOKIE, { path: '/' });
+      return reply.status(204).send();
+    });
+
+    app.get(
+      '/api/v1/auth/session',
+      { preHandler: authenticateUser(vault), schema: { summary: 'Who is signed in', tags: ['auth'], response: { 200: sessionSchema, 401: errorSchema } } },
+      async (request) => {
+        const caller = callerOf(request);
+        return request.csrfToken === null ? whoami(caller) : { ...whoami(caller), csrfToken: request.csrfToken };
+      },
+    );
+  };
+}

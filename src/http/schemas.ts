@@ -1,0 +1,103 @@
+import { z } from 'zod';
+import { AGENT_NAME_PATTERN, AGENT_NAME_RULE, EMAIL_PATTERN, EMAIL_RULE, PASSWORD_MAX, PASSWORD_MIN } from '../domain/names.js';
+import { ROLES } from '../domain/roles.js';
+import { descriptionSchema, secretNameSchema, secretValueSchema } from '../domain/secrets.js';
+
+/** Request and response shapes: they validate requests, shape answers and write the OpenAPI document. */
+
+export const errorSchema = z.object({
+  error: z.object({ code: z.string(), message: z.string(), field: z.string().optional() }),
+});
+
+export const agentNameSchema = z.string({ error: `must be a string of ${AGENT_NAME_RULE}` }).regex(AGENT_NAME_PATTERN, { error: `must be ${AGENT_NAME_RULE}` });
+export const emailSchema = z.string({ error: `must be ${EMAIL_RULE}` }).max(320, { error: 'must be at most 320 characters' }).regex(EMAIL_PATTERN, { error: `must be ${EMAIL_RULE}` });
+export const passwordSchema = z
+  .string({ error: 'must be a string' })
+  .min(PASSWORD_MIN, { error: `must be at least ${PASSWORD_MIN} characters` })
+  .max(PASSWORD_MAX, { error: `must be at most ${PASSWORD_MAX} characters` });
+export const roleSchema = z.enum(ROLES, { error: 'must be "admin" or "member"' });
+const refSchema = z.string().min(1).max(200);
+const tokenNameSchema = z.string({ error: 'must be a string' }).trim().min(1, { error: 'must not be empty' }).max(100, { error: 'must be at most 100 characters' });
+
+export const secretParams = z.object({ name: z.string().min(1).max(200) });
+export const agentParams = z.object({ agent: refSchema });
+
+export const createSecretBody = z.strictObject(
+  {
+    name: secretNameSchema,
+    description: descriptionSchema.optional(),
+    value: secretValueSchema,
+    agents: z.array(refSchema, { error: 'must be a list of agent names or ids' }).max(10_000).optional(),
+  },
+  { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : 'must be a JSON object') },
+);
+
+export const updateSecretBody = z.strictObject(
+  { description: descriptionSchema.optional(), value: secretValueSchema.optional() },
+  { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : 'must be a JSON object') },
+);
+
+export const accessBody = z.strictObject({
+  agents: z.array(refSchema, { error: 'must be a list of agent names or ids' }).max(10_000),
+});
+
+export const listSecretsQuery = z.object({
+  search: z.string().max(128).optional(),
+  after: z.string().max(128).optional(),
+  limit: z.coerce.number({ error: 'must be a number' }).int().min(1).max(500).default(50),
+});
+
+export const secretSummarySchema = z.object({
+  id: z.string(),
+  name: z.string(),
+  description: z.string(),
+  kind: z.enum(['single', 'kv']),
+  keys: z.array(z.string()),
+  version: z.number(),
+  agentsWithAccess: z.number(),
+  createdAt: z.string(),
+  createdBy: z.string(),
+  updatedAt: z.string(),
+  updatedBy: z.string(),
+  lastReadAt: z.string().nullable(),
+});
+
+export const secretValueResponse = z.object({
+  name: z.string(),
+  kind: z.enum(['single', 'kv']),
+  version: z.number(),
+  value: z.union([z.string(), z.record(z.string(), z.string())]),
+});
+
+export const accessSchema = z.object({
+  secret: z.string(),
+  agents: z.array(
+    z.object({
+      agentId: z.string(),
+      agentName: z.string(),
+      granted: z.boolean(),
+      grantedAt: z.string().nullable(),
+      grantedBy: z.string().nullable(),
+      lastReadAt: z.string().nullable(),
+    }),
+  ),
+});
+
+export const loginBody = z.strictObject({ email: z.string().max(320), password: z.string().max(PASSWORD_MAX) });
+export const tokenBody = z.strictObject({ name: tokenNameSchema });
+export const agentBody = z.strictObject({ name: agentNameSchema });
+export const agentKeyBody = z.strictObject({ name: tokenNameSchema.optional() }).optional();
+export const userBody = z.strictObject({ email: emailSchema, role: roleSchema, password: passwordSchema.optional() });
+export const userPatchBody = z.strictObject({ role: roleSchema });
+
+export const auditQuery = z.object({
+  secret: z.string().max(200).optional(),
+  agent: z.string().max(200).optional(),
+  actor: z.string().max(320).optional(),
+  action: z.string().max(64).optional(),
+  outcome: z.string().max(32).optional(),
+  since: z.iso.datetime({ error: 'must be an ISO-8601 UTC time like 2026-01-31T12:00:00Z' }).optional(),
+  until: z.iso.datetime({ error: 'must be an ISO-8601 UTC time like 2026-01-31T12:00:00Z' }).optional(),
+  before: z.coerce.number().int().min(1).optional(),
+  limit: z.coerce.number({ error: 'must be a number' }).int().min(1).max(1000).default(100),
+});
