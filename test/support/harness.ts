@@ -1,0 +1,88 @@
+import pino from 'pino';
+import { Writable } from 'node:stream';
+import { buildServer } from '../../src/http/server.js';
+import { createVault, type Vault } from '../../src/vault/index.js';
+import { freshStore, testMasterKey, type DatabaseKind, type TestStorage } from './stores.js';
+
+export interface ApiResponse<T = any> {
+  status: number;
+  body: T;
+  headers: Headers;
+}
+
+/** A real server on a loopback port over a fresh database, with its log lines kept for leak checks. */
+export interface Harness {
+  url: string;
+  vault: Vault;
+  storage: TestStorage;
+  logLines: string[];
+  admin: { email: string; password: string; token: string };
+  call<T = any>(method: string, path: string, options?: { token?: string; body?: unknown; headers?: Record<string, string>; rawBody?: string }): Promise<ApiResponse<T>>;
+  /** Creates an account with its admin straight on storage, as an operator would. */
+  newAccount(name: string): Promise<{ email: string; password: string; token: string }>;
+  /** An agent and a key for it, made by the given admin token. */
+  agentWithKey(adminToken: string, name: string): Promise<{ id: string; name: string; key: string; keyId: string }>;
+  close(): Promise<void>;
+}
+
+export async function startHarness(kind: DatabaseKind): Promise<Harness> {
+  const { store, storage, dispose } = await freshStore(kind);
+  const logLines: string[] = [];
+  const sink = new Writable({
+    write(chunk: Buffer, _encoding, done) {
+      logLines.push(chunk.toString('utf8'));
+      done();
+    },
+  });
+  const logger = pino({ level: 'debug' }, sink);
+  const vault = createVault({ store, masterKey: testMasterKey(), log: logger });
+  const app = await buildServer({ vault, logger });
+  await app.listen({ port: 0, host: '127.0.0.1' });
+  const address = app.server.address();
+  if (typeof address !== 'object' || address === null) throw new Error('no address');
+  const url = `http://127.0.0.1:${address.port}`;
+
+  const call: Harness['call'] = async (method, path, options = {}) => {
+    const headers: Record<string, string> = { ...(options.headers ?? {}) };
+    if (options.token !== undefined) headers.authorization = `Bearer ${options.token}`;
+    let body: string | undefined;
+    if (options.rawBody !== undefined) body = options.rawBody;
+    else if (options.body !== undefined) {
+      body = JSON.stringify(options.body);
+      headers['content-type'] ??= 'application/json';
+    }
+    const response = await fetch(`${url}${path}`, { method, headers, body: body ?? null });
+    const text = await response.text();
+    let parsed: unknown = text;
+    try {
+      parsed = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      // keep the text
+    }
+    return { status: response.status, body: parsed as any, headers: response.headers };
+  };
+
+  const admin = await vault.accounts.createAccount('default', 'admin@example.com');
+
+  return {
+    url,
+    vault,
+    storage,
+    logLines,
+    admin,
+    call,
+    newAccount: (name) => vault.accounts.createAccount(name, `admin@${name}.example.com`),
+    async agentWithKey(adminToken, name) {
+      const agent = await call('POST', '/api/v1/agents', { token: adminToken, body: { name } });
+      if (agent.status !== 201) throw new Error(`agent ${name}: ${agent.status} ${JSON.stringify(agent.body)}`);
+      const key = await call('POST', `/api/v1/agents/${agent.body.id}/keys`, { token: adminToken, body: { name: 'test' } });
+      if (key.status !== 201) throw new Error(`key: ${key.status}`);
+      return { id: agent.body.id, name, key: key.body.key, keyId: key.body.id };
+    },
+    async close() {
+      await app.close();
+      await vault.audit.flush();
+      await dispose();
+    },
+  };
+}
