@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { MasterKeyError } from '../crypto/masterKey.js';
 import { VaultError } from '../domain/errors.js';
 import { ApiError } from './api.js';
+import { functionCommands } from './commands/functions.js';
 import { manageCommands } from './commands/manage.js';
 import { operatorCommands } from './commands/operator.js';
 import { ConfigError } from './storage.js';
@@ -13,7 +14,8 @@ export function buildProgram(): Command {
     .showHelpAfterError('(run with --help for usage)')
     .exitOverride();
   operatorCommands(program);
-  manageCommands(program);
+  const secrets = manageCommands(program);
+  functionCommands(program, secrets);
   return program;
 }
 
