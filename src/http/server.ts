@@ -1,10 +1,10 @@
 import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
-import Fastify, { LogController } from 'fastify';
+import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
-import type { Logger } from 'pino';
 import type { Vault } from '../vault/index.js';
 import { authenticateUser } from './auth.js';
+import { registerConsole } from './console.js';
 import { errorHandler } from './errors.js';
 import { peopleRoutes } from './routes/people.js';
 import { runtimeRoutes } from './routes/runtime.js';
@@ -13,7 +13,7 @@ import { sessionRoutes } from './routes/session.js';
 
 export interface ServerOptions {
   vault: Vault;
-  logger: Logger;
+  logger: FastifyBaseLogger;
   /** Mark the session cookie Secure (set when served over HTTPS). */
   secureCookies?: boolean;
 }
@@ -74,5 +74,6 @@ export async function buildServer(options: ServerOptions) {
     await scope.register(secretRoutes(vault));
     await scope.register(peopleRoutes(vault));
   });
+  await app.register(registerConsole);
   return app;
 }

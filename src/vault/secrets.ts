@@ -6,7 +6,8 @@ import type { SecretsTable } from '../store/schema.js';
 import type { AuditTrail } from './audit.js';
 import { actorOf, requireSecretAdmin, type UserCaller } from './callers.js';
 import { newId, nowIso } from './ids.js';
-import { resolveAgents } from './agents.js';
+import { findAgent, resolveAgents } from './agents.js';
+import { listReadableSecrets } from '../store/runtime.js';
 import type { SealingService } from './sealing.js';
 
 export interface SecretSummary {
@@ -292,7 +293,19 @@ export function secretsService(deps: { store: Store; audit: AuditTrail; sealing:
     return getAccess(caller, name);
   }
 
-  return { createSecret, listSecrets, getSecret, updateSecret, deleteSecret, revealSecret, listVersions, restoreVersion, getAccess, setAccess };
+  /** The secrets one agent can read, for its page in the console (names, never values). */
+  async function listSecretsOfAgent(caller: UserCaller, agentRef: string) {
+    requireSecretAdmin(caller);
+    const agent = await findAgent(store.db, caller.accountId, agentRef);
+    if (!agent) throw notFound(`No agent "${agentRef}" in this account.`, 'agent');
+    const rows = await listReadableSecrets(store.db, agent.id);
+    return {
+      agent: agent.name,
+      secrets: rows.map((row) => ({ name: row.name, kind: row.kind as SecretKind, keys: JSON.parse(row.key_names) as string[], description: row.description, lastReadAt: row.last_read_at })),
+    };
+  }
+
+  return { listSecretsOfAgent, createSecret, listSecrets, getSecret, updateSecret, deleteSecret, revealSecret, listVersions, restoreVersion, getAccess, setAccess };
 }
 
 export type SecretsService = ReturnType<typeof secretsService>;

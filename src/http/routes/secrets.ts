@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Vault } from '../../vault/index.js';
 import { callerOf } from '../auth.js';
-import { accessBody, accessSchema, createSecretBody, errorSchema, listSecretsQuery, secretParams, secretSummarySchema, secretValueResponse, updateSecretBody } from '../schemas.js';
+import { accessBody, agentParams, accessSchema, createSecretBody, errorSchema, listSecretsQuery, secretParams, secretSummarySchema, secretValueResponse, updateSecretBody } from '../schemas.js';
 
 const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema };
 const tags = ['secrets'];
@@ -80,6 +80,25 @@ export function secretRoutes(vault: Vault): FastifyPluginAsyncZod {
       '/api/v1/secrets/:name/access',
       { schema: { summary: 'Replace the access list in one step', tags, params: secretParams, body: accessBody, response: { 200: accessSchema, ...errors } } },
       async (request) => secrets.setAccess(callerOf(request), request.params.name, request.body.agents),
+    );
+
+    app.get(
+      '/api/v1/agents/:agent/secrets',
+      {
+        schema: {
+          summary: 'The secrets an agent can read, with when it last read each (never values)',
+          tags: ['agents'],
+          params: agentParams,
+          response: {
+            200: z.object({
+              agent: z.string(),
+              secrets: z.array(z.object({ name: z.string(), kind: z.enum(['single', 'kv']), keys: z.array(z.string()), description: z.string(), lastReadAt: z.string().nullable() })),
+            }),
+            ...errors,
+          },
+        },
+      },
+      async (request) => secrets.listSecretsOfAgent(callerOf(request), request.params.agent),
     );
 
     app.get(

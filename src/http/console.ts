@@ -1,0 +1,46 @@
+import { existsSync } from 'node:fs';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import fastifyStatic from '@fastify/static';
+import type { FastifyInstance } from 'fastify';
+
+/** The console's build output: dist/console beside dist/http. */
+export const CONSOLE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'console');
+
+/**
+ * Strict by construction: scripts and styles only from this origin, no framing, no plugins, API
+ * calls only to this origin.
+ */
+export const CONSOLE_CSP = [
+  "default-src 'self'",
+  "script-src 'self'",
+  "style-src 'self'",
+  "img-src 'self' data:",
+  "connect-src 'self'",
+  "object-src 'none'",
+  "base-uri 'none'",
+  "form-action 'self'",
+  "frame-ancestors 'none'",
+].join('; ');
+
+/** Serves the built console at / (and its client-side routes), when it has been built. */
+export async function registerConsole(app: FastifyInstance): Promise<void> {
+  if (!existsSync(join(CONSOLE_DIR, 'index.html'))) {
+    app.get('/', async (_request, reply) =>
+      reply.type('text/plain').send('The console is not built: run "npm run build" (the API is up at /api/v1).\n'),
+    );
+    return;
+  }
+  await app.register(fastifyStatic, {
+    root: CONSOLE_DIR,
+    prefix: '/',
+    wildcard: false,
+    setHeaders: (reply) => {
+      void reply.header('content-security-policy', CONSOLE_CSP);
+    },
+  });
+  // Client-side routes (/secrets/stripe_api_key) load the same page.
+  for (const path of ['/secrets', '/secrets/*', '/agents', '/agents/*', '/users', '/login']) {
+    app.get(path, { schema: { hide: true } }, async (_request, reply) => reply.header('content-security-policy', CONSOLE_CSP).sendFile('index.html'));
+  }
+}
