@@ -76,7 +76,7 @@ export function errorHandler(this: unknown, error: unknown, request: FastifyRequ
   const known = toVaultError(error);
   if (known === undefined) {
     // Only the class and message are logged: the store and crypto layers keep values out of both.
-    request.log.error({ err: { type: (error as Error)?.name, message: (error as Error)?.message, code: (error as FastifyError)?.code } }, 'request failed');
+    request.log.error({ failure: { name: (error as Error)?.name, message: (error as Error)?.message, code: (error as FastifyError)?.code } }, 'request failed');
     return reply.status(500).send({ error: { code: 'internal', message: 'Something went wrong on our side; it has been logged.' } });
   }
   return sendError(reply, known);

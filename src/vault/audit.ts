@@ -109,7 +109,7 @@ export class AuditTrail {
           await this.writeBatch(batch);
           for (const pending of batch) pending.resolve();
         } catch (error) {
-          this.log.error({ err: describe(error), events: batch.length }, 'audit batch could not be written; the reads fail closed');
+          this.log.error({ failure: describe(error), events: batch.length }, 'audit batch could not be written; the reads fail closed');
           for (const pending of batch) pending.reject(auditUnavailable());
         }
       }
