@@ -5,13 +5,15 @@ import { ApiError } from './api.js';
 import { functionCommands } from './commands/functions.js';
 import { manageCommands } from './commands/manage.js';
 import { operatorCommands } from './commands/operator.js';
-import { ConfigError } from './storage.js';
+import { ConfigError, UsageError } from './configError.js';
 
 export function buildProgram(): Command {
   const program = new Command('agent-secrets')
     .description('A secrets vault for voice and chat AI agents')
     .version('0.1.0')
     .showHelpAfterError('(run with --help for usage)')
+    // Program options only before the command, so `secrets reveal --version 2` means the secret's version.
+    .enablePositionalOptions()
     .exitOverride();
   operatorCommands(program);
   const secrets = manageCommands(program);
@@ -23,11 +25,10 @@ export function buildProgram(): Command {
 function oneLine(error: unknown): string | undefined {
   if (error instanceof ApiError) return error.field ? `${error.message} (field: ${error.field})` : error.message;
   if (error instanceof VaultError) return error.field ? `${error.message} (field: ${error.field})` : error.message;
-  if (error instanceof ConfigError || error instanceof MasterKeyError) return error.message;
+  if (error instanceof ConfigError || error instanceof MasterKeyError || error instanceof UsageError) return error.message;
   const code = (error as { code?: string }).code;
   if (code === 'EADDRINUSE') return `the port is already in use: ${(error as Error).message}`;
   if (code === 'EACCES' || code === 'ENOENT') return (error as Error).message;
-  if (error instanceof Error && error.name === 'InvalidArgumentError') return error.message;
   return undefined;
 }
 

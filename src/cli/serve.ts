@@ -21,8 +21,10 @@ export async function serve(flags: ServeFlags): Promise<void> {
 
   const app = await buildServer({ vault, logger, secureCookies: flags.secureCookies ?? false });
   await app.listen({ port: flags.port, host: flags.host });
+  const address = app.server.address();
+  const port = typeof address === 'object' && address !== null ? address.port : flags.port;
   const hostForUrl = flags.host.includes(':') ? `[${flags.host}]` : flags.host;
-  const url = `http://${hostForUrl === '0.0.0.0' ? '127.0.0.1' : hostForUrl}:${flags.port}`;
+  const url = `http://${hostForUrl === '0.0.0.0' ? '127.0.0.1' : hostForUrl}:${port}`;
   logger.info({ url, storage: description }, 'agent-secrets is listening');
 
   // Printed once to the terminal, never to the log: the first admin's credentials.

@@ -3,6 +3,7 @@ import { join, resolve } from 'node:path';
 import { MASTER_KEY_ENV, createMasterKeyFile, parseMasterKey, readMasterKeyFile, type MasterKey } from '../crypto/masterKey.js';
 import { migrateToLatest, openStore, type Store, type StoreLocation } from '../store/database.js';
 import type { Log } from '../vault/log.js';
+import { ConfigError } from './configError.js';
 import { createVault, type Vault } from '../vault/index.js';
 
 /** The flags every command that touches storage takes (SPEC section 4). */
@@ -10,10 +11,6 @@ export interface StorageFlags {
   data: string;
   databaseUrl?: string | undefined;
   masterKeyFile?: string | undefined;
-}
-
-export class ConfigError extends Error {
-  override name = 'ConfigError';
 }
 
 export const DATABASE_URL_ENV = 'AGENT_SECRETS_DATABASE_URL';

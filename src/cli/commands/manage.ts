@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import { apiClient, enc, type ApiClient } from '../api.js';
+import { UsageError } from '../configError.js';
 import { emit, printTable } from '../output.js';
 
 /** Management commands over the HTTP API (AGENT_SECRETS_URL, AGENT_SECRETS_TOKEN). */
@@ -54,7 +55,7 @@ function readStdin(): string {
 /** The value the flags describe, or undefined when none was given. Exactly one source is allowed. */
 function valueFrom(flags: ValueFlags): unknown {
   const sources = [flags.value !== undefined, flags.kv !== undefined, !!flags.stdin, !!flags.stdinJson, flags.file !== undefined].filter(Boolean).length;
-  if (sources > 1) throw new InvalidArgumentError('give the value one way only: --value, --kv, --stdin, --stdin-json or --file');
+  if (sources > 1) throw new UsageError('give the value one way only: --value, --kv, --stdin, --stdin-json or --file');
   if (flags.value !== undefined) return flags.value;
   if (flags.kv !== undefined) return flags.kv;
   if (flags.stdin) return readStdin().replace(/\r?\n$/, '');
@@ -62,7 +63,7 @@ function valueFrom(flags: ValueFlags): unknown {
     try {
       return JSON.parse(readStdin()) as unknown;
     } catch {
-      throw new InvalidArgumentError('standard input is not valid JSON');
+      throw new UsageError('standard input is not valid JSON');
     }
   }
   if (flags.file !== undefined) return readFileSync(flags.file, 'utf8');
@@ -147,7 +148,7 @@ export function manageCommands(program: Command, api: () => ApiClient = () => ap
       .option('--json', 'JSON output'),
   ).action(async (name: string, flags: ValueFlags & { description?: string; agent?: string[]; json?: boolean }) => {
     const value = valueFrom(flags);
-    if (value === undefined) throw new InvalidArgumentError('give a value: --value, --kv KEY=VALUE, --stdin, --stdin-json or --file');
+    if (value === undefined) throw new UsageError('give a value: --value, --kv KEY=VALUE, --stdin, --stdin-json or --file');
     const created = await api().request<SecretSummary>('POST', '/api/v1/secrets', { name, description: flags.description, value, agents: flags.agent });
     emit(flags.json, created, (s) => process.stdout.write(`Created secret "${s.name}" (version ${s.version}, ${s.agentsWithAccess} agent(s) with access).\n`));
   });
@@ -215,7 +216,7 @@ export function manageCommands(program: Command, api: () => ApiClient = () => ap
     .argument('<name>')
     .requiredOption('--confirm <name>', 'type the name again to confirm')
     .action(async (name: string, flags: { confirm: string }) => {
-      if (flags.confirm !== name) throw new InvalidArgumentError(`--confirm must repeat the name "${name}"`);
+      if (flags.confirm !== name) throw new UsageError(`--confirm must repeat the name "${name}"`);
       await api().request('DELETE', `/api/v1/secrets/${enc(name)}`);
       process.stdout.write(`Deleted secret "${name}".\n`);
     });
@@ -281,7 +282,7 @@ export function manageCommands(program: Command, api: () => ApiClient = () => ap
     .argument('<agent>')
     .requiredOption('--confirm <agent>', 'type the agent again to confirm')
     .action(async (agent: string, flags: { confirm: string }) => {
-      if (flags.confirm !== agent) throw new InvalidArgumentError(`--confirm must repeat "${agent}"`);
+      if (flags.confirm !== agent) throw new UsageError(`--confirm must repeat "${agent}"`);
       await api().request('DELETE', `/api/v1/agents/${enc(agent)}`);
       process.stdout.write(`Deleted agent "${agent}".\n`);
     });

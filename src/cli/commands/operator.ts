@@ -3,8 +3,7 @@ import { ACCOUNT_NAME_PATTERN, ACCOUNT_NAME_RULE, EMAIL_PATTERN, EMAIL_RULE } fr
 import type { Vault } from '../../vault/index.js';
 import { silentLog } from '../../vault/log.js';
 import { emit, printTable } from '../output.js';
-import { serve } from '../serve.js';
-import { openVault, type StorageFlags } from '../storage.js';
+import type { StorageFlags } from '../storage.js';
 
 export function addStorageOptions(command: Command): Command {
   return command
@@ -15,7 +14,7 @@ export function addStorageOptions(command: Command): Command {
 
 const port = (text: string): number => {
   const value = Number(text);
-  if (!Number.isInteger(value) || value < 1 || value > 65535) throw new InvalidArgumentError('must be a port number from 1 to 65535');
+  if (!Number.isInteger(value) || value < 0 || value > 65535) throw new InvalidArgumentError('must be a port number from 1 to 65535 (0: any free port)');
   return value;
 };
 
@@ -31,6 +30,8 @@ const accountName = (text: string): string => {
 
 /** Runs `work` on the vault straight over storage, closing it after. */
 async function withVault<T>(flags: StorageFlags, createIfMissing: boolean, work: (vault: Vault) => Promise<T>): Promise<T> {
+  // Loaded on use: commands that only talk to the API start faster without the database drivers.
+  const { openVault } = await import('../storage.js');
   const { vault } = await openVault(flags, { createIfMissing, log: silentLog });
   try {
     return await work(vault);
@@ -49,6 +50,7 @@ export function operatorCommands(program: Command): void {
       .option('--admin-email <email>', 'email of the first admin, made on the first start', email, 'admin@example.com')
       .option('--secure-cookies', 'mark the console session cookie Secure (when served over HTTPS)'),
   ).action(async (flags: StorageFlags & { port: number; host: string; adminEmail: string; secureCookies?: boolean }) => {
+    const { serve } = await import('../serve.js');
     await serve(flags);
   });
 
