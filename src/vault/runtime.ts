@@ -4,7 +4,7 @@ import { SECRET_NAME_PATTERN, SECRET_NAME_RULE } from '../domain/names.js';
 import { type SecretKind, type SecretValue } from '../domain/secrets.js';
 import { closestName } from '../domain/suggest.js';
 import type { Store } from '../store/database.js';
-import { listReadableSecrets, loadAgentKey, loadRuntimeRead } from '../store/runtime.js';
+import { listReadableSecrets, loadAgentKey, runtimeReadQuery } from '../store/runtime.js';
 import type { AuditTrail } from './audit.js';
 import type { Actor } from './callers.js';
 import type { SealingService } from './sealing.js';
@@ -49,6 +49,7 @@ function checkKey(row: KeyRow | undefined, agentKey: string): asserts row is Key
 
 export function runtimeService(deps: { store: Store; sealing: SealingService; audit: AuditTrail }) {
   const { store, sealing, audit } = deps;
+  const loadRuntimeRead = runtimeReadQuery(store.db);
 
   /**
    * The hot path (SPEC S9, S10, S13): authenticate the agent key, check the grant, open the current
@@ -57,7 +58,7 @@ export function runtimeService(deps: { store: Store; sealing: SealingService; au
   async function readSecretForAgent(agentKey: string, name: string): Promise<SecretForAgent> {
     const keyId = agentKeyId(agentKey);
 
-    const row = await loadRuntimeRead(store.db, keyId, name);
+    const row = await loadRuntimeRead(keyId, name);
     checkKey(row, agentKey);
     const agent = { id: row.agent_id, name: row.agent_name };
     const actor: Actor = { type: 'agent', ...agent };

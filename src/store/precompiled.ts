@@ -1,0 +1,19 @@
+import { CompiledQuery, type Compilable } from 'kysely';
+
+/**
+ * A query built and compiled once, run many times with new arguments: for the hot path, where
+ * building and compiling a query with Kysely costs several times what SQLite takes to answer it.
+ * `build` receives placeholder values; each is replaced by the matching argument at run time.
+ */
+export function precompile<Args extends readonly unknown[], Row>(build: (...placeholders: Args) => Compilable<Row>, arity: Args['length']) {
+  const placeholders = Array.from({ length: arity }, (_, i) => `\u0000placeholder ${i}\u0000`) as unknown as Args;
+  const compiled = build(...placeholders).compile();
+  const slots = compiled.parameters.map((value) => (placeholders as readonly unknown[]).indexOf(value));
+  return (...args: Args): CompiledQuery<Row> => {
+    const parameters = compiled.parameters.map((value, i) => {
+      const slot = slots[i] ?? -1;
+      return slot === -1 ? value : args[slot];
+    });
+    return { ...compiled, parameters } as CompiledQuery<Row>;
+  };
+}
