@@ -1,50 +1,118 @@
 import { GENESIS_HASH, chainHash, type AuditRecord } from '../domain/audit.js';
+import type { CompiledQuery } from 'kysely';
 import type { Db, Tx } from './database.js';
+import { precompile } from './precompiled.js';
 import type { AuditEventsTable } from './schema.js';
 
 export type NewAuditEvent = Omit<AuditRecord, 'seq'>;
 
+const EVENT_COLUMNS = [
+  'account_id',
+  'seq',
+  'at',
+  'actor_type',
+  'actor_id',
+  'actor_name',
+  'action',
+  'secret_id',
+  'secret_name',
+  'version',
+  'agent_id',
+  'agent_name',
+  'outcome',
+  'detail',
+  'prev_hash',
+  'hash',
+] as const satisfies ReadonlyArray<keyof AuditEventsTable>;
+
 /**
- * Takes the accounts' audit chain locks, in id order so that two transactions never wait on each
- * other in a circle. A no-op update is the lock on both databases: a row lock in PostgreSQL, the
- * write lock in SQLite. Every transaction that writes audit events takes it before any other write.
+ * The statements that write audit events, compiled once: appends happen on every run-time read, and
+ * building them anew each time would cost more than the database takes to run them.
  */
-export async function lockAuditChains(tx: Tx, accountIds: Iterable<string>): Promise<void> {
-  for (const accountId of [...new Set(accountIds)].sort()) {
-    await tx.updateTable('audit_heads').set((eb) => ({ seq: eb.ref('seq') })).where('account_id', '=', accountId).execute();
+export function auditWrites(db: Db) {
+  const lockChain = precompile(
+    (accountId: string) => db.updateTable('audit_heads').set((eb) => ({ seq: eb.ref('seq') })).where('account_id', '=', accountId),
+    1,
+  );
+  const readHead = precompile((accountId: string) => db.selectFrom('audit_heads').select(['seq', 'hash']).where('account_id', '=', accountId), 1);
+  const writeHead = precompile(
+    (accountId: string, seq: number, hash: string) => db.updateTable('audit_heads').set({ seq, hash }).where('account_id', '=', accountId),
+    3,
+  );
+  // One compiled INSERT per number of rows seen, so a batch of any size is one statement.
+  const inserts = new Map<number, (...values: unknown[]) => CompiledQuery>();
+  const insertRows = (count: number) => {
+    let insert = inserts.get(count);
+    if (insert === undefined) {
+      const arity = count * EVENT_COLUMNS.length;
+      insert = precompile((...values: unknown[]) => {
+        const rows = Array.from({ length: count }, (_, r) =>
+          Object.fromEntries(EVENT_COLUMNS.map((column, c) => [column, values[r * EVENT_COLUMNS.length + c]])),
+        ) as unknown as AuditEventsTable[];
+        return db.insertInto('audit_events').values(rows);
+      }, arity) as (...values: unknown[]) => CompiledQuery;
+      inserts.set(count, insert);
+    }
+    return insert;
+  };
+
+  /**
+   * Takes the accounts' audit chain locks, in id order so that two transactions never wait on each
+   * other in a circle. A no-op update is the lock on both databases: a row lock in PostgreSQL, the
+   * write lock in SQLite. Every transaction that writes audit events takes it before any other write.
+   */
+  async function lockChains(tx: Tx, accountIds: Iterable<string>): Promise<void> {
+    for (const accountId of [...new Set(accountIds)].sort()) await tx.executeQuery(lockChain(accountId));
   }
+
+  /** Appends events to their accounts' chains; the caller holds the chain locks (lockChains). */
+  async function append(tx: Tx, events: readonly NewAuditEvent[]): Promise<void> {
+    const byAccount = new Map<string, NewAuditEvent[]>();
+    for (const event of events) {
+      const list = byAccount.get(event.account_id);
+      if (list) list.push(event);
+      else byAccount.set(event.account_id, [event]);
+    }
+    for (const [accountId, accountEvents] of byAccount) {
+      const head = (await tx.executeQuery(readHead(accountId))).rows[0];
+      if (!head) throw new Error(`account ${accountId} has no audit chain`);
+      let { seq, hash } = head;
+      const values: unknown[] = [];
+      for (const event of accountEvents) {
+        seq += 1;
+        const record: AuditRecord = { ...event, seq };
+        const next = chainHash(hash, record);
+        const row: AuditEventsTable = { ...record, prev_hash: hash, hash: next };
+        for (const column of EVENT_COLUMNS) values.push(row[column]);
+        hash = next;
+      }
+      // Chunks keep each INSERT under SQLite's parameter limit.
+      const perChunk = 100 * EVENT_COLUMNS.length;
+      for (let i = 0; i < values.length; i += perChunk) {
+        const chunk = values.slice(i, i + perChunk);
+        await tx.executeQuery(insertRows(chunk.length / EVENT_COLUMNS.length)(...chunk));
+      }
+      await tx.executeQuery(writeHead(accountId, seq, hash));
+    }
+  }
+
+  const stampGrant = precompile(
+    (at: string, secretId: string, agentId: string) =>
+      db.updateTable('grants').set({ last_read_at: at }).where('secret_id', '=', secretId).where('agent_id', '=', agentId),
+    3,
+  );
+  const stampSecret = precompile((at: string, secretId: string) => db.updateTable('secrets').set({ last_read_at: at }).where('id', '=', secretId), 2);
+
+  /** Stamps "last read" on a grant and its secret (SPEC S15), in the batch that audits the read. */
+  async function markRead(tx: Tx, at: string, secretId: string, agentId: string): Promise<void> {
+    await tx.executeQuery(stampGrant(at, secretId, agentId));
+    await tx.executeQuery(stampSecret(at, secretId));
+  }
+
+  return { lockChains, append, markRead };
 }
 
-/** Appends events to their accounts' chains; the caller holds the chain locks (lockAuditChains). */
-export async function appendAuditEvents(tx: Tx, events: readonly NewAuditEvent[]): Promise<void> {
-  const byAccount = new Map<string, NewAuditEvent[]>();
-  for (const event of events) {
-    const list = byAccount.get(event.account_id) ?? [];
-    list.push(event);
-    byAccount.set(event.account_id, list);
-  }
-  for (const [accountId, accountEvents] of byAccount) {
-    const head = await tx
-      .selectFrom('audit_heads')
-      .select(['seq', 'hash'])
-      .where('account_id', '=', accountId)
-      .executeTakeFirstOrThrow();
-    let { seq, hash } = head;
-    const rows: AuditEventsTable[] = [];
-    for (const event of accountEvents) {
-      seq += 1;
-      const record: AuditRecord = { ...event, seq };
-      const next = chainHash(hash, record);
-      rows.push({ ...record, prev_hash: hash, hash: next });
-      hash = next;
-    }
-    // A bounded chunk size keeps each INSERT under SQLite's parameter limit.
-    for (let i = 0; i < rows.length; i += 100) {
-      await tx.insertInto('audit_events').values(rows.slice(i, i + 100)).execute();
-    }
-    await tx.updateTable('audit_heads').set({ seq, hash }).where('account_id', '=', accountId).execute();
-  }
-}
+export type AuditWrites = ReturnType<typeof auditWrites>;
 
 export async function createAuditChain(tx: Tx, accountId: string): Promise<void> {
   await tx.insertInto('audit_heads').values({ account_id: accountId, seq: 0, hash: GENESIS_HASH }).execute();

@@ -8,7 +8,8 @@ import { CompiledQuery, type Compilable } from 'kysely';
 export function precompile<Args extends readonly unknown[], Row>(build: (...placeholders: Args) => Compilable<Row>, arity: Args['length']) {
   const placeholders = Array.from({ length: arity }, (_, i) => `\u0000placeholder ${i}\u0000`) as unknown as Args;
   const compiled = build(...placeholders).compile();
-  const slots = compiled.parameters.map((value) => (placeholders as readonly unknown[]).indexOf(value));
+  const position = new Map((placeholders as readonly unknown[]).map((value, i) => [value, i]));
+  const slots = compiled.parameters.map((value) => position.get(value) ?? -1);
   return (...args: Args): CompiledQuery<Row> => {
     const parameters = compiled.parameters.map((value, i) => {
       const slot = slots[i] ?? -1;

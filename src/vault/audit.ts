@@ -1,6 +1,6 @@
 import type { AuditAction, AuditOutcome } from '../domain/audit.js';
 import { VaultError } from '../domain/errors.js';
-import { appendAuditEvents, lockAuditChains, type NewAuditEvent } from '../store/audit.js';
+import { auditWrites, type AuditWrites, type NewAuditEvent } from '../store/audit.js';
 import type { Store, Tx } from '../store/database.js';
 import type { Actor } from './callers.js';
 import { nowIso } from './ids.js';
@@ -64,6 +64,7 @@ export const auditUnavailable = (): VaultError =>
 export class AuditTrail {
   private queue: PendingRead[] = [];
   private draining: Promise<void> | undefined;
+  private readonly writes: AuditWrites;
 
   constructor(
     private readonly store: Store,
@@ -73,11 +74,13 @@ export class AuditTrail {
      * Breaks SPEC S13; nothing but the benchmark sets it, and the CLI has no way to.
      */
     private readonly benchmarkSkipReadEvents = false,
-  ) {}
+  ) {
+    this.writes = auditWrites(store.db);
+  }
 
   /**
    * Runs `work` and the audit events it records in one transaction: either both are stored or neither.
-   * The account's chain lock is taken first, before any other write (see lockAuditChains).
+   * The account's chain lock is taken first, before any other write (see AuditWrites.lockChains).
    */
   async change<T>(accountId: string, work: (tx: Tx, record: RecordAudit) => Promise<T>): Promise<T> {
     return this.store.db.transaction().execute((tx) => this.changeWithin(tx, accountId, work));
@@ -85,11 +88,11 @@ export class AuditTrail {
 
   /** As `change`, inside a transaction the caller already holds. */
   async changeWithin<T>(tx: Tx, accountId: string, work: (tx: Tx, record: RecordAudit) => Promise<T>): Promise<T> {
-    await lockAuditChains(tx, [accountId]);
+    await this.writes.lockChains(tx, [accountId]);
     const entries: AuditEntry[] = [];
     const result = await work(tx, (entry) => entries.push(entry));
     const at = nowIso();
-    await appendAuditEvents(tx, entries.map((entry) => auditRow(accountId, entry, at)));
+    await this.writes.append(tx, entries.map((entry) => auditRow(accountId, entry, at)));
     return result;
   }
 
@@ -129,11 +132,11 @@ export class AuditTrail {
 
   private async writeBatch(batch: readonly PendingRead[]): Promise<void> {
     await this.store.db.transaction().execute(async (tx) => {
-      await lockAuditChains(
+      await this.writes.lockChains(
         tx,
         batch.map((pending) => pending.event.account_id),
       );
-      await appendAuditEvents(
+      await this.writes.append(
         tx,
         batch.map((pending) => pending.event),
       );
@@ -141,10 +144,7 @@ export class AuditTrail {
       for (const { use, event } of batch) {
         if (use) lastRead.set(`${use.secretId}/${use.agentId}`, { use, at: event.at });
       }
-      for (const { use, at } of lastRead.values()) {
-        await tx.updateTable('grants').set({ last_read_at: at }).where('secret_id', '=', use.secretId).where('agent_id', '=', use.agentId).execute();
-        await tx.updateTable('secrets').set({ last_read_at: at }).where('id', '=', use.secretId).execute();
-      }
+      for (const { use, at } of lastRead.values()) await this.writes.markRead(tx, at, use.secretId, use.agentId);
     });
   }
 }
