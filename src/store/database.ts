@@ -1,6 +1,6 @@
 import { closeSync, openSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, type Transaction } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, type LogEvent, type Transaction } from 'kysely';
 import pg from 'pg';
 import { migrationProvider } from './migrations.js';
 import { ServerSqliteDialect } from './sqliteDriver.js';
@@ -11,6 +11,11 @@ export type Db = Kysely<Database>;
 export type Tx = Transaction<Database>;
 
 export type StoreLocation = { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string; poolSize?: number };
+
+export interface StoreOptions {
+  /** Called with the text of every statement the database runs (tests count round trips with it). */
+  onQuery?: (sql: string) => void;
+}
 
 /**
  * The database behind the vault. Callers get one Kysely instance and never ask which database it is;
@@ -25,7 +30,9 @@ export interface Store {
 // PostgreSQL returns int8 as text to avoid precision loss; our bigints (audit sequence numbers) fit a double.
 pg.types.setTypeParser(20, (text) => Number(text));
 
-export function openStore(location: StoreLocation): Store {
+export function openStore(location: StoreLocation, options: StoreOptions = {}): Store {
+  const { onQuery } = options;
+  const log = onQuery ? (event: LogEvent) => onQuery(event.query.sql) : undefined;
   if (location.kind === 'sqlite') {
     // Made owner-only before SQLite opens it; SQLite gives its -wal and -shm files the same mode.
     if (location.file !== ':memory:') closeSync(openSync(location.file, 'a', 0o600));
@@ -35,13 +42,13 @@ export function openStore(location: StoreLocation): Store {
     connection.pragma('synchronous = FULL');
     connection.pragma('foreign_keys = ON');
     connection.pragma('busy_timeout = 5000');
-    const db = new Kysely<Database>({ dialect: new ServerSqliteDialect(connection) });
+    const db = new Kysely<Database>({ dialect: new ServerSqliteDialect(connection), ...(log ? { log } : {}) });
     return { db, dialect: 'sqlite', close: () => db.destroy() };
   }
   const pool = new pg.Pool({ connectionString: location.url, max: location.poolSize ?? 10 });
   // An idle client that loses its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...(log ? { log } : {}) });
   return { db, dialect: 'postgres', close: () => db.destroy() };
 }
 

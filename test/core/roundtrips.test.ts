@@ -1,0 +1,58 @@
+/**
+ * The hot path does no more database work than the design says (DESIGN.md, "The hot path"): one
+ * query per read, and one audit transaction per batch of reads, whatever the size of the batch.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { migrateToLatest, openStore, type Store } from '../../src/store/database.js';
+import { createVault, type Vault } from '../../src/vault/index.js';
+import { silentLog } from '../../src/vault/log.js';
+import { DATABASES, freshStorage, testMasterKey, type TestStorage } from '../support/stores.js';
+
+describe.each(DATABASES)('database round trips of a run-time read on %s', (kind) => {
+  let storage: TestStorage;
+  let store: Store;
+  let vault: Vault;
+  let agentKey: string;
+  const statements: string[] = [];
+
+  beforeAll(async () => {
+    storage = await freshStorage(kind);
+    store = openStore(storage.location, { onQuery: (sql) => statements.push(sql) });
+    await migrateToLatest(store);
+    vault = createVault({ store, masterKey: testMasterKey(), log: silentLog });
+    const admin = await vault.accounts.createAccount('default', 'a@example.com', 'a long password');
+    const caller = await vault.people.authenticateToken(admin.token);
+    const agent = await vault.agents.createAgent(caller, 'reader');
+    agentKey = (await vault.agents.createAgentKey(caller, agent.id, 'k')).key;
+    await vault.secrets.createSecret(caller, { name: 'hot', value: 'v', agents: [agent.id] });
+    await vault.runtime.readSecretForAgent(agentKey, 'hot'); // opens the data key once
+    await vault.audit.flush();
+  });
+  afterAll(async () => {
+    await vault?.close();
+    await storage?.dispose();
+  });
+
+  const isRead = (sql: string) => sql.startsWith('select') && sql.includes('from "agent_keys"');
+
+  it('a single read: one query, then one audit transaction', async () => {
+    statements.length = 0;
+    await vault.runtime.readSecretForAgent(agentKey, 'hot');
+    await vault.audit.flush();
+    expect(statements.filter(isRead)).toHaveLength(1);
+    // begin, chain lock, chain head, insert, head update, grant and secret "last read", commit
+    expect(statements.length).toBe(1 + 8);
+  });
+
+  it('forty concurrent reads: forty queries, and their audit events share transactions', async () => {
+    statements.length = 0;
+    await Promise.all(Array.from({ length: 40 }, () => vault.runtime.readSecretForAgent(agentKey, 'hot')));
+    await vault.audit.flush();
+    expect(statements.filter(isRead)).toHaveLength(40);
+    const inserts = statements.filter((sql) => sql.startsWith('insert into "audit_events"'));
+    const commits = statements.filter((sql) => sql === 'commit');
+    expect(commits.length).toBe(inserts.length);
+    expect(commits.length).toBeLessThanOrEqual(2);
+    expect(statements.length - 40).toBe(commits.length * 8);
+  });
+});
