@@ -27,6 +27,9 @@ export function runtimeRoutes(vault: Vault): FastifyPluginAsyncZod {
         const secret = await vault.runtime.readSecretForAgent(agentKeyOf(bearerToken(request)), request.params.name);
         // A value must never sit in a shared or browser cache.
         void reply.header('cache-control', 'no-store');
+        // The hot path: the vault returns exactly the documented shape, so plain JSON.stringify sends
+        // it without a second pass through the response schema (which still documents it).
+        void reply.serializer(JSON.stringify);
         return secret;
       },
     );
