@@ -3,6 +3,7 @@ import { MasterKeyError } from '../crypto/masterKey.js';
 import { VaultError } from '../domain/errors.js';
 import { ApiError } from './api.js';
 import { functionCommands } from './commands/functions.js';
+import { maintenanceCommands } from './commands/maintenance.js';
 import { manageCommands } from './commands/manage.js';
 import { operatorCommands } from './commands/operator.js';
 import { ConfigError, UsageError } from './configError.js';
@@ -16,8 +17,9 @@ export function buildProgram(): Command {
     .enablePositionalOptions()
     .exitOverride();
   operatorCommands(program);
-  const secrets = manageCommands(program);
+  const { secrets, keys } = manageCommands(program);
   functionCommands(program, secrets);
+  maintenanceCommands(program, keys);
   return program;
 }
 

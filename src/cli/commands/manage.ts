@@ -105,7 +105,7 @@ const secretColumns: Array<[string, string]> = [
   ['lastRead', 'LAST READ'],
 ];
 
-export function manageCommands(program: Command, api: () => ApiClient = () => apiClient()): Command {
+export function manageCommands(program: Command, api: () => ApiClient = () => apiClient()): { secrets: Command; keys: Command } {
   const secrets = program.command('secrets').description('create, list, rotate and delete secrets');
   secrets
     .command('list')
@@ -425,5 +425,5 @@ export function manageCommands(program: Command, api: () => ApiClient = () => ap
     }
   });
 
-  return secrets;
+  return { secrets, keys };
 }
