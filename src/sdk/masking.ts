@@ -28,8 +28,10 @@ function encodingsOf(text: string): string[] {
   return [
     text,
     json,
+    // Escaped twice (JSON text inside a JSON string), also after ASCII-only escaping the first time.
     jsonEscaped(json),
     asciiJsonEscaped(text),
+    jsonEscaped(asciiJsonEscaped(text)),
     ...urlForms,
     ...urlForms.map((form) => form.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase())),
     ...base64Forms(Buffer.from(text, 'utf8')),

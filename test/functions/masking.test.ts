@@ -18,6 +18,7 @@ describe('masker (SPEC S12)', () => {
     ['JSON-escaped', (v: string) => JSON.stringify({ token: v })],
     ['JSON-escaped twice', (v: string) => JSON.stringify({ body: JSON.stringify({ token: v }) })],
     ['JSON-escaped as ASCII (Python json.dumps)', (v: string) => `{"token": "${JSON.stringify(v).slice(1, -1).replace(/ü/g, '\\u00fc')}"}`],
+    ['JSON-escaped twice, ASCII-only the first time', (v: string) => JSON.stringify({ body: `{"v": "${JSON.stringify(v).slice(1, -1).replace(/ü/g, '\\u00fc')}"}` })],
     ['URL-encoded', (v: string) => `https://api.example.com/?token=${encodeURIComponent(v)}`],
     ['form-encoded', (v: string) => new URLSearchParams({ token: v, other: 'x' }).toString()],
     ['URL-encoded with lowercase hex', (v: string) => encodeURIComponent(v).replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase())],

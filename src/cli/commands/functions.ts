@@ -25,7 +25,7 @@ const withCliErrors = <A extends unknown[]>(action: (...args: A) => Promise<void
 export function functionCommands(program: Command, secrets: Command): void {
   program
     .command('run')
-    .description('run one agent function file (.ts or .js) with a conv object; prints its logs (stderr) and result (stdout), masked')
+    .description('run one agent function file (.ts, .js or .py) with a conv object; prints its logs (stderr) and result (stdout), masked')
     .argument('<file>', 'a module whose default export is async (conv, args) => result')
     .option('--agent-key <key>', 'the agent\'s key (or AGENT_SECRETS_AGENT_KEY)')
     .option('--args <json>', 'the arguments, as JSON', parseArgs, {})

@@ -1,0 +1,442 @@
+"""agent-secrets for Python agent functions: one file, standard library only (Python 3.8+).
+
+    from conv_secrets import connect, SecretNotFound, MissingAccess
+
+    conv = connect()  # AGENT_SECRETS_AGENT_KEY, AGENT_SECRETS_URL (default http://127.0.0.1:8787)
+    token = conv.utils.get_secret("booking_api_token")          # a str
+    oauth = conv.utils.get_secret("oauth_client")               # a dict for key/value secrets
+    conv.log.info("booked", {"table": 12})                      # values read are masked as ***
+
+Every get_secret asks the service (no cache): a revoked grant or a new value holds from the next call.
+Reads that get no answer (network, timeout, 502-504) are retried a few times with backoff; a 4xx never.
+
+Run a function file (its `main(conv, args)` or `handler(conv, args)`) like `agent-secrets run` does:
+
+    python3 conv_secrets.py my_function.py --args '{"guests": 2}' --env sandbox
+
+Masking: a value shorter than 4 characters is not masked (it would mask everything and has no secrecy
+to lose); longer values are masked as is, JSON-escaped, URL-encoded and base64-encoded (standard and
+URL-safe, also inside a longer encoded text such as a Basic auth header). A value that is JSON text is
+also masked field by field.
+"""
+
+import base64
+import importlib.util
+import json
+import os
+import random
+import re
+import sys
+import time
+import urllib.error
+import urllib.parse
+import urllib.request
+
+__all__ = [
+    "connect", "Conv", "SecretsError", "SecretNotFound", "MissingAccess", "VaultUnreachable",
+    "Masker", "MASK", "MIN_MASKED_LENGTH",
+]
+
+DEFAULT_URL = "http://127.0.0.1:8787"
+ENVS = ("sandbox", "pre-release", "live")
+MASK = "***"
+MIN_MASKED_LENGTH = 4
+
+
+# ---------------------------------------------------------------- errors
+
+class SecretsError(Exception):
+    """Any failure of a run-time call. Carries the service's code and message; never a value or key."""
+
+    def __init__(self, message, code, status, secret=None, agent=None):
+        super().__init__(message)
+        self.message = message
+        self.code = code
+        self.status = status
+        self.secret = secret
+        self.agent = agent
+
+    def __str__(self):
+        return self.message
+
+
+class SecretNotFound(SecretsError):
+    """The account has no secret of that name. `suggestion` is the service's "did you mean"."""
+
+    def __init__(self, message, status, secret, agent=None):
+        super().__init__(message, "SecretNotFound", status, secret, agent)
+        marker = 'Did you mean "'
+        at = message.find(marker)
+        self.suggestion = message[at + len(marker):message.find('"', at + len(marker))] if at != -1 else None
+
+
+class MissingAccess(SecretsError):
+    """The secret exists but this agent is not on its access list."""
+
+    def __init__(self, message, status, secret, agent=None):
+        super().__init__(message, "MissingAccess", status, secret, agent)
+
+
+class VaultUnreachable(SecretsError):
+    """No answer from agent-secrets (connection refused, DNS, timeout) after the bounded retries."""
+
+    def __init__(self, message, reason, secret=None, agent=None):
+        super().__init__(message, "unreachable", 0, secret, agent)
+        self.reason = reason
+
+
+# ---------------------------------------------------------------- masking
+
+def _json_leaves(value):
+    text = value.strip()
+    if not text or text[0] not in '[{"':
+        return []
+    try:
+        parsed = json.loads(text)
+    except ValueError:
+        return []
+    leaves = []
+
+    def visit(node):
+        if isinstance(node, str):
+            leaves.append(node)
+        elif isinstance(node, bool) or node is None:
+            pass
+        elif isinstance(node, (int, float)):
+            leaves.append(json.dumps(node))
+        elif isinstance(node, list):
+            for item in node:
+                visit(item)
+        elif isinstance(node, dict):
+            for item in node.values():
+                visit(item)
+
+    visit(parsed)
+    return leaves
+
+
+def _base64_forms(data):
+    forms = []
+    for encode in (base64.b64encode, base64.urlsafe_b64encode):
+        whole = encode(data).decode("ascii")
+        forms += [whole, whole.rstrip("=")]
+        for offset in range(3):
+            encoded = encode(b"\0" * offset + data).decode("ascii").rstrip("=")
+            first = -(-offset * 8 // 6)
+            end = (offset + len(data)) * 8 // 6
+            if end > first:
+                forms.append(encoded[first:end])
+    return forms
+
+
+def _lower_hex(text):
+    return re.sub(r"%[0-9A-F]{2}", lambda match: match.group(0).lower(), text)
+
+
+def _encodings(text):
+    escaped = json.dumps(text, ensure_ascii=False)[1:-1]
+    url_forms = [
+        urllib.parse.quote(text, safe=""),
+        urllib.parse.quote(text, safe="-_.!~*'()"),  # JavaScript's encodeURIComponent
+        urllib.parse.quote_plus(text, safe=""),
+        urllib.parse.quote(text),
+    ]
+    return [
+        text, escaped, json.dumps(text)[1:-1],
+        # Escaped twice (JSON text inside a JSON string), also after ASCII-only escaping the first time.
+        json.dumps(escaped, ensure_ascii=False)[1:-1], json.dumps(json.dumps(text)[1:-1])[1:-1],
+        *url_forms, *[_lower_hex(form) for form in url_forms],
+        *_base64_forms(text.encode("utf-8")),
+    ]
+
+
+def masked_forms(value):
+    """Each form in which `value` can stand in text, longest first."""
+    forms = set()
+    for text in {value, value.strip(), *_json_leaves(value)}:
+        if len(text) < MIN_MASKED_LENGTH:
+            continue
+        forms.update(form for form in _encodings(text) if len(form) >= MIN_MASKED_LENGTH)
+    return sorted(forms, key=len, reverse=True)
+
+
+class Masker:
+    """The values read so far; mask(text) replaces each of their forms by ***."""
+
+    def __init__(self):
+        self._known = set()
+        self._forms = []
+
+    def remember(self, value):
+        values = [value] if isinstance(value, str) else list(value.values())
+        new = [one for one in values if isinstance(one, str) and one not in self._known]
+        if new:
+            self._known.update(new)
+            self._forms = sorted({form for one in self._known for form in masked_forms(one)}, key=len, reverse=True)
+
+    def mask(self, text):
+        ranges = []
+        for form in self._forms:
+            at = text.find(form)
+            while at != -1:
+                ranges.append([at, at + len(form)])
+                at = text.find(form, at + 1)
+        if not ranges:
+            return text
+        ranges.sort()
+        merged = [ranges[0]]
+        for start, end in ranges[1:]:
+            if start <= merged[-1][1]:
+                merged[-1][1] = max(merged[-1][1], end)
+            else:
+                merged.append([start, end])
+        out, at = [], 0
+        for start, end in merged:
+            out += [text[at:start], MASK]
+            at = end
+        out.append(text[at:])
+        return "".join(out)
+
+
+# ---------------------------------------------------------------- the run-time API
+
+def _printable_url(url):
+    parts = urllib.parse.urlsplit(url)
+    host = parts.hostname or ""
+    port = ":%d" % parts.port if parts.port else ""
+    return "%s://%s%s%s" % (parts.scheme, host, port, parts.path.rstrip("/"))
+
+
+class RuntimeClient:
+    RETRIED_STATUSES = (502, 503, 504)
+
+    def __init__(self, agent_key, url=None, timeout=5.0, attempts=3, backoff=0.1):
+        self.agent_key = agent_key
+        self.url = (url or DEFAULT_URL).rstrip("/")
+        self.timeout = timeout
+        self.attempts = max(1, attempts)
+        self.backoff = backoff
+
+    def _get(self, path, secret=None, agent=None):
+        where = _printable_url(self.url)
+        if not self.agent_key or any(c.isspace() for c in self.agent_key):
+            raise SecretsError("Set AGENT_SECRETS_AGENT_KEY to the agent's key (one word, no spaces).", "unauthenticated", 0, secret, agent)
+        failure = None
+        for attempt in range(1, self.attempts + 1):
+            if attempt > 1:
+                time.sleep(self.backoff * 2 ** (attempt - 2) * (0.5 + random.random()))
+            request = urllib.request.Request(self.url + path, headers={"Authorization": "Bearer " + self.agent_key, "Accept": "application/json"})
+            try:
+                with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                    status, text = response.status, response.read().decode("utf-8")
+            except urllib.error.HTTPError as error:
+                status, text = error.code, error.read().decode("utf-8", "replace")
+            except (TimeoutError, OSError) as error:
+                reason = getattr(error, "reason", error)
+                timed_out = isinstance(reason, TimeoutError) or "timed out" in str(reason)
+                failure = ("timeout", "timeout") if timed_out else ("network", type(reason).__name__)
+                continue
+            failure = None
+            try:
+                body = json.loads(text) if text else None
+            except ValueError:
+                raise SecretsError("%s answered %d with something that is not JSON; is AGENT_SECRETS_URL right?" % (where, status), "bad_response", status, secret, agent)
+            if status in self.RETRIED_STATUSES and attempt < self.attempts:
+                continue
+            return status, body
+        if failure[0] == "timeout":
+            message = "agent-secrets at %s did not answer within %gs (%d attempts)." % (where, self.timeout, self.attempts)
+        else:
+            message = "cannot reach agent-secrets at %s (%s) after %d attempts; is it running, and is AGENT_SECRETS_URL right?" % (where, failure[1], self.attempts)
+        raise VaultUnreachable(message, failure[0], secret, agent)
+
+    @staticmethod
+    def _refusal(status, body, secret=None, agent=None):
+        error = (body or {}).get("error") or {} if isinstance(body, dict) else {}
+        code = error.get("code") or "error"
+        message = error.get("message") or "agent-secrets answered HTTP %d." % status
+        if code == "SecretNotFound" and secret is not None:
+            return SecretNotFound(message, status, secret, agent)
+        if code == "MissingAccess" and secret is not None:
+            return MissingAccess(message, status, secret, agent)
+        return SecretsError(message, code, status, secret, agent)
+
+    def read_secret(self, name, agent=None):
+        if not isinstance(name, str) or not name:
+            raise SecretsError('get_secret needs the secret\'s name, e.g. get_secret("stripe_api_key").', "invalid_input", 0, name, agent)
+        status, body = self._get("/runtime/v1/secrets/" + urllib.parse.quote(name, safe=""), name, agent)
+        if status != 200:
+            raise self._refusal(status, body, name, agent)
+        return body
+
+    def list_readable_secrets(self):
+        status, body = self._get("/runtime/v1/secrets")
+        if status != 200:
+            raise self._refusal(status, body)
+        return body
+
+
+# ---------------------------------------------------------------- the conv object
+
+def _identifier(name):
+    snake = "".join(c if c.isalnum() or c == "_" else "_" for c in name).lower()
+    return snake if snake[:1].isalpha() or snake[:1] == "_" else "secret_" + snake
+
+
+def _printable(value, indent=None):
+    return json.dumps(value, default=lambda item: repr(item) if not isinstance(item, BaseException) else {"name": type(item).__name__, "message": str(item)}, ensure_ascii=False, indent=indent)
+
+
+class _Utils:
+    def __init__(self, conv):
+        self._conv = conv
+
+    def get_secret(self, name):
+        """The current value: a str, or a new dict for a key/value secret. Asks the service every time."""
+        secret = self._conv._client.read_secret(name, self._conv.agent)
+        value = secret["value"]
+        # Remembered before the function sees it: from here on every output path masks it.
+        self._conv._masker.remember(value)
+        return value if isinstance(value, str) else dict(value)
+
+    getSecret = get_secret
+
+    def list_secrets(self):
+        """Names, kinds, keys and descriptions of the secrets this agent can read, with a snippet each."""
+        secrets = self._conv._client.list_readable_secrets()["secrets"]
+        for secret in secrets:
+            keys = "  # keys: " + ", ".join(secret["keys"]) if secret["kind"] == "kv" else ""
+            secret["snippet"] = '%s = conv.utils.get_secret(%s)%s' % (_identifier(secret["name"]), json.dumps(secret["name"]), keys)
+        return secrets
+
+
+class _Log:
+    def __init__(self, masker, stream):
+        self._masker = masker
+        self._stream = stream
+
+    def _write(self, level, message, fields):
+        text = message if isinstance(message, str) else _printable(message)
+        line = "[%s] %s" % (level, self._masker.mask(text))
+        if fields:
+            line += " " + self._masker.mask(_printable(fields))
+        self._stream.write(line + "\n")
+        self._stream.flush()
+
+    def info(self, message, fields=None):
+        self._write("info", message, fields)
+
+    def warning(self, message, fields=None):
+        self._write("warning", message, fields)
+
+    def error(self, message, fields=None):
+        self._write("error", message, fields)
+
+
+class Conv:
+    """What a function receives: conv.utils, conv.log, conv.env, conv.agent, conv.account."""
+
+    def __init__(self, client, agent, account, env="sandbox", masker=None, log_stream=None):
+        self._client = client
+        self._masker = masker or Masker()
+        self._masker.remember(client.agent_key)
+        self.agent = agent
+        self.account = account
+        self.env = env
+        self.utils = _Utils(self)
+        self.log = _Log(self._masker, log_stream or sys.stderr)
+
+    def mask(self, text):
+        """The text with every value read so far masked."""
+        return self._masker.mask(text)
+
+
+def connect(agent_key=None, url=None, env=None, log_stream=None, timeout=5.0, attempts=3):
+    """A conv object for an agent key (default: AGENT_SECRETS_AGENT_KEY at AGENT_SECRETS_URL).
+    Asks the service once who the agent is; a bad key or an unreachable service fail here."""
+    client = RuntimeClient(agent_key or os.environ.get("AGENT_SECRETS_AGENT_KEY", ""), url or os.environ.get("AGENT_SECRETS_URL") or DEFAULT_URL, timeout=timeout, attempts=attempts)
+    identity = client.list_readable_secrets()
+    env = env or os.environ.get("AGENT_SECRETS_ENV") or "sandbox"
+    if env not in ENVS:
+        raise ValueError("env must be one of " + ", ".join(ENVS))
+    return Conv(client, identity["agent"], identity["account"], env, log_stream=log_stream)
+
+
+# ---------------------------------------------------------------- running a function file
+
+class _MaskedStream:
+    """Stands in for sys.stdout / sys.stderr while a function runs: what it prints is masked."""
+
+    def __init__(self, masker, target):
+        self._masker = masker
+        self._target = target
+        self._line = ""
+
+    def write(self, text):
+        # Masked a line at a time, so that a value printed in two pieces is still masked.
+        self._line += text
+        if "\n" in self._line:
+            done, self._line = self._line.rsplit("\n", 1)
+            self._target.write(self._masker.mask(done + "\n"))
+        return len(text)
+
+    def flush(self):
+        if self._line:
+            self._target.write(self._masker.mask(self._line))
+            self._line = ""
+        self._target.flush()
+
+
+def _run(argv):
+    import argparse
+    import traceback
+
+    parser = argparse.ArgumentParser(prog="conv_secrets.py", description="Run one Python agent function: main(conv, args) or handler(conv, args).")
+    parser.add_argument("file")
+    parser.add_argument("--args", default="{}", help="the arguments, as JSON; - reads them from standard input")
+    parser.add_argument("--env", default=None, choices=ENVS)
+    options = parser.parse_args(argv)
+    try:
+        args = json.loads(sys.stdin.read() if options.args == "-" else options.args)
+    except ValueError:
+        parser.error("--args must be JSON")
+
+    real_stdout, real_stderr = sys.stdout, sys.stderr
+    try:
+        conv = connect(env=options.env, log_stream=real_stderr)
+    except SecretsError as error:
+        real_stderr.write("agent-secrets: %s: %s\n" % (type(error).__name__, error))
+        return 1
+    # The function reaches the vault through conv only; what it starts does not inherit the key.
+    os.environ.pop("AGENT_SECRETS_AGENT_KEY", None)
+    masked = _MaskedStream(conv._masker, real_stderr)
+    try:
+        spec = importlib.util.spec_from_file_location("agent_function", options.file)
+        if spec is None or spec.loader is None:
+            raise ImportError("cannot load " + options.file)
+        module = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(module)
+        function = getattr(module, "main", None) or getattr(module, "handler", None)
+        if not callable(function):
+            raise TypeError(options.file + " must define main(conv, args) or handler(conv, args)")
+        sys.stdout = sys.stderr = masked
+        result = function(conv, args)
+    except Exception as error:  # noqa: BLE001 - a function's failure is reported, whatever it is
+        sys.stdout, sys.stderr = real_stdout, real_stderr
+        masked.flush()
+        line = "agent-secrets: function failed: %s: %s\n" % (type(error).__name__, error)
+        if not isinstance(error, SecretsError):
+            line += "".join(traceback.format_tb(error.__traceback__))
+        real_stderr.write(conv.mask(line))
+        return 1
+    sys.stdout, sys.stderr = real_stdout, real_stderr
+    masked.flush()
+    if result is not None:
+        real_stdout.write(conv.mask(_printable(result, indent=2)) + "\n")
+    return 0
+
+
+if __name__ == "__main__":
+    # A function's `from conv_secrets import SecretNotFound` must get these very classes, not a second copy.
+    sys.modules.setdefault("conv_secrets", sys.modules[__name__])
+    sys.exit(_run(sys.argv[1:]))

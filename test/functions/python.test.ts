@@ -1,0 +1,90 @@
+import { spawn } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startHarness, type Harness } from '../support/harness.js';
+import { closedPort, fixture, ROOT, runCli, type CliResult } from './cli.js';
+import { leaksOf } from './leaks.js';
+
+const TOKEN = 'CANARY-py-token/+"x"&y=1 ü';
+const CLIENT_SECRET = 'CANARY-py-client-secret';
+const CANARIES = [TOKEN, CLIENT_SECRET];
+const CLIENT_DIR = fileURLToPath(new URL('../../clients/python/', import.meta.url));
+const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
+
+/** The machine's python3 running a fixture script, with the client importable and only these variables. */
+function python(script: string, args: string[], env: Record<string, string>): Promise<CliResult> {
+  return new Promise((resolve) => {
+    const child = spawn('python3', [fixture(script), ...args], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', PYTHONPATH: CLIENT_DIR, ...env } });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+  });
+}
+
+describe('Python client (clients/python/conv_secrets.py) against the real server', () => {
+  let h: Harness;
+  let booking: { key: string };
+  let env: Record<string, string>;
+  const outputs: CliResult[] = [];
+
+  beforeAll(async () => {
+    h = await startHarness('sqlite');
+    booking = await h.agentWithKey(h.admin.token, 'booking');
+    await h.agentWithKey(h.admin.token, 'support');
+    await h.call('POST', '/api/v1/secrets', { token: h.admin.token, body: { name: 'booking_api_token', value: TOKEN, agents: ['booking'] } });
+    await h.call('POST', '/api/v1/secrets', { token: h.admin.token, body: { name: 'oauth_client', value: { client_id: 'py-client-id', client_secret: CLIENT_SECRET }, agents: ['booking'] } });
+    await h.call('POST', '/api/v1/secrets', { token: h.admin.token, body: { name: 'support_only', value: 'CANARY-py-support', agents: ['support'] } });
+    env = { AGENT_SECRETS_URL: h.url, AGENT_SECRETS_AGENT_KEY: booking.key };
+  });
+  afterAll(async () => {
+    for (const { stdout, stderr } of outputs) {
+      expect(leaksOf(`${stdout}\n${stderr}`, [...CANARIES, 'CANARY-py-support'])).toEqual([]);
+      expect(`${stdout}\n${stderr}`).not.toContain(booking.key);
+    }
+    await h?.close();
+  });
+
+  it('get_secret returns a str or a dict; SecretNotFound suggests; MissingAccess names secret and agent; conv.log masks', async () => {
+    const result = await python('python_client.py', [JSON.stringify(['booking_api_token', 'oauth_client', 'booking_api_tokn', 'support_only'])], env);
+    outputs.push(result);
+    expect(result.stderr).toBe('');
+    const out = JSON.parse(result.stdout);
+    expect(out).toMatchObject({ agent: 'booking', account: 'default', env: 'sandbox', listed: ['booking_api_token', 'oauth_client'] });
+    const [single, kv, typo, refused] = out.reads;
+    expect(single).toEqual({ ok: true, type: 'str', sha256: sha256(TOKEN) });
+    expect(kv).toEqual({ ok: true, type: 'dict', sha256: sha256(JSON.stringify({ client_id: 'py-client-id', client_secret: CLIENT_SECRET })) });
+    expect(typo).toMatchObject({ ok: false, error: 'SecretNotFound', code: 'SecretNotFound', status: 404, secret: 'booking_api_tokn', agent: 'booking', suggestion: 'booking_api_token', isSecretNotFound: true });
+    expect(refused).toMatchObject({ ok: false, error: 'MissingAccess', status: 403, secret: 'support_only', agent: 'booking', isMissingAccess: true });
+    expect(refused.message).toContain('"support_only"');
+    expect(out.log).toContain('[info] value *** {"value": "***", "quoted": "{\\"v\\": \\"***\\"}"}');
+    expect(out.log.match(/\*\*\*/g).length).toBeGreaterThanOrEqual(9);
+  });
+
+  it('an unreachable service is VaultUnreachable, not SecretNotFound', async () => {
+    const port = await closedPort();
+    const result = await python('python_client.py', ['[]'], { ...env, AGENT_SECRETS_URL: `http://127.0.0.1:${port}` });
+    expect(JSON.parse(result.stdout)).toMatchObject({ unreachable: true, reason: 'network' });
+    expect(JSON.parse(result.stdout).message).toMatch(/cannot reach agent-secrets at http:\/\/127\.0\.0\.1:\d+ \(ConnectionRefusedError\) after 3 attempts/);
+  });
+
+  it('agent-secrets run runs a .py function, masking its logs, prints and result', async () => {
+    const result = await runCli(['run', fixture('python_function.py'), '--args', '{"name": "booking_api_token"}', '--env', 'live'], env);
+    outputs.push(result);
+    expect(result.code).toBe(0);
+    expect(JSON.parse(result.stdout)).toEqual({ token: '***', env: 'live', agent: 'booking' });
+    expect(result.stderr).toBe('[info] calling with *** {"header": "Bearer ***"}\nprinted *** aWQ6***\n');
+  });
+
+  it('a failing .py function ends with its error name and masked message, exit code 1', async () => {
+    const result = await runCli(['run', fixture('python_function.py'), '--args', '{"name": "booking_api_token", "fail": true}'], env);
+    outputs.push(result);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toMatch(/^agent-secrets: function failed: RuntimeError: refused \*\*\*$/m);
+    const missing = await runCli(['run', fixture('python_function.py'), '--args', '{"name": "booking_api_tokn"}'], env);
+    outputs.push(missing);
+    expect(missing.stderr).toMatch(/^agent-secrets: function failed: SecretNotFound: .*Did you mean "booking_api_token"\?/m);
+  });
+});
