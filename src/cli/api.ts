@@ -18,6 +18,8 @@ export class ApiError extends Error {
 
 export interface ApiClient {
   request<T>(method: string, path: string, body?: unknown): Promise<T>;
+  /** A GET whose answer is streamed (JSON lines), as text chunks. */
+  stream(path: string): Promise<AsyncIterable<string>>;
 }
 
 export function serviceUrl(): string {
@@ -28,38 +30,54 @@ export function serviceUrl(): string {
 export function apiClient(options: { url?: string; token?: string } = {}): ApiClient {
   const base = (options.url ?? serviceUrl()).replace(/\/+$/, '');
   const token = options.token ?? process.env.AGENT_SECRETS_TOKEN;
+
+  async function send(method: string, path: string, body: unknown, timeoutMs: number | undefined): Promise<Response> {
+    if (!token) throw new ApiError(0, 'no_token', 'set AGENT_SECRETS_TOKEN to a personal access token (agent-secrets init prints one)');
+    // Checked here because fetch's own complaint about a bad header would quote the token.
+    if (!/^[\x21-\x7e]+$/.test(token)) throw new ApiError(0, 'bad_token', 'AGENT_SECRETS_TOKEN must be one token with no spaces or line breaks');
+    try {
+      return await fetch(`${base}${path}`, {
+        method,
+        headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
+        body: body === undefined ? null : JSON.stringify(body),
+        ...(timeoutMs === undefined ? {} : { signal: AbortSignal.timeout(timeoutMs) }),
+      });
+    } catch (error) {
+      // Only the network error's code is shown: messages of the HTTP client can quote request headers.
+      const code = (error as { cause?: { code?: unknown } }).cause?.code;
+      const reason = typeof code === 'string' ? ` (${code})` : '';
+      throw new ApiError(0, 'unreachable', `cannot reach agent-secrets at ${base}${reason}; is it running? (AGENT_SECRETS_URL)`);
+    }
+  }
+
+  async function parse(response: Response): Promise<unknown> {
+    const text = await response.text();
+    let parsed: unknown;
+    try {
+      parsed = text === '' ? undefined : JSON.parse(text);
+    } catch {
+      throw new ApiError(response.status, 'bad_response', `${base} answered ${response.status} with something that is not JSON; is AGENT_SECRETS_URL right?`);
+    }
+    if (!response.ok) {
+      const error = (parsed as { error?: { code?: string; message?: string; field?: string } } | undefined)?.error;
+      throw new ApiError(response.status, error?.code ?? 'error', error?.message ?? `HTTP ${response.status}`, error?.field);
+    }
+    return parsed;
+  }
+
   return {
     async request<T>(method: string, path: string, body?: unknown): Promise<T> {
-      if (!token) throw new ApiError(0, 'no_token', 'set AGENT_SECRETS_TOKEN to a personal access token (agent-secrets init prints one)');
-      // Checked here because fetch's own complaint about a bad header would quote the token.
-      if (!/^[\x21-\x7e]+$/.test(token)) throw new ApiError(0, 'bad_token', 'AGENT_SECRETS_TOKEN must be one token with no spaces or line breaks');
-      let response: Response;
-      try {
-        response = await fetch(`${base}${path}`, {
-          method,
-          headers: { authorization: `Bearer ${token}`, ...(body === undefined ? {} : { 'content-type': 'application/json' }) },
-          body: body === undefined ? null : JSON.stringify(body),
-          signal: AbortSignal.timeout(30_000),
-        });
-      } catch (error) {
-        // Only the network error's code is shown: messages of the HTTP client can quote request headers.
-        const code = (error as { cause?: { code?: unknown } }).cause?.code;
-        const reason = typeof code === 'string' ? ` (${code})` : '';
-        throw new ApiError(0, 'unreachable', `cannot reach agent-secrets at ${base}${reason}; is it running? (AGENT_SECRETS_URL)`);
-      }
+      const response = await send(method, path, body, 30_000);
       if (response.status === 204) return undefined as T;
-      const text = await response.text();
-      let parsed: unknown;
-      try {
-        parsed = text === '' ? undefined : JSON.parse(text);
-      } catch {
-        throw new ApiError(response.status, 'bad_response', `${base} answered ${response.status} with something that is not JSON; is AGENT_SECRETS_URL right?`);
+      return (await parse(response)) as T;
+    },
+    async stream(path: string): Promise<AsyncIterable<string>> {
+      const response = await send('GET', path, undefined, undefined);
+      if (!response.ok || response.body === null) {
+        await parse(response);
+        throw new ApiError(response.status, 'bad_response', `${base} answered ${response.status} without a body`);
       }
-      if (!response.ok) {
-        const error = (parsed as { error?: { code?: string; message?: string; field?: string } } | undefined)?.error;
-        throw new ApiError(response.status, error?.code ?? 'error', error?.message ?? `HTTP ${response.status}`, error?.field);
-      }
-      return parsed as T;
+      return response.body.pipeThrough(new TextDecoderStream());
     },
   };
 }

@@ -150,3 +150,12 @@ export async function queryAuditEvents(db: Db, q: AuditQuery): Promise<AuditEven
   if (q.before !== undefined) query = query.where('seq', '<', q.before);
   return query.orderBy('seq', 'desc').limit(q.limit).execute();
 }
+
+/** One account's events in chain order, a page at a time. */
+export async function auditEventsAfter(db: Db, accountId: string, afterSeq: number, limit: number): Promise<AuditEventsTable[]> {
+  return db.selectFrom('audit_events').selectAll().where('account_id', '=', accountId).where('seq', '>', afterSeq).orderBy('seq', 'asc').limit(limit).execute();
+}
+
+export async function auditHead(db: Db, accountId: string): Promise<{ seq: number; hash: string }> {
+  return db.selectFrom('audit_heads').select(['seq', 'hash']).where('account_id', '=', accountId).executeTakeFirstOrThrow();
+}

@@ -1,4 +1,6 @@
-import { queryAuditEvents, type AuditQuery } from '../store/audit.js';
+import { ChainVerifier, type ChainBreak } from '../domain/audit.js';
+import { auditEventsAfter, auditHead, queryAuditEvents, type AuditQuery } from '../store/audit.js';
+import type { AuditEventsTable } from '../store/schema.js';
 import type { Store } from '../store/database.js';
 import { requireAdmin, type UserCaller } from './callers.js';
 
@@ -14,6 +16,8 @@ export interface AuditEventView {
   outcome: string;
   detail: unknown;
 }
+
+const PAGE = 1000;
 
 /** SPEC S13/S14: the account's audit trail, newest first, filtered. Admins only, vault on or off. */
 export function auditQueries(deps: { store: Store }) {
@@ -37,5 +41,34 @@ export function auditQueries(deps: { store: Store }) {
     return { events, next: rows.length > filters.limit && last ? last.seq : null };
   }
 
-  return { listAuditEvents };
+  /** Every event of the caller's account in chain order, as stored (with prev_hash and hash). */
+  async function* exportAuditTrail(caller: UserCaller): AsyncGenerator<AuditEventsTable> {
+    requireAdmin(caller);
+    let after = 0;
+    for (;;) {
+      const page = await auditEventsAfter(deps.store.db, caller.accountId, after, PAGE);
+      yield* page;
+      const last = page[page.length - 1];
+      if (!last || page.length < PAGE) return;
+      after = last.seq;
+    }
+  }
+
+  /** SPEC S14: walks the account's chain and reports the first altered, removed or reordered event. */
+  async function verifyAuditTrail(caller: UserCaller): Promise<{ ok: boolean; checked: number; head: { seq: number; hash: string }; firstBroken: ChainBreak | null }> {
+    requireAdmin(caller);
+    // The head is read first: events appended during the walk lie beyond it and are not judged.
+    const head = await auditHead(deps.store.db, caller.accountId);
+    const verifier = new ChainVerifier();
+    let broken: ChainBreak | undefined;
+    for await (const event of exportAuditTrail(caller)) {
+      if (event.seq > head.seq) break;
+      broken = verifier.add(event);
+      if (broken) break;
+    }
+    broken ??= verifier.finish(head);
+    return { ok: broken === undefined, checked: verifier.checked, head, firstBroken: broken ?? null };
+  }
+
+  return { listAuditEvents, exportAuditTrail, verifyAuditTrail };
 }

@@ -105,6 +105,24 @@ describe('agent-secrets on the embedded default', () => {
     expect(newline.stderr).not.toContain(env.AGENT_SECRETS_TOKEN);
   });
 
+  it('exports the audit chain and verifies it live and offline, naming a tampered event', async () => {
+    const live = await runCli(['audit', 'verify'], { env });
+    expect(live.code).toBe(0);
+    expect(live.stdout).toMatch(/^ok: \d+ events, chain intact up to event \d+ \(hash [0-9a-f]{64}\)/);
+    const exported = await runCli(['audit', 'export'], { env });
+    const file = join(dir, 'audit.jsonl');
+    writeFileSync(file, exported.stdout);
+    const offline = await runCli(['audit', 'verify', '--file', file], { env });
+    expect(offline.stdout).toMatch(/^ok: \d+ events in the file link up/);
+    const lines = exported.stdout.trim().split('\n');
+    const third = JSON.parse(lines[2] ?? '{}') as Record<string, unknown>;
+    lines[2] = JSON.stringify({ ...third, outcome: 'denied' });
+    writeFileSync(file, `${lines.join('\n')}\n`);
+    const tampered = await runCli(['audit', 'verify', '--file', file], { env });
+    expect(tampered.code).toBe(1);
+    expect(tampered.stdout).toContain(`BROKEN at event ${third.seq as number}: event ${third.seq as number} was altered`);
+  });
+
   it('operator commands work straight on storage next to the running service', async () => {
     const created = await runCli(['init', '--admin-email', 'ops@acme.example.com', '--account', 'acme', '--json', '--data', join(dir, 'data')]);
     expect(created.code).toBe(0);

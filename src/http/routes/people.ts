@@ -1,3 +1,4 @@
+import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Vault } from '../../vault/index.js';
@@ -79,6 +80,39 @@ export function peopleRoutes(vault: Vault): FastifyPluginAsyncZod {
     });
 
     // The audit trail.
+    app.get(
+      '/api/v1/audit/verify',
+      {
+        schema: {
+          summary: "Verify the account's audit hash chain; reports the first altered, removed or reordered event",
+          tags: ['audit'],
+          response: {
+            200: z.object({
+              ok: z.boolean(),
+              checked: z.number(),
+              head: z.object({ seq: z.number(), hash: z.string() }),
+              firstBroken: z.object({ seq: z.number(), reason: z.enum(['altered', 'missing', 'out_of_order', 'truncated']), message: z.string() }).nullable(),
+            }),
+            ...errors,
+          },
+        },
+      },
+      async (request) => auditLog.verifyAuditTrail(callerOf(request)),
+    );
+    app.get(
+      '/api/v1/audit/export',
+      { schema: { summary: "The account's audit events in chain order as JSON lines, with prev_hash and hash (see docs/audit.md)", tags: ['audit'] } },
+      async (request, reply) => {
+        const events = auditLog.exportAuditTrail(callerOf(request));
+        // The first page is read before answering, so that a refusal is still a proper error response.
+        const first = await events.next();
+        async function* lines() {
+          if (!first.done) yield `${JSON.stringify(first.value)}\n`;
+          for await (const event of events) yield `${JSON.stringify(event)}\n`;
+        }
+        return reply.type('application/x-ndjson').send(Readable.from(lines()));
+      },
+    );
     app.get(
       '/api/v1/audit',
       {
