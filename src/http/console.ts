@@ -4,8 +4,13 @@ import { fileURLToPath } from 'node:url';
 import fastifyStatic from '@fastify/static';
 import type { FastifyInstance } from 'fastify';
 
-/** The console's build output: dist/console beside dist/http. */
-export const CONSOLE_DIR = join(dirname(fileURLToPath(import.meta.url)), '..', 'console');
+const here = dirname(fileURLToPath(import.meta.url));
+
+/**
+ * The console's build output: dist/console beside dist/http when running the build, or the repo's
+ * dist/console when running from src/ (tests, tsx).
+ */
+export const CONSOLE_DIR = [join(here, '..', 'console'), join(here, '..', '..', 'dist', 'console')].find((dir) => existsSync(join(dir, 'index.html'))) ?? join(here, '..', 'console');
 
 /**
  * Strict by construction: scripts and styles only from this origin, no framing, no plugins, API
