@@ -1,0 +1,44 @@
+import { api, messageOf, seg } from '../api/client';
+import type { Agent, ReadableSecret } from '../api/types';
+import { useLoad } from '../app/useLoad';
+import { CopyButton } from '../ui/CopyButton';
+import { Link } from '../ui/Link';
+import { Notice } from '../ui/Notice';
+import { When } from '../ui/When';
+import { secretPath } from '../secrets/paths';
+
+export const snippetFor = (name: string): string => `conv.utils.get_secret(${JSON.stringify(name)})`;
+
+/** SPEC S11/S15: the secrets this agent can read, each with a ready-to-paste snippet. */
+export function AgentSecretsSection({ agent }: { agent: Agent }) {
+  const [secrets] = useLoad(() => api.get<{ secrets: ReadableSecret[] }>(`/api/v1/agents/${seg(agent.id)}/secrets`), agent.id);
+  return (
+    <section className="section card" aria-labelledby="agent-secrets-title">
+      <h2 id="agent-secrets-title">Secrets this agent can read</h2>
+      {secrets.state === 'failed' ? <Notice tone="error">{messageOf(secrets.error)}</Notice> : null}
+      {secrets.state === 'loaded' && secrets.data.secrets.length === 0 ? (
+        <p className="empty-line">None yet. Grant access on a secret's page under Agent access.</p>
+      ) : null}
+      {secrets.state === 'loaded' && secrets.data.secrets.length > 0 ? (
+        <ul className="snippet-list">
+          {secrets.data.secrets.map((secret) => (
+            <li key={secret.name} className="snippet-item">
+              <div className="snippet-head">
+                <Link to={secretPath(secret.name)} className="secret-name">
+                  {secret.name}
+                </Link>
+                <span className="muted small">
+                  {secret.kind === 'kv' ? `key/value: ${secret.keys.join(', ')}` : 'single value'} · last read <When at={secret.lastReadAt} />
+                </span>
+              </div>
+              <div className="snippet">
+                <code>{snippetFor(secret.name)}</code>
+                <CopyButton text={() => snippetFor(secret.name)} label="Copy" ariaLabel={`Copy snippet for ${secret.name}`} />
+              </div>
+            </li>
+          ))}
+        </ul>
+      ) : null}
+    </section>
+  );
+}

@@ -1,0 +1,36 @@
+import { useState, type FormEvent } from 'react';
+import { api, messageOf, seg } from '../api/client';
+import type { Agent } from '../api/types';
+import { Field } from '../ui/Field';
+
+/** Renames an agent; its id, keys and grants stay. */
+export function RenameAgentForm({ agent, onRenamed }: { agent: Agent; onRenamed(name: string): void }) {
+  const [name, setName] = useState(agent.name);
+  const [error, setError] = useState<string | undefined>();
+  const [busy, setBusy] = useState(false);
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setBusy(true);
+    setError(undefined);
+    try {
+      const renamed = await api.patch<Agent>(`/api/v1/agents/${seg(agent.id)}`, { name: name.trim() });
+      onRenamed(renamed.name);
+    } catch (failure) {
+      setError(messageOf(failure));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <form method="post" className="inline-form card" onSubmit={submit}>
+      <Field label="Agent name" error={error}>
+        <input className="input" value={name} onChange={(event) => setName(event.target.value)} autoComplete="off" maxLength={64} />
+      </Field>
+      <button type="submit" className="button" disabled={busy || name.trim() === agent.name || name.trim() === ''}>
+        Rename
+      </button>
+    </form>
+  );
+}

@@ -1,0 +1,64 @@
+import { useEffect, type ReactNode } from 'react';
+import { AgentPage } from '../agents/AgentPage';
+import { AgentsPage } from '../agents/AgentsPage';
+import { AddSecretPage } from '../secrets/AddSecretPage';
+import { ADD_SECRET_PATH, secretNameOfPath } from '../secrets/paths';
+import { SecretPage } from '../secrets/SecretPage';
+import { SecretsListPage } from '../secrets/SecretsListPage';
+import { Refusal } from '../ui/Refusal';
+import { UsersPage } from '../users/UsersPage';
+import { navigate, usePath } from './router';
+import { canManageSecrets, isAdmin, SessionProvider, useSession } from './session';
+import { SignInPage } from './SignInPage';
+import { TopBar } from './TopBar';
+
+export function App() {
+  return (
+    <SessionProvider signedOut={(onSignedIn, notice) => <SignInPage onSignedIn={onSignedIn} notice={notice} />}>
+      <TopBar />
+      <Pages />
+    </SessionProvider>
+  );
+}
+
+/** The page for the current path. */
+function Pages() {
+  const path = usePath();
+  const { session } = useSession();
+  const home = canManageSecrets(session) ? '/secrets' : '/agents';
+
+  useEffect(() => {
+    if (path === '/' || path === '/login') navigate(home, { replace: true });
+  }, [path, home]);
+
+  if (path === '/secrets') return <SecretsGate><SecretsListPage /></SecretsGate>;
+  if (path === ADD_SECRET_PATH) return <SecretsGate><AddSecretPage /></SecretsGate>;
+  const secretName = secretNameOfPath(path);
+  if (secretName !== undefined) return <SecretsGate><SecretPage key={secretName} name={secretName} /></SecretsGate>;
+  if (path === '/agents') return <AgentsPage />;
+  if (path.startsWith('/agents/')) return <AgentPage key={path} agentId={decodeURIComponent(path.slice('/agents/'.length))} />;
+  if (path === '/users') return <UsersPage />;
+  if (path === '/' || path === '/login') return null;
+  return (
+    <main id="main" className="page page-narrow">
+      <Refusal title="Page not found">There is no page at this address.</Refusal>
+    </main>
+  );
+}
+
+/** SPEC S8: pages of the Secrets tab refuse everyone but admins of an account with the vault enabled. */
+function SecretsGate({ children }: { children: ReactNode }) {
+  const { session } = useSession();
+  if (canManageSecrets(session)) return <>{children}</>;
+  return (
+    <main id="main" className="page page-narrow">
+      <Refusal title="Secrets are not available to you">
+        {isAdmin(session) ? (
+          <p>The Secrets vault is not enabled for the account “{session.account.name}”. Contact your platform operator to enable it.</p>
+        ) : (
+          <p>Only workspace admins can see and manage secrets. Ask an admin of “{session.account.name}” to grant your agents the secrets they need.</p>
+        )}
+      </Refusal>
+    </main>
+  );
+}

@@ -1,0 +1,44 @@
+import { canManageSecrets, useSession } from './session';
+import { usePath } from './router';
+import { Link } from '../ui/Link';
+
+/** Brand, the tabs this person may use, and who is signed in. */
+export function TopBar() {
+  const { session, signOut } = useSession();
+  const path = usePath();
+  const tabs = [
+    { to: '/agents', label: 'Agents' },
+    { to: '/users', label: 'Users' },
+    ...(canManageSecrets(session) ? [{ to: '/secrets', label: 'Secrets' }] : []),
+  ];
+  return (
+    <header className="top-bar">
+      <div className="top-bar-inner">
+        <a className="skip-link" href="#main">
+          Skip to content
+        </a>
+        <p className="brand">
+          <span className="brand-mark" aria-hidden="true" />
+          agent-secrets
+          <span className="account-name" title="Account">
+            {session.account.name}
+          </span>
+        </p>
+        <nav className="tabs" aria-label="Sections">
+          {tabs.map((tab) => (
+            <Link key={tab.to} to={tab.to} className="tab" current={path === tab.to || path.startsWith(`${tab.to}/`)}>
+              {tab.label}
+            </Link>
+          ))}
+        </nav>
+        <div className="who">
+          <span className="who-email">{session.user.email}</span>
+          <span className="badge">{session.user.role}</span>
+          <button type="button" className="button button-small button-quiet" onClick={() => void signOut()}>
+            Sign out
+          </button>
+        </div>
+      </div>
+    </header>
+  );
+}

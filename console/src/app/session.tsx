@@ -1,0 +1,58 @@
+import { createContext, useCallback, useContext, useEffect, useState, type ReactNode } from 'react';
+import { ApiError, api, setCsrfToken, whenSignedOut } from '../api/client';
+import type { Session } from '../api/types';
+
+interface SessionState {
+  session: Session;
+  signOut(): Promise<void>;
+}
+
+const SessionContext = createContext<SessionState | null>(null);
+
+export function useSession(): SessionState {
+  const state = useContext(SessionContext);
+  if (state === null) throw new Error('useSession outside a signed-in page');
+  return state;
+}
+
+export const isAdmin = (session: Session): boolean => session.user.role === 'admin';
+/** SPEC S8: the Secrets tab is for admins of an account whose vault is enabled. */
+export const canManageSecrets = (session: Session): boolean => isAdmin(session) && session.account.vaultEnabled;
+
+type Phase = { kind: 'loading' } | { kind: 'signed-out'; notice?: string } | { kind: 'signed-in'; session: Session } | { kind: 'unreachable'; message: string };
+
+/** Asks the server who is signed in; renders `signedOut` or `children` accordingly. */
+export function SessionProvider({ children, signedOut }: { children: ReactNode; signedOut: (onSignedIn: (session: Session) => void, notice?: string) => ReactNode }) {
+  const [phase, setPhase] = useState<Phase>({ kind: 'loading' });
+
+  const signedIn = useCallback((session: Session) => {
+    setCsrfToken(session.csrfToken ?? null);
+    setPhase({ kind: 'signed-in', session });
+  }, []);
+
+  useEffect(() => {
+    whenSignedOut(() => {
+      setCsrfToken(null);
+      setPhase({ kind: 'signed-out', notice: 'Your session has ended. Sign in again.' });
+    });
+    api
+      .get<Session>('/api/v1/auth/session')
+      .then(signedIn)
+      .catch((error: unknown) => {
+        if (error instanceof ApiError && error.status === 401) setPhase({ kind: 'signed-out' });
+        else setPhase({ kind: 'unreachable', message: error instanceof Error ? error.message : 'The service cannot be reached.' });
+      });
+    return () => whenSignedOut(null);
+  }, [signedIn]);
+
+  const signOut = useCallback(async () => {
+    await api.post('/api/v1/auth/logout').catch(() => undefined);
+    setCsrfToken(null);
+    setPhase({ kind: 'signed-out', notice: 'You are signed out.' });
+  }, []);
+
+  if (phase.kind === 'loading') return <p className="page-status" role="status">Loading…</p>;
+  if (phase.kind === 'unreachable') return <p className="page-status" role="alert">{phase.message}</p>;
+  if (phase.kind === 'signed-out') return <>{signedOut(signedIn, phase.notice)}</>;
+  return <SessionContext.Provider value={{ session: phase.session, signOut }}>{children}</SessionContext.Provider>;
+}

@@ -1,0 +1,68 @@
+import { useState, type FormEvent } from 'react';
+import { ApiError, api, messageOf, seg } from '../api/client';
+import type { SecretSummary } from '../api/types';
+import { useLeaveGuard } from '../app/router';
+import { Notice } from '../ui/Notice';
+import { emptyDraft, hasProblems, valueOf, valueProblemFromServer, valueProblems, type ValueDraft, type ValueProblems } from './rules';
+import { ValueEditor } from './ValueEditor';
+
+interface EditValueFormProps {
+  secret: SecretSummary;
+  onSaved(version: number): void;
+  onCancel(): void;
+}
+
+/** SPEC S4: a new value becomes a new version, current at once for every agent. */
+export function EditValueForm({ secret, onSaved, onCancel }: EditValueFormProps) {
+  const [draft, setDraft] = useState<ValueDraft>(() => emptyDraft(secret.kind, secret.keys));
+  const [tried, setTried] = useState(false);
+  const [busy, setBusy] = useState(false);
+  const [serverProblems, setServerProblems] = useState<ValueProblems | undefined>();
+  const [formError, setFormError] = useState<string | null>(null);
+  const dirty = draft.single !== '' || draft.rows.some((row) => row.value !== '');
+  useLeaveGuard(dirty && !busy, 'Leave without saving the new value?');
+
+  const submit = async (event: FormEvent) => {
+    event.preventDefault();
+    setTried(true);
+    if (hasProblems(valueProblems(draft))) return;
+    setBusy(true);
+    setFormError(null);
+    try {
+      const updated = await api.patch<SecretSummary>(`/api/v1/secrets/${seg(secret.name)}`, { value: valueOf(draft) });
+      onSaved(updated.version);
+    } catch (failure) {
+      setBusy(false);
+      const onValue = failure instanceof ApiError ? valueProblemFromServer(draft, failure.field, failure.message) : undefined;
+      if (onValue) setServerProblems(onValue);
+      else setFormError(messageOf(failure));
+    }
+  };
+
+  return (
+    <form method="post" className="stack" onSubmit={submit} noValidate>
+      <Notice tone="warning">
+        Saving makes version {secret.version + 1} the value every granted agent reads from its next call. When rotating, set the new value first,
+        test your agents, then revoke the old credential with its provider.
+      </Notice>
+      {formError ? <Notice tone="error">{formError}</Notice> : null}
+      <ValueEditor
+        draft={draft}
+        onChange={(next) => {
+          setDraft(next);
+          setServerProblems(undefined);
+        }}
+        problems={serverProblems ?? valueProblems(draft)}
+        showProblems={tried || serverProblems !== undefined}
+      />
+      <div className="actions">
+        <button type="submit" className="button button-primary" disabled={busy}>
+          {busy ? 'Saving…' : 'Save new value'}
+        </button>
+        <button type="button" className="button" onClick={onCancel} disabled={busy}>
+          Cancel
+        </button>
+      </div>
+    </form>
+  );
+}

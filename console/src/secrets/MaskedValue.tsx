@@ -1,0 +1,112 @@
+import { useEffect, useRef, useState, type FocusEvent, type KeyboardEvent, type PointerEvent } from 'react';
+import { api, messageOf, seg } from '../api/client';
+import type { RevealedValue, SecretSummary } from '../api/types';
+import { CopyButton } from '../ui/CopyButton';
+
+const MASK = '••••••••••••••••';
+const SHOW_FOR_MS = 30_000;
+
+/**
+ * SPEC S3: the value stays masked; it is fetched (and audited) only on an explicit action — while
+ * "Hold to reveal" is held, or after Reveal until Hide, focus leaves, or 30 seconds pass. It lives
+ * only in this component's memory while shown, never in storage or the URL.
+ */
+export function MaskedValue({ secret }: { secret: SecretSummary }) {
+  const [revealed, setRevealed] = useState<RevealedValue | null>(null);
+  const [mode, setMode] = useState<'hidden' | 'held' | 'toggled'>('hidden');
+  const [error, setError] = useState<string | null>(null);
+  // Each hide starts a new generation, so an answer arriving after release is dropped.
+  const generation = useRef(0);
+
+  const fetchValue = () => api.post<RevealedValue>(`/api/v1/secrets/${seg(secret.name)}/reveal`);
+
+  const show = async (how: 'held' | 'toggled') => {
+    const mine = ++generation.current;
+    setMode(how);
+    setError(null);
+    try {
+      const value = await fetchValue();
+      if (mine === generation.current) setRevealed(value);
+    } catch (failure) {
+      if (mine === generation.current) {
+        setError(messageOf(failure));
+        setMode('hidden');
+      }
+    }
+  };
+
+  const hide = () => {
+    generation.current++;
+    setRevealed(null);
+    setMode('hidden');
+  };
+
+  // A new version, or leaving the page, forgets what was shown.
+  useEffect(() => hide, [secret.version, secret.name]);
+
+  useEffect(() => {
+    if (mode !== 'toggled') return undefined;
+    const timer = window.setTimeout(hide, SHOW_FOR_MS);
+    return () => window.clearTimeout(timer);
+  }, [mode]);
+
+  const onBlurRegion = (event: FocusEvent<HTMLDivElement>) => {
+    if (!event.currentTarget.contains(event.relatedTarget as Node | null)) hide();
+  };
+
+  const hold = {
+    onPointerDown: (event: PointerEvent) => {
+      if (event.button === 0) void show('held');
+    },
+    onPointerUp: hide,
+    onPointerLeave: () => mode === 'held' && hide(),
+    onPointerCancel: hide,
+    onKeyDown: (event: KeyboardEvent) => {
+      if ((event.key === ' ' || event.key === 'Enter') && !event.repeat) {
+        event.preventDefault();
+        void show('held');
+      }
+    },
+    onKeyUp: (event: KeyboardEvent) => {
+      if (event.key === ' ' || event.key === 'Enter') hide();
+    },
+    onContextMenu: (event: { preventDefault(): void }) => event.preventDefault(),
+  };
+
+  const current = revealed?.value;
+  const copyOf = (key?: string) => async () => {
+    const value = current ?? (await fetchValue()).value;
+    return key === undefined || typeof value === 'string' ? (typeof value === 'string' ? value : JSON.stringify(value)) : (value[key] ?? '');
+  };
+
+  return (
+    <div className="masked-value" onBlur={onBlurRegion}>
+      <div className="value-box" tabIndex={revealed ? 0 : -1} aria-live="polite" aria-label={revealed ? `Value of ${secret.name}, shown` : `Value of ${secret.name}, hidden`}>
+        {secret.kind === 'single' ? (
+          <div className="value-row">
+            <code className={revealed ? 'value-text' : 'value-mask'}>{typeof current === 'string' ? current : MASK}</code>
+            <CopyButton text={copyOf()} label="Copy" ariaLabel="Copy value" />
+          </div>
+        ) : (
+          secret.keys.map((key) => (
+            <div className="value-row" key={key}>
+              <span className="value-key">{key}</span>
+              <code className={revealed ? 'value-text' : 'value-mask'}>{current !== undefined && typeof current !== 'string' ? (current[key] ?? '') : MASK}</code>
+              <CopyButton text={copyOf(key)} label="Copy" ariaLabel={`Copy ${key}`} />
+            </div>
+          ))
+        )}
+      </div>
+      <div className="actions">
+        <button type="button" className="button button-small hold-button" {...hold}>
+          {mode === 'held' ? 'Release to hide' : 'Hold to reveal'}
+        </button>
+        <button type="button" className="button button-small" aria-pressed={mode === 'toggled'} onClick={() => (mode === 'toggled' ? hide() : void show('toggled'))}>
+          {mode === 'toggled' ? 'Hide' : 'Reveal'}
+        </button>
+        <span className="muted small">Each reveal and copy is recorded in the audit trail.</span>
+      </div>
+      {error ? <p className="field-error" role="alert">{error}</p> : null}
+    </div>
+  );
+}

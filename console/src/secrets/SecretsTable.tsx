@@ -1,0 +1,60 @@
+import type { SecretSummary } from '../api/types';
+import { Link } from '../ui/Link';
+import { When } from '../ui/When';
+import { secretPath } from './paths';
+
+/** One row per secret: its facts, never its value. Becomes stacked cards on narrow screens. */
+export function SecretsTable({ secrets }: { secrets: SecretSummary[] }) {
+  return (
+    <table className="table table-cards">
+      <thead>
+        <tr>
+          <th scope="col">Name</th>
+          <th scope="col">Kind</th>
+          <th scope="col">Agents with access</th>
+          <th scope="col">Last updated</th>
+          <th scope="col">Last read</th>
+        </tr>
+      </thead>
+      <tbody>
+        {secrets.map((secret) => (
+          <tr key={secret.id}>
+            <td data-label="Name">
+              <Link to={secretPath(secret.name)} className="secret-name">
+                {secret.name}
+              </Link>
+              {secret.description ? <p className="cell-note">{secret.description}</p> : null}
+            </td>
+            <td data-label="Kind">
+              <KindOf secret={secret} />
+            </td>
+            <td data-label="Agents with access">
+              {secret.agentsWithAccess === 0 ? <span className="muted">none</span> : secret.agentsWithAccess}
+            </td>
+            <td data-label="Last updated">
+              <When at={secret.updatedAt} />
+              <p className="cell-note">by {secret.updatedBy}</p>
+            </td>
+            <td data-label="Last read">
+              <When at={secret.lastReadAt} />
+            </td>
+          </tr>
+        ))}
+      </tbody>
+    </table>
+  );
+}
+
+export function KindOf({ secret }: { secret: Pick<SecretSummary, 'kind' | 'keys'> }) {
+  if (secret.kind === 'single') return <span className="badge">single</span>;
+  return (
+    <span className="kind-kv">
+      <span className="badge">key/value</span>
+      {secret.keys.map((key) => (
+        <code key={key} className="key-chip">
+          {key}
+        </code>
+      ))}
+    </span>
+  );
+}

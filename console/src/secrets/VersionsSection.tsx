@@ -1,0 +1,81 @@
+import { useState } from 'react';
+import { api, messageOf, seg } from '../api/client';
+import type { SecretSummary, SecretVersion } from '../api/types';
+import { useLoad } from '../app/useLoad';
+import { Notice } from '../ui/Notice';
+import { When } from '../ui/When';
+
+/** SPEC S4: every version with who/when; Restore makes a new version with an old value. */
+export function VersionsSection({ secretName, revision, onRestored }: { secretName: string; revision: number; onRestored(from: number, to: number): void }) {
+  const [versions] = useLoad(() => api.get<{ versions: SecretVersion[] }>(`/api/v1/secrets/${seg(secretName)}/versions`), `${secretName}#${revision}`);
+  const [confirming, setConfirming] = useState<number | null>(null);
+  const [error, setError] = useState<string | null>(null);
+  const [busy, setBusy] = useState(false);
+
+  const restore = async (version: number) => {
+    setBusy(true);
+    setError(null);
+    try {
+      const updated = await api.post<SecretSummary>(`/api/v1/secrets/${seg(secretName)}/versions/${version}/restore`);
+      setConfirming(null);
+      onRestored(version, updated.version);
+    } catch (failure) {
+      setError(messageOf(failure));
+    } finally {
+      setBusy(false);
+    }
+  };
+
+  return (
+    <section className="section card" aria-labelledby="versions-title">
+      <h2 id="versions-title">Versions</h2>
+      {error ? <Notice tone="error">{error}</Notice> : null}
+      {versions.state === 'failed' ? <Notice tone="error">{messageOf(versions.error)}</Notice> : null}
+      {versions.state === 'loaded' ? (
+        <table className="table table-cards table-compact">
+          <thead>
+            <tr>
+              <th scope="col">Version</th>
+              <th scope="col">Set</th>
+              <th scope="col">By</th>
+              <th scope="col">
+                <span className="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {versions.data.versions.map((version) => (
+              <tr key={version.version}>
+                <td data-label="Version">
+                  v{version.version} {version.current ? <span className="badge badge-success">current</span> : null}
+                  {version.restoredFrom !== null ? <span className="cell-note">restored from v{version.restoredFrom}</span> : null}
+                </td>
+                <td data-label="Set">
+                  <When at={version.createdAt} />
+                </td>
+                <td data-label="By">{version.createdBy}</td>
+                <td className="cell-actions">
+                  {version.current ? null : confirming === version.version ? (
+                    <span className="inline-confirm">
+                      <span>Make v{version.version}'s value current?</span>
+                      <button type="button" className="button button-small button-primary" disabled={busy} onClick={() => void restore(version.version)}>
+                        Restore v{version.version}
+                      </button>
+                      <button type="button" className="button button-small" onClick={() => setConfirming(null)}>
+                        Cancel
+                      </button>
+                    </span>
+                  ) : (
+                    <button type="button" className="button button-small" onClick={() => setConfirming(version.version)} aria-label={`Restore version ${version.version}`}>
+                      Restore
+                    </button>
+                  )}
+                </td>
+              </tr>
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+    </section>
+  );
+}

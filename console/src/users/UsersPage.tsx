@@ -1,0 +1,56 @@
+import { useState } from 'react';
+import { api, messageOf } from '../api/client';
+import type { User } from '../api/types';
+import { isAdmin, useSession } from '../app/session';
+import { useLoad } from '../app/useLoad';
+import { Notice } from '../ui/Notice';
+import { Refusal } from '../ui/Refusal';
+import { AddUserForm } from './AddUserForm';
+import { UserRow } from './UserRow';
+
+/** SPEC S16: the account's people — add with a role, change roles, remove (never yourself). */
+export function UsersPage() {
+  const { session } = useSession();
+  const [users, reload] = useLoad(() => api.get<{ users: User[] }>('/api/v1/users'), 'users');
+  const [notice, setNotice] = useState<string | null>(null);
+
+  if (!isAdmin(session)) {
+    return (
+      <main id="main" className="page page-narrow">
+        <Refusal title="Users">Only admins of this account can add users and change roles. Ask one of your admins.</Refusal>
+      </main>
+    );
+  }
+  const changed = (message: string) => {
+    setNotice(message);
+    reload();
+  };
+  return (
+    <main id="main" className="page page-narrow">
+      <h1>Users</h1>
+      <p className="lead">Admins manage secrets, agents and people; members build agents and never see secret values.</p>
+      {notice ? <Notice tone="success">{notice}</Notice> : null}
+      <AddUserForm onAdded={(email) => changed(`${email} added.`)} />
+      {users.state === 'failed' ? <Notice tone="error">{messageOf(users.error)}</Notice> : null}
+      {users.state === 'loaded' ? (
+        <table className="table table-cards">
+          <thead>
+            <tr>
+              <th scope="col">Email</th>
+              <th scope="col">Role</th>
+              <th scope="col">Added</th>
+              <th scope="col">
+                <span className="visually-hidden">Actions</span>
+              </th>
+            </tr>
+          </thead>
+          <tbody>
+            {users.data.users.map((user) => (
+              <UserRow key={user.id} user={user} isYou={user.id === session.user.id} onChanged={changed} />
+            ))}
+          </tbody>
+        </table>
+      ) : null}
+    </main>
+  );
+}
