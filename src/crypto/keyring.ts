@@ -51,27 +51,38 @@ export interface WrappedDataKey {
   accountId: string;
   wrapped: Buffer;
   masterKeyId: string;
+  /** The wrapping by the master key being retired, while a rotation is under way (see src/vault/rekey.ts). */
+  previous?: { wrapped: Buffer; masterKeyId: string } | undefined;
 }
 
 /**
- * Holds the master key and the data keys opened so far. A data key id names the same bytes forever
- * (rotation makes new ids; re-wrapping changes only the wrapping), so remembering opened keys can
- * never serve anything stale.
+ * Holds the master keys and the data keys opened so far. The first master key is current: it wraps new
+ * data keys. Any further ones only open (a process that rotates holds the outgoing and the incoming
+ * key). A data key id names the same bytes forever (rotation makes new ids; re-wrapping changes only
+ * the wrapping), so remembering opened keys can never serve anything stale.
  */
 export class Keyring {
   private readonly opened = new Map<string, Buffer>();
+  private readonly masters: readonly MasterKey[];
 
-  constructor(private readonly master: MasterKey) {}
+  constructor(master: MasterKey | readonly MasterKey[]) {
+    this.masters = Array.isArray(master) ? master : [master as MasterKey];
+    if (this.masters.length === 0) throw new Error('a keyring needs a master key');
+  }
+
+  private get current(): MasterKey {
+    return this.masters[0] as MasterKey;
+  }
 
   get masterKeyId(): string {
-    return this.master.id;
+    return this.current.id;
   }
 
   newDataKey(accountId: string, id: string): { wrappedKey: WrappedDataKey; key: Buffer } {
     const key = randomBytes(32);
-    const wrapped = seal(this.master.key, key, dataKeyAad(accountId, id));
+    const wrapped = seal(this.current.key, key, dataKeyAad(accountId, id));
     this.opened.set(id, key);
-    return { wrappedKey: { id, accountId, wrapped, masterKeyId: this.master.id }, key };
+    return { wrappedKey: { id, accountId, wrapped, masterKeyId: this.current.id }, key };
   }
 
   /** The opened data key if this process has opened it before. */
@@ -79,14 +90,27 @@ export class Keyring {
     return this.opened.get(dataKeyId);
   }
 
+  /**
+   * Opens a data key with whichever of its wrappings a master key here made: during a master key
+   * rotation a row carries the new wrapping and the old one, so instances on either key keep working.
+   */
   openDataKey(row: WrappedDataKey): Buffer {
     const known = this.opened.get(row.id);
     if (known) return known;
-    if (row.masterKeyId !== this.master.id) {
-      throw new IntegrityError(`data key ${row.id} (wrapped by master key ${row.masterKeyId}, not the configured ${this.master.id})`);
+    const wrappings = [{ wrapped: row.wrapped, masterKeyId: row.masterKeyId }, ...(row.previous ? [row.previous] : [])];
+    for (const wrapping of wrappings) {
+      const master = this.masters.find((candidate) => candidate.id === wrapping.masterKeyId);
+      if (!master) continue;
+      const key = open(master.key, wrapping.wrapped, dataKeyAad(row.accountId, row.id), `data key ${row.id}`);
+      this.opened.set(row.id, key);
+      return key;
     }
-    const key = open(this.master.key, row.wrapped, dataKeyAad(row.accountId, row.id), `data key ${row.id}`);
-    this.opened.set(row.id, key);
-    return key;
+    const by = wrappings.map((wrapping) => wrapping.masterKeyId).join(' or ');
+    throw new IntegrityError(`data key ${row.id} (wrapped by master key ${by}, not the configured ${this.masters.map((m) => m.id).join(', ')})`);
+  }
+
+  /** The data key wrapped anew under `master` (which need not be one of this keyring's keys). */
+  rewrap(row: WrappedDataKey, master: MasterKey): Buffer {
+    return seal(master.key, this.openDataKey(row), dataKeyAad(row.accountId, row.id));
   }
 }

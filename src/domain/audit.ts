@@ -21,6 +21,11 @@ export const AUDIT_ACTIONS = [
   'token.revoke',
   'account.create',
   'account.vault_set',
+  'data_key.rotate',
+  'master_key.rotate',
+  'master_key.retire',
+  'vault.backup',
+  'vault.restore',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

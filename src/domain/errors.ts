@@ -17,6 +17,7 @@ export type ErrorCode =
   | 'conflict'
   | 'rate_limited'
   | 'audit_unavailable'
+  | 'unavailable'
   | 'SecretNotFound'
   | 'MissingAccess';
 

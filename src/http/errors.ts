@@ -1,6 +1,7 @@
 import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { VaultError, type ErrorCode } from '../domain/errors.js';
+import { isStorageUnavailable } from '../vault/index.js';
 
 /** The one table from error codes to HTTP statuses. */
 export const STATUS_OF: Record<ErrorCode, number> = {
@@ -17,6 +18,7 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   conflict: 409,
   rate_limited: 429,
   audit_unavailable: 503,
+  unavailable: 503,
   SecretNotFound: 404,
   MissingAccess: 403,
 };
@@ -43,6 +45,9 @@ function fieldOf(context: string | undefined, instancePath: string): string {
  */
 export function toVaultError(error: unknown): VaultError | undefined {
   if (error instanceof VaultError) return error;
+  if (isStorageUnavailable(error)) {
+    return new VaultError('unavailable', 'The vault cannot reach its database right now; nothing was changed. Try again shortly.');
+  }
   if (hasZodFastifySchemaValidationErrors(error)) {
     const context = (error as { validationContext?: string }).validationContext;
     const first = error.validation[0];
@@ -74,6 +79,7 @@ export function sendError(reply: FastifyReply, error: VaultError): FastifyReply 
 
 export function errorHandler(this: unknown, error: unknown, request: FastifyRequest, reply: FastifyReply) {
   const known = toVaultError(error);
+  if (known?.code === 'unavailable') request.log.warn({ failure: { name: (error as Error).name, message: (error as Error).message } }, 'database unavailable');
   if (known === undefined) {
     // Only the class and message are logged: the store and crypto layers keep values out of both.
     request.log.error({ failure: { name: (error as Error)?.name, message: (error as Error)?.message, code: (error as FastifyError)?.code } }, 'request failed');

@@ -57,3 +57,23 @@ export async function migrateToLatest(store: Store): Promise<void> {
   const { error } = await migrator.migrateToLatest();
   if (error) throw error instanceof Error ? error : new Error(String(error));
 }
+
+const SQLITE_UNAVAILABLE = /^SQLITE_(READONLY|FULL|IOERR|BUSY|LOCKED|CANTOPEN|PROTOCOL)/;
+// PostgreSQL classes: 08 connection exception, 53 insufficient resources (disk full), 57 operator
+// intervention (shutdown, cannot connect now); 25006 read-only transaction.
+const POSTGRES_UNAVAILABLE = /^(08|53|57)...$|^25006$/;
+const NETWORK_UNAVAILABLE = new Set(['ECONNREFUSED', 'ECONNRESET', 'EPIPE', 'ETIMEDOUT', 'EHOSTUNREACH', 'ENOTFOUND']);
+
+/**
+ * Whether an error means the database cannot do its work right now (read-only, full, unreachable,
+ * shutting down) rather than a fault in the request or the data: callers answer 503 and try again.
+ */
+export function isStorageUnavailable(error: unknown): boolean {
+  if (!(error instanceof Error)) return false;
+  const code = (error as { code?: unknown }).code;
+  if (typeof code === 'string') {
+    if (SQLITE_UNAVAILABLE.test(code) || POSTGRES_UNAVAILABLE.test(code) || NETWORK_UNAVAILABLE.has(code)) return true;
+  }
+  // node-postgres reports a dropped connection or a pool time-out without a code.
+  return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(error.message);
+}

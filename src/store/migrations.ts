@@ -162,6 +162,13 @@ export function migrationProvider(dialect: DialectName): MigrationProvider {
           .execute();
       },
     },
+    '0002_master_key_rotation': {
+      // A data key may carry a second wrapping while a master key rotation is under way (see src/vault/rekey.ts).
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('data_keys').addColumn('previous_wrapped_key', bytes).execute();
+        await db.schema.alterTable('data_keys').addColumn('previous_master_key_id', 'text').execute();
+      },
+    },
   };
   // Kysely runs migrations in name order; the explicit sort keeps that true if names are added out of order.
   return { getMigrations: async () => Object.fromEntries(Object.entries(migrations).sort(([a], [b]) => a.localeCompare(b))) };

@@ -80,6 +80,12 @@ export interface DataKeysTable {
   wrapped_key: Buffer;
   master_key_id: string;
   created_at: string;
+  /**
+   * During a master key rotation: the wrapping by the key being retired, kept so that instances still
+   * running on it keep opening this data key. Cleared when the rotation is completed.
+   */
+  previous_wrapped_key: Buffer | null;
+  previous_master_key_id: string | null;
 }
 
 export interface SecretsTable {

@@ -1,6 +1,8 @@
 import { Keyring } from '../crypto/keyring.js';
 import type { MasterKey } from '../crypto/masterKey.js';
 import type { Store } from '../store/database.js';
+
+export { isStorageUnavailable } from '../store/database.js';
 import { accountsService } from './accounts.js';
 import { agentsService } from './agents.js';
 import { AuditTrail } from './audit.js';

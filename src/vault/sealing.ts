@@ -1,7 +1,8 @@
-import { open, seal, secretVersionAad, type Keyring } from '../crypto/keyring.js';
+import { open, seal, secretVersionAad, type Keyring, type WrappedDataKey } from '../crypto/keyring.js';
 import { decodeSecretValue, encodeSecretValue, type SecretValue } from '../domain/secrets.js';
 import type { Db, Tx } from '../store/database.js';
 import { loadDataKey } from '../store/runtime.js';
+import type { DataKeysTable } from '../store/schema.js';
 import { newId, nowIso } from './ids.js';
 
 /**
@@ -46,6 +47,10 @@ export function sealingService(keyring: Keyring) {
 
 export type SealingService = ReturnType<typeof sealingService>;
 
-function toWrapped(row: { id: string; account_id: string; wrapped_key: Buffer; master_key_id: string }) {
-  return { id: row.id, accountId: row.account_id, wrapped: row.wrapped_key, masterKeyId: row.master_key_id };
+export function toWrapped(row: DataKeysTable): WrappedDataKey {
+  const previous =
+    row.previous_wrapped_key !== null && row.previous_master_key_id !== null
+      ? { wrapped: row.previous_wrapped_key, masterKeyId: row.previous_master_key_id }
+      : undefined;
+  return { id: row.id, accountId: row.account_id, wrapped: row.wrapped_key, masterKeyId: row.master_key_id, previous };
 }

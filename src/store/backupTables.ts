@@ -1,0 +1,131 @@
+import type { Database } from './schema.js';
+
+/** How a column travels in a backup: as it is, or (binary) as base64 text. */
+type ColumnKind = 'plain' | 'bytes';
+
+export interface BackupTable {
+  /** The primary key: the order rows are read and written in, and the key pages are cut on. */
+  key: readonly string[];
+  columns: Readonly<Record<string, ColumnKind>>;
+}
+
+type TableSpec<T> = { key: ReadonlyArray<keyof T & string>; columns: { readonly [K in keyof T]-?: ColumnKind } };
+type Skipped = { skip: string };
+
+/**
+ * What a backup holds, table by table. The types make it exhaustive: a table or column added to the
+ * schema does not compile until it is listed here (or, for a table, skipped with a reason).
+ */
+const SPEC: { [T in keyof Database]: TableSpec<Database[T]> | Skipped } = {
+  accounts: { key: ['id'], columns: { id: 'plain', name: 'plain', vault_enabled: 'plain', data_key_id: 'plain', created_at: 'plain' } },
+  users: {
+    key: ['id'],
+    columns: { id: 'plain', account_id: 'plain', email: 'plain', role: 'plain', password_hash: 'plain', created_at: 'plain', created_by: 'plain' },
+  },
+  sessions: { skip: 'console sessions last hours; a restored store signs everyone out of the console' },
+  personal_tokens: {
+    key: ['id'],
+    columns: { id: 'plain', user_id: 'plain', name: 'plain', token_hash: 'bytes', created_at: 'plain', last_used_at: 'plain', revoked_at: 'plain' },
+  },
+  agents: { key: ['id'], columns: { id: 'plain', account_id: 'plain', name: 'plain', name_key: 'plain', created_at: 'plain', created_by: 'plain' } },
+  agent_keys: {
+    key: ['id'],
+    columns: { id: 'plain', agent_id: 'plain', name: 'plain', key_hash: 'bytes', created_at: 'plain', created_by: 'plain', revoked_at: 'plain' },
+  },
+  data_keys: {
+    key: ['id'],
+    columns: {
+      id: 'plain',
+      account_id: 'plain',
+      wrapped_key: 'bytes',
+      master_key_id: 'plain',
+      created_at: 'plain',
+      previous_wrapped_key: 'bytes',
+      previous_master_key_id: 'plain',
+    },
+  },
+  secrets: {
+    key: ['id'],
+    columns: {
+      id: 'plain',
+      account_id: 'plain',
+      name: 'plain',
+      name_key: 'plain',
+      description: 'plain',
+      kind: 'plain',
+      key_names: 'plain',
+      current_version: 'plain',
+      created_at: 'plain',
+      created_by: 'plain',
+      updated_at: 'plain',
+      updated_by: 'plain',
+      last_read_at: 'plain',
+    },
+  },
+  secret_versions: {
+    key: ['secret_id', 'version'],
+    columns: {
+      secret_id: 'plain',
+      version: 'plain',
+      data_key_id: 'plain',
+      ciphertext: 'bytes',
+      kind: 'plain',
+      key_names: 'plain',
+      created_at: 'plain',
+      created_by: 'plain',
+      restored_from: 'plain',
+    },
+  },
+  grants: { key: ['secret_id', 'agent_id'], columns: { secret_id: 'plain', agent_id: 'plain', created_at: 'plain', created_by: 'plain', last_read_at: 'plain' } },
+  audit_events: {
+    key: ['account_id', 'seq'],
+    columns: {
+      account_id: 'plain',
+      seq: 'plain',
+      at: 'plain',
+      actor_type: 'plain',
+      actor_id: 'plain',
+      actor_name: 'plain',
+      action: 'plain',
+      secret_id: 'plain',
+      secret_name: 'plain',
+      version: 'plain',
+      agent_id: 'plain',
+      agent_name: 'plain',
+      outcome: 'plain',
+      detail: 'plain',
+      prev_hash: 'plain',
+      hash: 'plain',
+    },
+  },
+  audit_heads: { key: ['account_id'], columns: { account_id: 'plain', seq: 'plain', hash: 'plain' } },
+};
+
+/** Backed-up tables in an order that satisfies their foreign keys on restore. */
+const ORDER = [
+  'accounts',
+  'users',
+  'personal_tokens',
+  'agents',
+  'agent_keys',
+  'data_keys',
+  'secrets',
+  'secret_versions',
+  'grants',
+  'audit_events',
+  'audit_heads',
+] as const satisfies ReadonlyArray<keyof Database>;
+
+export const BACKUP_TABLES: ReadonlyArray<readonly [name: string, table: BackupTable]> = ORDER.map((name) => {
+  const spec = SPEC[name];
+  if ('skip' in spec) throw new Error(`table ${name} is skipped but listed`);
+  return [name, spec as BackupTable] as const;
+});
+
+/** Every table a restore must find empty, the skipped ones included. */
+export const ALL_TABLES = Object.keys(SPEC) as ReadonlyArray<keyof Database>;
+
+// A table that is neither skipped nor ordered would silently be left out of backups.
+for (const name of ALL_TABLES) {
+  if (!('skip' in SPEC[name]) && !(ORDER as readonly string[]).includes(name)) throw new Error(`table ${name} is missing from the backup order`);
+}
