@@ -88,9 +88,9 @@ export function AgentAccessSection({ secretName, revision, onSaved }: { secretNa
                   </label>
                   <span className="access-read">
                     {agent.granted ? (
-                      <>
+                      <span>
                         Last read <When at={agent.lastReadAt} />
-                      </>
+                      </span>
                     ) : (
                       <span className="muted">No access</span>
                     )}

@@ -58,13 +58,15 @@ export function SecretPage({ name }: { name: string }) {
         <div>
           <dt>Updated</dt>
           <dd>
-            <When at={facts.updatedAt} /> by {facts.updatedBy}
+            <When at={facts.updatedAt} />
+            <span className="fact-by">by {facts.updatedBy}</span>
           </dd>
         </div>
         <div>
           <dt>Created</dt>
           <dd>
-            <When at={facts.createdAt} /> by {facts.createdBy}
+            <When at={facts.createdAt} />
+            <span className="fact-by">by {facts.createdBy}</span>
           </dd>
         </div>
         <div>
