@@ -32,7 +32,8 @@ const vault = createVault({
   log: logger,
   benchmarkSkipReadEvents: values['no-audit'],
 });
-const app = await buildServer({ vault, logger });
+// The benchmark loads one agent key far beyond any real agent's rate: no per-key limit here.
+const app = await buildServer({ vault, logger, limits: { readsPerSecond: Number.POSITIVE_INFINITY } });
 await app.listen({ port: 0, host: '127.0.0.1' });
 const address = app.server.address();
 process.stdout.write(`${JSON.stringify({ port: typeof address === 'object' && address ? address.port : 0 })}\n`);

@@ -7,6 +7,7 @@ export interface ServeFlags extends StorageFlags {
   host: string;
   adminEmail: string;
   secureCookies?: boolean;
+  readsPerSecond: number;
 }
 
 /** Starts the service; on the first start with an empty store, creates the default account and its admin. */
@@ -19,7 +20,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
     firstAdmin = await vault.accounts.createAccount('default', flags.adminEmail);
   }
 
-  const app = await buildServer({ vault, logger, secureCookies: flags.secureCookies ?? false });
+  const app = await buildServer({ vault, logger, secureCookies: flags.secureCookies ?? false, limits: { readsPerSecond: flags.readsPerSecond } });
   await app.listen({ port: flags.port, host: flags.host });
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : flags.port;

@@ -6,6 +6,7 @@ import type { Vault } from '../vault/index.js';
 import { authenticateUser } from './auth.js';
 import { registerConsole } from './console.js';
 import { errorHandler } from './errors.js';
+import { DEFAULT_RATE_LIMITS, type RateLimits } from './rateLimit.js';
 import { peopleRoutes } from './routes/people.js';
 import { runtimeRoutes } from './routes/runtime.js';
 import { secretRoutes } from './routes/secrets.js';
@@ -16,6 +17,7 @@ export interface ServerOptions {
   logger: FastifyBaseLogger;
   /** Mark the session cookie Secure (set when served over HTTPS). */
   secureCookies?: boolean;
+  limits?: Partial<RateLimits>;
 }
 
 // 64 KiB of value can take six times that as JSON escapes; anything larger is refused with 413.
@@ -66,8 +68,9 @@ export async function buildServer(options: ServerOptions) {
   app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true }));
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
-  await app.register(runtimeRoutes(vault));
-  await app.register(sessionRoutes(vault, { secureCookies: options.secureCookies ?? false }));
+  const limits = { ...DEFAULT_RATE_LIMITS, ...options.limits };
+  await app.register(runtimeRoutes(vault, limits));
+  await app.register(sessionRoutes(vault, { secureCookies: options.secureCookies ?? false, limits }));
   // Everything else under /api/v1 needs a signed-in caller; the hook is scoped to this plugin.
   await app.register(async (scope) => {
     scope.addHook('preHandler', authenticateUser(vault));

@@ -1,5 +1,6 @@
 import pino from 'pino';
 import { Writable } from 'node:stream';
+import type { RateLimits } from '../../src/http/rateLimit.js';
 import { buildServer } from '../../src/http/server.js';
 import { createVault, type Vault } from '../../src/vault/index.js';
 import { freshStore, testMasterKey, type DatabaseKind, type TestStorage } from './stores.js';
@@ -25,7 +26,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(kind: DatabaseKind): Promise<Harness> {
+export async function startHarness(kind: DatabaseKind, options: { limits?: Partial<RateLimits> } = {}): Promise<Harness> {
   const { store, storage, dispose } = await freshStore(kind);
   const logLines: string[] = [];
   const sink = new Writable({
@@ -36,7 +37,7 @@ export async function startHarness(kind: DatabaseKind): Promise<Harness> {
   });
   const logger = pino({ level: 'debug' }, sink);
   const vault = createVault({ store, masterKey: testMasterKey(), log: logger });
-  const app = await buildServer({ vault, logger });
+  const app = await buildServer({ vault, logger, ...(options.limits ? { limits: options.limits } : {}) });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   if (typeof address !== 'object' || address === null) throw new Error('no address');

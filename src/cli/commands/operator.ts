@@ -18,6 +18,12 @@ const port = (text: string): number => {
   return value;
 };
 
+const positive = (text: string): number => {
+  const value = Number(text);
+  if (!Number.isFinite(value) || value <= 0) throw new InvalidArgumentError('must be a positive number');
+  return value;
+};
+
 const email = (text: string): string => {
   if (!EMAIL_PATTERN.test(text)) throw new InvalidArgumentError(`must be ${EMAIL_RULE}`);
   return text;
@@ -48,8 +54,9 @@ export function operatorCommands(program: Command): void {
       .addOption(new Option('--port <port>', 'port to listen on').default(8787).env('PORT').argParser(port))
       .option('--host <host>', 'address to listen on', '127.0.0.1')
       .option('--admin-email <email>', 'email of the first admin, made on the first start', email, 'admin@example.com')
-      .option('--secure-cookies', 'mark the console session cookie Secure (when served over HTTPS)'),
-  ).action(async (flags: StorageFlags & { port: number; host: string; adminEmail: string; secureCookies?: boolean }) => {
+      .option('--secure-cookies', 'mark the console session cookie Secure (when served over HTTPS)')
+      .addOption(new Option('--reads-per-second <n>', 'run-time reads allowed per agent key per second (bursts of twice that)').default(1000).env('AGENT_SECRETS_READS_PER_SECOND').argParser(positive)),
+  ).action(async (flags: StorageFlags & { port: number; host: string; adminEmail: string; secureCookies?: boolean; readsPerSecond: number }) => {
     const { serve } = await import('../serve.js');
     await serve(flags);
   });

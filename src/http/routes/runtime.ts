@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { VaultError } from '../../domain/errors.js';
 import type { Vault } from '../../vault/index.js';
 import { bearerToken } from '../auth.js';
+import { RateLimiter, enforce, type RateLimits } from '../rateLimit.js';
 import { errorSchema, secretValueResponse } from '../schemas.js';
 
 const agentKeyOf = (header: string | undefined): string => {
@@ -11,7 +12,8 @@ const agentKeyOf = (header: string | undefined): string => {
 };
 
 /** What agent functions call: `Authorization: Bearer <agent key>`. */
-export function runtimeRoutes(vault: Vault): FastifyPluginAsyncZod {
+export function runtimeRoutes(vault: Vault, limits: RateLimits): FastifyPluginAsyncZod {
+  const perKey = new RateLimiter(limits.readsPerSecond, limits.readsPerSecond * 2);
   return async (app) => {
     app.get(
       '/runtime/v1/secrets/:name',
@@ -20,11 +22,14 @@ export function runtimeRoutes(vault: Vault): FastifyPluginAsyncZod {
           summary: 'Read a secret as an agent (conv.utils.get_secret)',
           tags: ['runtime'],
           params: z.object({ name: z.string() }),
-          response: { 200: secretValueResponse, 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 503: errorSchema },
+          response: { 200: secretValueResponse, 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 429: errorSchema, 503: errorSchema },
         },
       },
       async (request, reply) => {
-        const secret = await vault.runtime.readSecretForAgent(agentKeyOf(bearerToken(request)), request.params.name);
+        const agentKey = agentKeyOf(bearerToken(request));
+        // Keyed by the key's public part ("ask_" and its id), so no secret stays in the limiter's memory.
+        enforce(perKey, agentKey.slice(0, 20), reply, 'reads with this agent key');
+        const secret = await vault.runtime.readSecretForAgent(agentKey, request.params.name);
         // A value must never sit in a shared or browser cache.
         void reply.header('cache-control', 'no-store');
         // The hot path: the vault returns exactly the documented shape, so plain JSON.stringify sends

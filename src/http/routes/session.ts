@@ -4,6 +4,7 @@ import type { UserCaller } from '../../vault/callers.js';
 import type { Vault } from '../../vault/index.js';
 import { SESSION_HOURS } from '../../vault/people.js';
 import { SESSION_COOKIE, authenticateUser, callerOf } from '../auth.js';
+import { RateLimiter, enforce, type RateLimits } from '../rateLimit.js';
 import { errorSchema, loginBody } from '../schemas.js';
 
 const whoami = (caller: UserCaller) => ({
@@ -18,12 +19,17 @@ const sessionSchema = z.object({
 });
 
 /** Console sign-in: a session cookie (HttpOnly, SameSite=Strict) and a CSRF token for writes. */
-export function sessionRoutes(vault: Vault, options: { secureCookies: boolean }): FastifyPluginAsyncZod {
+export function sessionRoutes(vault: Vault, options: { secureCookies: boolean; limits: RateLimits }): FastifyPluginAsyncZod {
+  const perAccount = new RateLimiter(options.limits.signInsPerAccountPerMinute / 60, options.limits.signInsPerAccountPerMinute);
+  const perAddress = new RateLimiter(options.limits.signInsPerAddressPerMinute / 60, options.limits.signInsPerAddressPerMinute);
   return async (app) => {
     app.post(
       '/api/v1/auth/login',
-      { schema: { summary: 'Sign in with email and password', tags: ['auth'], body: loginBody, response: { 200: sessionSchema, 400: errorSchema, 401: errorSchema } } },
+      { schema: { summary: 'Sign in with email and password', tags: ['auth'], body: loginBody, response: { 200: sessionSchema, 400: errorSchema, 401: errorSchema, 429: errorSchema } } },
       async (request, reply) => {
+        // Guessing passwords is slowed per address and per account, before any password is checked.
+        enforce(perAddress, request.ip, reply, 'sign-in attempts from this address');
+        enforce(perAccount, request.body.email.toLowerCase(), reply, 'sign-in attempts for this account');
         const { sessionToken, csrfToken, caller } = await vault.people.login(request.body.email, request.body.password);
         void reply.setCookie(SESSION_COOKIE, sessionToken, {
           httpOnly: true,
