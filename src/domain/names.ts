@@ -11,7 +11,7 @@ export const ACCOUNT_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 export const ACCOUNT_NAME_RULE = '1–63 characters of lowercase letters, digits, "_" and "-", starting with a letter or digit';
 
 // Deliberately loose: the address is an identifier for sign-in, and the real check is the invitation.
-export const EMAIL_PATTERN = /^[^\s@]{1,64}@[^\s@]{1,255}\.[^\s@]{1,63}$/;
+export const EMAIL_PATTERN = /^[^\s@\x00-\x1f\x7f]{1,64}@[^\s@\x00-\x1f\x7f]{1,255}\.[^\s@\x00-\x1f\x7f]{1,63}$/;
 export const EMAIL_RULE = 'an email address like name@example.com';
 
 export const PASSWORD_MIN = 12;
@@ -29,3 +29,6 @@ export function suggestSecretName(input: string): string {
     .replace(/^_+|_+$/g, '')
     .slice(0, 128);
 }
+
+/** Free text that ends up in the database (labels, references) carries no control characters. */
+export const NO_CONTROL_CHARACTERS = /^[^\x00-\x1f\x7f]*$/;

@@ -19,6 +19,8 @@ export const secretNameSchema = z
 
 export const descriptionSchema = z
   .string({ error: 'must be a string' })
+  // Line breaks and tabs are fine in a description; NUL is refused (PostgreSQL text cannot hold it).
+  .refine((text) => !text.includes('\u0000'), { error: 'must not contain NUL characters' })
   .max(MAX_DESCRIPTION_CHARS, { error: `must be at most ${MAX_DESCRIPTION_CHARS} characters` });
 
 /**

@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { AGENT_NAME_PATTERN, AGENT_NAME_RULE, EMAIL_PATTERN, EMAIL_RULE, PASSWORD_MAX, PASSWORD_MIN } from '../domain/names.js';
+import { AGENT_NAME_PATTERN, AGENT_NAME_RULE, EMAIL_PATTERN, EMAIL_RULE, NO_CONTROL_CHARACTERS, PASSWORD_MAX, PASSWORD_MIN } from '../domain/names.js';
 import { ROLES } from '../domain/roles.js';
 import { descriptionSchema, secretNameSchema, secretValueSchema } from '../domain/secrets.js';
 
@@ -16,8 +16,13 @@ export const passwordSchema = z
   .min(PASSWORD_MIN, { error: `must be at least ${PASSWORD_MIN} characters` })
   .max(PASSWORD_MAX, { error: `must be at most ${PASSWORD_MAX} characters` });
 export const roleSchema = z.enum(ROLES, { error: 'must be "admin" or "member"' });
-const refSchema = z.string().min(1).max(200);
-const tokenNameSchema = z.string({ error: 'must be a string' }).trim().min(1, { error: 'must not be empty' }).max(100, { error: 'must be at most 100 characters' });
+const refSchema = z.string().min(1).max(200).regex(NO_CONTROL_CHARACTERS, { error: 'must not contain control characters' });
+const tokenNameSchema = z
+  .string({ error: 'must be a string' })
+  .trim()
+  .min(1, { error: 'must not be empty' })
+  .max(100, { error: 'must be at most 100 characters' })
+  .regex(NO_CONTROL_CHARACTERS, { error: 'must not contain control characters' });
 
 export const secretParams = z.object({ name: z.string().min(1).max(200) });
 export const agentParams = z.object({ agent: refSchema });
@@ -83,7 +88,7 @@ export const accessSchema = z.object({
   ),
 });
 
-export const loginBody = z.strictObject({ email: z.string().max(320), password: z.string().max(PASSWORD_MAX) });
+export const loginBody = z.strictObject({ email: z.string().max(320).regex(NO_CONTROL_CHARACTERS, { error: 'must not contain control characters' }), password: z.string().max(PASSWORD_MAX) });
 export const tokenBody = z.strictObject({ name: tokenNameSchema });
 export const agentBody = z.strictObject({ name: agentNameSchema });
 export const agentKeyBody = z.strictObject({ name: tokenNameSchema.optional() }).optional();

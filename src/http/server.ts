@@ -2,6 +2,7 @@ import cookie from '@fastify/cookie';
 import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
+import { VaultError } from '../domain/errors.js';
 import type { Vault } from '../vault/index.js';
 import { authenticateUser } from './auth.js';
 import { registerConsole } from './console.js';
@@ -42,6 +43,12 @@ export async function buildServer(options: ServerOptions) {
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send({ error: { code: 'not_found', message: `No route ${request.method} ${request.url.split('?')[0]}.` } }),
   );
+  // A NUL anywhere in the path or query is never meaningful, and PostgreSQL text cannot hold it.
+  app.addHook('onRequest', async (request) => {
+    if (request.url.includes('%00') || request.url.includes('\u0000')) {
+      throw new VaultError('invalid_input', 'The path and query must not contain NUL characters.', 'url');
+    }
+  });
   app.decorateRequest('caller', null);
   app.decorateRequest('csrfToken', null);
   app.addHook('onSend', async (_request, reply, payload) => {
