@@ -84,7 +84,7 @@ function randomJson(r: ReturnType<typeof prng>, depth: number): unknown {
   }
 }
 
-function randomBody(r: ReturnType<typeof prng>): { body?: string | Uint8Array; type?: string } {
+function randomBody(r: ReturnType<typeof prng>): { body?: string | Uint8Array<ArrayBuffer>; type?: string } {
   switch (r.int(8)) {
     case 0:
       return {};
