@@ -91,7 +91,7 @@ export const accessSchema = z.object({
 export const loginBody = z.strictObject({ email: z.string().max(320).regex(NO_CONTROL_CHARACTERS, { error: 'must not contain control characters' }), password: z.string().max(PASSWORD_MAX) });
 export const tokenBody = z.strictObject({ name: tokenNameSchema });
 export const agentBody = z.strictObject({ name: agentNameSchema });
-export const agentKeyBody = z.strictObject({ name: tokenNameSchema.optional() }).optional();
+export const agentKeyBody = z.strictObject({ name: tokenNameSchema.optional() }).nullish();
 export const userBody = z.strictObject({ email: emailSchema, role: roleSchema, password: passwordSchema.optional() });
 export const userPatchBody = z.strictObject({ role: roleSchema });
 

@@ -80,7 +80,8 @@ export async function buildServer(options: ServerOptions) {
   await app.register(sessionRoutes(vault, { secureCookies: options.secureCookies ?? false, limits }));
   // Everything else under /api/v1 needs a signed-in caller; the hook is scoped to this plugin.
   await app.register(async (scope) => {
-    scope.addHook('preHandler', authenticateUser(vault));
+    // onRequest: who is calling is settled before the body is even read, so strangers get 401, not 400.
+    scope.addHook('onRequest', authenticateUser(vault));
     await scope.register(secretRoutes(vault));
     await scope.register(peopleRoutes(vault));
   });

@@ -158,3 +158,21 @@ describe.each(DATABASES)('people, sessions, tokens and keys on %s', (kind) => {
     });
   });
 });
+
+describe('request order', () => {
+  it('authenticates before reading the body: a stranger with a malformed body gets 401, an admin 400', async () => {
+    const { startHarness } = await import('../support/harness.js');
+    const h = await startHarness('sqlite');
+    try {
+      const stranger = await h.call('POST', '/api/v1/secrets', { rawBody: '{"name": ', headers: { 'content-type': 'application/json', cookie: 'agent_secrets_session=ass_0123456789abcdef_AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA' } });
+      expect(stranger.status).toBe(401);
+      const admin = await h.call('POST', '/api/v1/secrets', { token: h.admin.token, rawBody: '{"name": ', headers: { 'content-type': 'application/json' } });
+      expect(admin.status).toBe(400);
+      await h.call('POST', '/api/v1/secrets', { token: h.admin.token, body: { name: 'r', value: 'v' } });
+      const reveal = await fetch(`${h.url}/api/v1/secrets/r/reveal`, { method: 'POST', headers: { authorization: `Bearer ${h.admin.token}` } });
+      expect(reveal.status).toBe(200);
+    } finally {
+      await h.close();
+    }
+  });
+});

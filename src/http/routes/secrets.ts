@@ -60,7 +60,7 @@ export function secretRoutes(vault: Vault): FastifyPluginAsyncZod {
           summary: "Reveal a secret's value (audited)",
           tags,
           params: secretParams,
-          body: z.strictObject({ version: z.number().int().min(1).optional() }).optional(),
+          body: z.strictObject({ version: z.number().int().min(1).optional() }).nullish(),
           response: { 200: secretValueResponse, ...errors },
         },
       },

@@ -51,7 +51,7 @@ export function sessionRoutes(vault: Vault, options: { secureCookies: boolean; l
 
     app.get(
       '/api/v1/auth/session',
-      { preHandler: authenticateUser(vault), schema: { summary: 'Who is signed in', tags: ['auth'], response: { 200: sessionSchema, 401: errorSchema } } },
+      { onRequest: authenticateUser(vault), schema: { summary: 'Who is signed in', tags: ['auth'], response: { 200: sessionSchema, 401: errorSchema } } },
       async (request) => {
         const caller = callerOf(request);
         return request.csrfToken === null ? whoami(caller) : { ...whoami(caller), csrfToken: request.csrfToken };
