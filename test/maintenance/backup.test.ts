@@ -191,3 +191,71 @@ describe('restore refuses, and leaves the store as it was', () => {
     expect(await isEmpty(target.store)).toBe(true);
   });
 });
+
+describe('a store larger than one frame', () => {
+  let dir: string;
+  let source: { store: Store; dispose(): Promise<void> };
+  let masterKey: MasterKey;
+  let file: string;
+  let frames: Buffer[];
+  let head: Buffer;
+
+  beforeAll(async () => {
+    dir = mkdtempSync(join(tmpdir(), 'agent-secrets-backup-'));
+    source = await freshStore('sqlite');
+    masterKey = testMasterKey();
+    const { adminTokens } = await populate(source.store, masterKey);
+    const vault = vaultWith(source.store, masterKey);
+    const admin = await vault.people.authenticateToken(adminTokens.default ?? '');
+    // 40 values of 60 KiB: about 3 MiB of base64 ciphertext, several frames.
+    for (let i = 0; i < 40; i++) await vault.secrets.createSecret(admin, { name: `big_${i}`, value: `${CANARY}-${i}-${'x'.repeat(60 * 1024)}` });
+    file = join(dir, 'big.backup');
+    await createMaintenance({ store: source.store, masterKey, log: silentLog }).backups.backup(file);
+    const bytes = readFileSync(file);
+    const headerEnd = 'agent-secrets backup\n'.length + 4 + bytes.readUInt32BE('agent-secrets backup\n'.length);
+    head = bytes.subarray(0, headerEnd);
+    frames = [];
+    for (let at = headerEnd; at < bytes.length; ) {
+      const length = bytes.readUInt32BE(at);
+      frames.push(bytes.subarray(at, at + 4 + length));
+      at += 4 + length;
+    }
+  });
+  afterAll(async () => {
+    await source?.dispose();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('is written in frames of about 1 MiB, and restores whole', async () => {
+    expect(frames.length).toBeGreaterThanOrEqual(3);
+    for (const frame of frames) expect(frame.length).toBeLessThan(1.2 * 1024 * 1024);
+    const target = await freshStore('sqlite');
+    try {
+      await createMaintenance({ store: target.store, masterKey, log: silentLog }).backups.restore(file);
+      expect(await openEveryVersion(target.store.db, masterKey)).toEqual(await openEveryVersion(source.store.db, masterKey));
+    } finally {
+      await target.dispose();
+    }
+  });
+
+  it('refuses frames swapped, a frame repeated, or the file cut at a frame boundary', async () => {
+    const [first, second, ...rest] = frames as [Buffer, Buffer, ...Buffer[]];
+    const variants = [
+      Buffer.concat([head, second, first, ...rest]),
+      Buffer.concat([head, first, first, second, ...rest]),
+      Buffer.concat([head, first, second]),
+    ];
+    const target = await freshStore('sqlite');
+    try {
+      for (const [i, bytes] of variants.entries()) {
+        const path = join(dir, `variant-${i}`);
+        writeFileSync(path, bytes);
+        await expect(createMaintenance({ store: target.store, masterKey, log: silentLog }).backups.restore(path)).rejects.toThrow(/not intact/);
+        const accounts = await target.store.db.selectFrom('accounts').select('id').execute();
+        expect(accounts).toEqual([]);
+      }
+    } finally {
+      await target.dispose();
+    }
+  });
+});
