@@ -94,7 +94,7 @@ export function backupService(deps: { store: Store; audit: AuditTrail; keyring: 
     const known = new Set(await knownMigrations());
     const newer = header.migrations.filter((name) => !known.has(name));
     if (newer.length > 0) {
-      throw new VaultError('invalid_input', `The backup comes from a newer agent-secrets (schema ${newer.join(', ')}); restore it with that version.`, 'in');
+      throw new VaultError('invalid_input', `The backup comes from a newer agent-secrets (schema ${newer.join(', ')}); restore it with that version.`);
     }
     const tables = new Map(BACKUP_TABLES);
     return store.db.transaction().execute(async (tx) => {
@@ -121,7 +121,7 @@ export function backupService(deps: { store: Store; audit: AuditTrail; keyring: 
           continue;
         }
         const table = tables.get(record.t);
-        if (!table || ended) throw new VaultError('invalid_input', 'The backup file holds an unexpected record; nothing was restored.', 'in');
+        if (!table || ended) throw new VaultError('invalid_input', 'The backup file holds an unexpected record; nothing was restored.');
         const row = decodeRow(table, record.r);
         if (record.t === 'data_keys') checkOpens(row as unknown as DataKeysTable);
         if (record.t === 'accounts') accounts.push(String(row.id));
@@ -136,7 +136,7 @@ export function backupService(deps: { store: Store; audit: AuditTrail; keyring: 
       await flush();
       for (const [name] of BACKUP_TABLES) {
         if (ended === undefined || (ended[name] ?? 0) !== (counts[name] ?? 0)) {
-          throw new VaultError('invalid_input', `The backup file is not intact (${name}: rows missing); nothing was restored.`, 'in');
+          throw new VaultError('invalid_input', `The backup file is not intact (${name}: rows missing); nothing was restored.`);
         }
       }
       for (const accountId of accounts) {
@@ -165,7 +165,7 @@ function encodeRow(table: BackupTable, row: Row): Row {
 function decodeRow(table: BackupTable, row: Row): Row {
   const out: Row = {};
   for (const column of Object.keys(row)) {
-    if (!(column in table.columns)) throw new VaultError('invalid_input', `The backup file holds an unknown column (${column}); nothing was restored.`, 'in');
+    if (!(column in table.columns)) throw new VaultError('invalid_input', `The backup file holds an unknown column (${column}); nothing was restored.`);
   }
   for (const [column, kind] of Object.entries(table.columns)) {
     const value = row[column] ?? null;

@@ -112,7 +112,7 @@ export class BackupWriter {
 }
 
 const damaged = (why: string): VaultError =>
-  new VaultError('invalid_input', `The backup file is not intact (${why}); nothing was restored.`, 'in');
+  new VaultError('invalid_input', `The backup file is not intact (${why}); nothing was restored.`);
 
 /** Reads a backup's header without opening anything else (to say which master key it needs). */
 export async function readBackupHeader(path: string): Promise<BackupHeader> {
@@ -165,7 +165,6 @@ export async function* readBackup(path: string, master: MasterKey): AsyncGenerat
       throw new VaultError(
         'invalid_input',
         `This backup was made with master key ${header.masterKeyId}; the configured master key is ${master.id}. Restore with the key the backup was made with.`,
-        'in',
       );
     }
     const key = backupKey(master, Buffer.from(header.salt, 'base64'));

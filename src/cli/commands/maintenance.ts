@@ -92,7 +92,12 @@ export function maintenanceCommands(program: Command, keys: Command): void {
     const { withMaintenance, requireGivenMasterKey } = await import('../maintenanceStorage.js');
     requireGivenMasterKey(flags);
     const summary = await withMaintenance(flags, (maintenance) => maintenance.backups.restore(resolve(flags.in)));
-    emit(flags.json, summary, (value) => process.stdout.write(`Restored ${describeCounts(value.counts)}.\n`));
+    emit(flags.json, summary, (value) =>
+      process.stdout.write(
+        `Restored ${describeCounts(value.counts)}.\n` +
+          `Start the service with master key ${value.masterKeyId} (with --data, as DIR/master.key, mode 600).\n`,
+      ),
+    );
   });
 }
 
