@@ -17,7 +17,12 @@ export async function serve(flags: ServeFlags): Promise<void> {
 
   let firstAdmin: Awaited<ReturnType<typeof vault.accounts.createAccount>> | undefined;
   if (await vault.accounts.isEmpty()) {
-    firstAdmin = await vault.accounts.createAccount('default', flags.adminEmail);
+    try {
+      firstAdmin = await vault.accounts.createAccount('default', flags.adminEmail);
+    } catch (error) {
+      // Several instances started at once on an empty database: another one made the account.
+      if (await vault.accounts.isEmpty()) throw error;
+    }
   }
 
   const app = await buildServer({ vault, logger, secureCookies: flags.secureCookies ?? false, limits: { readsPerSecond: flags.readsPerSecond } });
