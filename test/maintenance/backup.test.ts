@@ -53,10 +53,15 @@ describe.each(PAIRS)('backup on %s, restore into %s', (from, to) => {
     source = await freshStore(from);
     masterKey = testMasterKey();
     populated = await populate(source.store, masterKey);
+    // More audit events than one page of the backup's reads (256), so paging on a two-column key is exercised.
+    const reader = vaultWith(source.store, masterKey);
+    await Promise.all(Array.from({ length: 300 }, () => reader.runtime.readSecretForAgent(populated.agentKeys.acme ?? '', 'stripe_api_key')));
+    await reader.audit.flush();
     snapshot = await dumpAll(source.store.db);
     file = join(dir, 'vault.backup');
     const summary = await createMaintenance({ store: source.store, masterKey, log: silentLog }).backups.backup(file);
     expect(summary.counts.secret_versions).toBe(8);
+    expect(summary.counts.audit_events).toBeGreaterThan(300);
   });
   afterAll(async () => {
     await source?.dispose();
