@@ -55,10 +55,11 @@ export function backupService(deps: { store: Store; audit: AuditTrail; keyring: 
     const writer = await BackupWriter.create(path, masterKey, await knownMigrations());
     const counts: Record<string, number> = {};
     const accounts: string[] = [];
+    let bytes: number;
     try {
       await readSnapshot(store, async (db) => {
         for (const [name, table] of BACKUP_TABLES) {
-          counts[name] = 0;
+          let count = 0;
           let after: unknown[] | undefined;
           for (;;) {
             const rows = await pageOfRows(db, name, table.key, after, PAGE);
@@ -67,25 +68,26 @@ export function backupService(deps: { store: Store; audit: AuditTrail; keyring: 
               if (name === 'accounts') accounts.push(String(row.id));
               await writer.add({ t: name, r: encodeRow(table, row) });
             }
-            counts[name] += rows.length;
+            count += rows.length;
             const lastRow = rows[rows.length - 1];
             if (rows.length < PAGE || lastRow === undefined) break;
             after = table.key.map((column) => lastRow[column]);
           }
+          counts[name] = count;
         }
       });
-      const { bytes } = await writer.finish(counts);
-      // Recorded once the file is complete, after the snapshot, so the backup holds the chain as it was.
-      for (const accountId of accounts) {
-        await audit.change(accountId, async (_tx, record) => {
-          record({ actor: OPERATOR, action: 'vault.backup', outcome: 'success', detail: { masterKeyId: masterKey.id, secretVersions: counts.secret_versions ?? 0 } });
-        });
-      }
-      return { counts, bytes, masterKeyId: masterKey.id };
+      ({ bytes } = await writer.finish(counts));
     } catch (error) {
       await writer.abandon();
       throw error;
     }
+    // Recorded once the file is complete, after the snapshot, so the backup holds the chain as it was.
+    for (const accountId of accounts) {
+      await audit.change(accountId, async (_tx, record) => {
+        record({ actor: OPERATOR, action: 'vault.backup', outcome: 'success', detail: { masterKeyId: masterKey.id, secretVersions: counts.secret_versions ?? 0 } });
+      });
+    }
+    return { counts, bytes, masterKeyId: masterKey.id };
   }
 
   /** Restores a backup into this store, which must be empty; all or nothing. */

@@ -69,6 +69,7 @@ export class BackupWriter {
     const headerBytes = Buffer.from(JSON.stringify(header), 'utf8');
     // Owner-only from the first byte: it is encrypted, but it is everything.
     const file = await openFile(`${path}.partial`, 'w', 0o600);
+    await file.chmod(0o600); // in case a stale .partial of a crashed run was there with another mode
     const writer = new BackupWriter(file, path, backupKey(master, salt), createHash('sha256').update(headerBytes).digest('hex'));
     await writer.write(Buffer.concat([MAGIC, u32(headerBytes.length), headerBytes]));
     return writer;

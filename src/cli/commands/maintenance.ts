@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
 import type { Command } from 'commander';
 import { emit } from '../output.js';
@@ -73,6 +74,7 @@ export function maintenanceCommands(program: Command, keys: Command): void {
   ).action(async (flags: StorageFlags & { out: string; json?: boolean }) => {
     const { withMaintenance } = await import('../maintenanceStorage.js');
     const out = resolve(flags.out);
+    if (existsSync(out)) throw new UsageError(`${out} already exists; give a new file name (a backup never overwrites one)`);
     const summary = await withMaintenance(flags, (maintenance) => maintenance.backups.backup(out));
     emit(flags.json, { file: out, ...summary }, (value) => {
       process.stdout.write(
