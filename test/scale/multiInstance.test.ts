@@ -70,7 +70,7 @@ describe('many instances, one truth', () => {
 
       const roll = i % 10;
       if (roll < 3) {
-        const granted = state.status === 200;
+        const granted: boolean = state.status === 200;
         await call(writer, 'PUT', '/api/v1/secrets/shared/access', admin, { agents: granted ? [] : ['reader'] });
         state = granted ? { status: 403 } : { status: 200, value };
       } else if (roll < 7) {
