@@ -51,10 +51,16 @@ export async function buildServer(options: ServerOptions) {
   });
   app.decorateRequest('caller', null);
   app.decorateRequest('csrfToken', null);
-  app.addHook('onSend', async (_request, reply, payload) => {
+  const secure = options.secureCookies ?? false;
+  app.addHook('onSend', async (request, reply, payload) => {
     void reply.header('x-content-type-options', 'nosniff');
     void reply.header('referrer-policy', 'no-referrer');
     void reply.header('x-frame-options', 'DENY');
+    // API answers (tokens, keys, values, names) never belong in a cache.
+    if (!reply.hasHeader('cache-control') && (request.url.startsWith('/api/') || request.url.startsWith('/runtime/'))) {
+      void reply.header('cache-control', 'no-store');
+    }
+    if (secure) void reply.header('strict-transport-security', 'max-age=31536000');
     return payload;
   });
 

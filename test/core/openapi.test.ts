@@ -31,5 +31,7 @@ describe('the OpenAPI document', () => {
     const response = await h.call('GET', '/healthz');
     expect(response.headers.get('x-content-type-options')).toBe('nosniff');
     expect(response.headers.get('x-frame-options')).toBe('DENY');
+    const api = await h.call('GET', '/api/v1/agents', { token: h.admin.token });
+    expect(api.headers.get('cache-control')).toBe('no-store');
   });
 });
