@@ -30,11 +30,17 @@ const EVENT_COLUMNS = [
  * building them anew each time would cost more than the database takes to run them.
  */
 export function auditWrites(db: Db) {
+  // The no-op update is the lock on both databases (a row lock in PostgreSQL, the write lock in
+  // SQLite), and RETURNING reads the head in the same round trip.
   const lockChain = precompile(
-    (accountId: string) => db.updateTable('audit_heads').set((eb) => ({ seq: eb.ref('seq') })).where('account_id', '=', accountId),
+    (accountId: string) =>
+      db
+        .updateTable('audit_heads')
+        .set((eb) => ({ seq: eb.ref('seq') }))
+        .where('account_id', '=', accountId)
+        .returning(['account_id', 'seq', 'hash']),
     1,
   );
-  const readHead = precompile((accountId: string) => db.selectFrom('audit_heads').select(['seq', 'hash']).where('account_id', '=', accountId), 1);
   const writeHead = precompile(
     (accountId: string, seq: number, hash: string) => db.updateTable('audit_heads').set({ seq, hash }).where('account_id', '=', accountId),
     3,
@@ -58,15 +64,21 @@ export function auditWrites(db: Db) {
 
   /**
    * Takes the accounts' audit chain locks, in id order so that two transactions never wait on each
-   * other in a circle. A no-op update is the lock on both databases: a row lock in PostgreSQL, the
-   * write lock in SQLite. Every transaction that writes audit events takes it before any other write.
+   * other in a circle, and returns each chain's head. Every transaction that writes audit events
+   * takes them before any other write.
    */
-  async function lockChains(tx: Tx, accountIds: Iterable<string>): Promise<void> {
-    for (const accountId of [...new Set(accountIds)].sort()) await tx.executeQuery(lockChain(accountId));
+  async function lockChains(tx: Tx, accountIds: Iterable<string>): Promise<Map<string, { seq: number; hash: string }>> {
+    const heads = new Map<string, { seq: number; hash: string }>();
+    for (const accountId of [...new Set(accountIds)].sort()) {
+      const head = (await tx.executeQuery(lockChain(accountId))).rows[0];
+      if (!head) throw new Error(`account ${accountId} has no audit chain`);
+      heads.set(accountId, { seq: head.seq, hash: head.hash });
+    }
+    return heads;
   }
 
-  /** Appends events to their accounts' chains; the caller holds the chain locks (lockChains). */
-  async function append(tx: Tx, events: readonly NewAuditEvent[]): Promise<void> {
+  /** Appends events to their accounts' chains, after the heads that lockChains returned. */
+  async function append(tx: Tx, heads: Map<string, { seq: number; hash: string }>, events: readonly NewAuditEvent[]): Promise<void> {
     const byAccount = new Map<string, NewAuditEvent[]>();
     for (const event of events) {
       const list = byAccount.get(event.account_id);
@@ -74,8 +86,8 @@ export function auditWrites(db: Db) {
       else byAccount.set(event.account_id, [event]);
     }
     for (const [accountId, accountEvents] of byAccount) {
-      const head = (await tx.executeQuery(readHead(accountId))).rows[0];
-      if (!head) throw new Error(`account ${accountId} has no audit chain`);
+      const head = heads.get(accountId);
+      if (!head) throw new Error(`the audit chain of account ${accountId} was not locked`);
       let { seq, hash } = head;
       const values: unknown[] = [];
       for (const event of accountEvents) {

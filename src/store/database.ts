@@ -3,6 +3,7 @@ import BetterSqlite3 from 'better-sqlite3';
 import { Kysely, Migrator, PostgresDialect, type LogEvent, type Transaction } from 'kysely';
 import pg from 'pg';
 import { migrationProvider } from './migrations.js';
+import { preparingPool } from './postgresPool.js';
 import { ServerSqliteDialect } from './sqliteDriver.js';
 import type { Database } from './schema.js';
 
@@ -48,7 +49,7 @@ export function openStore(location: StoreLocation, options: StoreOptions = {}): 
   const pool = new pg.Pool({ connectionString: location.url, max: location.poolSize ?? 10 });
   // An idle client that loses its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
-  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool }), ...(log ? { log } : {}) });
+  const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }), ...(log ? { log } : {}) });
   return { db, dialect: 'postgres', close: () => db.destroy() };
 }
 

@@ -5,9 +5,15 @@ import { CompiledQuery, type Compilable } from 'kysely';
  * building and compiling a query with Kysely costs several times what SQLite takes to answer it.
  * `build` receives placeholder values; each is replaced by the matching argument at run time.
  */
+const precompiledTexts = new Set<string>();
+
+/** Whether a statement's text came from precompile(): the database may keep it prepared. */
+export const isPrecompiled = (sql: string): boolean => precompiledTexts.has(sql);
+
 export function precompile<Args extends readonly unknown[], Row>(build: (...placeholders: Args) => Compilable<Row>, arity: Args['length']) {
   const placeholders = Array.from({ length: arity }, (_, i) => `\u0000placeholder ${i}\u0000`) as unknown as Args;
   const compiled = build(...placeholders).compile();
+  precompiledTexts.add(compiled.sql);
   const position = new Map((placeholders as readonly unknown[]).map((value, i) => [value, i]));
   const slots = compiled.parameters.map((value) => position.get(value) ?? -1);
   return (...args: Args): CompiledQuery<Row> => {

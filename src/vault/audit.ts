@@ -88,11 +88,11 @@ export class AuditTrail {
 
   /** As `change`, inside a transaction the caller already holds. */
   async changeWithin<T>(tx: Tx, accountId: string, work: (tx: Tx, record: RecordAudit) => Promise<T>): Promise<T> {
-    await this.writes.lockChains(tx, [accountId]);
+    const heads = await this.writes.lockChains(tx, [accountId]);
     const entries: AuditEntry[] = [];
     const result = await work(tx, (entry) => entries.push(entry));
     const at = nowIso();
-    await this.writes.append(tx, entries.map((entry) => auditRow(accountId, entry, at)));
+    await this.writes.append(tx, heads, entries.map((entry) => auditRow(accountId, entry, at)));
     return result;
   }
 
@@ -132,12 +132,13 @@ export class AuditTrail {
 
   private async writeBatch(batch: readonly PendingRead[]): Promise<void> {
     await this.store.db.transaction().execute(async (tx) => {
-      await this.writes.lockChains(
+      const heads = await this.writes.lockChains(
         tx,
         batch.map((pending) => pending.event.account_id),
       );
       await this.writes.append(
         tx,
+        heads,
         batch.map((pending) => pending.event),
       );
       const lastRead = new Map<string, { use: GrantUse; at: string }>();
