@@ -1,23 +1,15 @@
 import { existsSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { MASTER_KEY_ENV } from '../crypto/masterKey.js';
-import { migrateToLatest, openStore } from '../store/database.js';
 import { silentLog } from '../vault/log.js';
 import { createMaintenance, type Maintenance } from '../vault/maintenance.js';
 import { ConfigError } from './configError.js';
-import { DATABASE_URL_ENV, MASTER_KEY_FILE, resolveStorage, type StorageFlags } from './storage.js';
+import { DATABASE_URL_ENV, MASTER_KEY_FILE, openMigratedStore, type StorageFlags } from './storage.js';
 
 /** Runs `work` with the operator's maintenance over storage (migrated), closing it after. */
 export async function withMaintenance<T>(flags: StorageFlags, work: (maintenance: Maintenance) => Promise<T>): Promise<T> {
-  const storage = resolveStorage(flags, false);
-  const store = openStore(storage.location);
-  try {
-    await migrateToLatest(store);
-  } catch (error) {
-    await store.close().catch(() => undefined);
-    throw new ConfigError(`cannot open the database (${storage.description}): ${error instanceof Error ? error.message : String(error)}`);
-  }
-  const maintenance = createMaintenance({ store, masterKey: storage.masterKey, log: silentLog });
+  const { store, masterKey } = await openMigratedStore(flags, false);
+  const maintenance = createMaintenance({ store, masterKey, log: silentLog });
   try {
     return await work(maintenance);
   } finally {

@@ -74,9 +74,9 @@ export function redactUrl(url: string): string {
   }
 }
 
-/** Opens the store (migrating it) and the vault over it. */
-export async function openVault(flags: StorageFlags, options: { createIfMissing: boolean; log: Log }): Promise<{ vault: Vault; store: Store; description: string }> {
-  const storage = resolveStorage(flags, options.createIfMissing);
+/** Opens the store where the flags say and migrates it; a database that cannot be opened is one clear line. */
+export async function openMigratedStore(flags: StorageFlags, createIfMissing: boolean): Promise<{ store: Store; masterKey: MasterKey; description: string }> {
+  const storage = resolveStorage(flags, createIfMissing);
   const store = openStore(storage.location);
   try {
     await migrateToLatest(store);
@@ -84,6 +84,12 @@ export async function openVault(flags: StorageFlags, options: { createIfMissing:
     await store.close().catch(() => undefined);
     throw new ConfigError(`cannot open the database (${storage.description}): ${error instanceof Error ? error.message : String(error)}`);
   }
-  return { vault: createVault({ store, masterKey: storage.masterKey, log: options.log }), store, description: storage.description };
+  return { store, masterKey: storage.masterKey, description: storage.description };
+}
+
+/** Opens the store (migrating it) and the vault over it. */
+export async function openVault(flags: StorageFlags, options: { createIfMissing: boolean; log: Log }): Promise<{ vault: Vault; store: Store; description: string }> {
+  const { store, masterKey, description } = await openMigratedStore(flags, options.createIfMissing);
+  return { vault: createVault({ store, masterKey, log: options.log }), store, description };
 }
 

@@ -6,6 +6,7 @@ import { Field } from '../ui/Field';
 import { Notice } from '../ui/Notice';
 import { When } from '../ui/When';
 import { NewKeyNotice } from './NewKeyNotice';
+import { InlineConfirm } from '../ui/InlineConfirm';
 
 /** SPEC S16: an agent's keys — created (shown once), listed by name, revoked at once. */
 export function AgentKeysSection({ agent }: { agent: Agent }) {
@@ -91,15 +92,13 @@ export function AgentKeysSection({ agent }: { agent: Agent }) {
                 </td>
                 <td className="cell-actions">
                   {key.revokedAt !== null ? null : revoking === key.id ? (
-                    <span className="inline-confirm">
-                      <span>Functions using it fail from their next call.</span>
-                      <button type="button" className="button button-small button-danger" onClick={() => void revoke(key.id)}>
-                        Revoke {key.name}
-                      </button>
-                      <button type="button" className="button button-small" onClick={() => setRevoking(null)}>
-                        Cancel
-                      </button>
-                    </span>
+                    <InlineConfirm
+                      prompt="Functions using it fail from their next call."
+                      confirmLabel={`Revoke ${key.name}`}
+                      danger
+                      onConfirm={() => void revoke(key.id)}
+                      onCancel={() => setRevoking(null)}
+                    />
                   ) : (
                     <button type="button" className="button button-small" onClick={() => setRevoking(key.id)} aria-label={`Revoke key ${key.name}`}>
                       Revoke

@@ -4,6 +4,7 @@ import type { SecretSummary, SecretVersion } from '../api/types';
 import { useLoad } from '../app/useLoad';
 import { Notice } from '../ui/Notice';
 import { When } from '../ui/When';
+import { InlineConfirm } from '../ui/InlineConfirm';
 
 /** SPEC S4: every version with who/when; Restore makes a new version with an old value. */
 export function VersionsSection({ secretName, revision, onRestored }: { secretName: string; revision: number; onRestored(from: number, to: number): void }) {
@@ -56,15 +57,13 @@ export function VersionsSection({ secretName, revision, onRestored }: { secretNa
                 <td data-label="By">{version.createdBy}</td>
                 <td className="cell-actions">
                   {version.current ? null : confirming === version.version ? (
-                    <span className="inline-confirm">
-                      <span>Make v{version.version}'s value current?</span>
-                      <button type="button" className="button button-small button-primary" disabled={busy} onClick={() => void restore(version.version)}>
-                        Restore v{version.version}
-                      </button>
-                      <button type="button" className="button button-small" onClick={() => setConfirming(null)}>
-                        Cancel
-                      </button>
-                    </span>
+                    <InlineConfirm
+                      prompt={`Make v${version.version}'s value current?`}
+                      confirmLabel={`Restore v${version.version}`}
+                      disabled={busy}
+                      onConfirm={() => void restore(version.version)}
+                      onCancel={() => setConfirming(null)}
+                    />
                   ) : (
                     <button type="button" className="button button-small" onClick={() => setConfirming(version.version)} aria-label={`Restore version ${version.version}`}>
                       Restore

@@ -2,6 +2,7 @@ import { useState } from 'react';
 import { api, messageOf, seg } from '../api/client';
 import type { Role, User } from '../api/types';
 import { When } from '../ui/When';
+import { InlineConfirm } from '../ui/InlineConfirm';
 
 /** One person: their role (changed with an explicit Save) and Remove, which is never offered for yourself. */
 export function UserRow({ user, isYou, onChanged }: { user: User; isYou: boolean; onChanged(message: string): void }) {
@@ -48,15 +49,13 @@ export function UserRow({ user, isYou, onChanged }: { user: User; isYou: boolean
         {isYou ? (
           <span className="muted small">You cannot remove yourself</span>
         ) : removing ? (
-          <span className="inline-confirm">
-            <span>Remove {user.email}?</span>
-            <button type="button" className="button button-small button-danger" onClick={() => void act(() => api.delete(`/api/v1/users/${seg(user.id)}`), `${user.email} removed.`)}>
-              Remove
-            </button>
-            <button type="button" className="button button-small" onClick={() => setRemoving(false)}>
-              Cancel
-            </button>
-          </span>
+          <InlineConfirm
+            prompt={`Remove ${user.email}?`}
+            confirmLabel="Remove"
+            danger
+            onConfirm={() => void act(() => api.delete(`/api/v1/users/${seg(user.id)}`), `${user.email} removed.`)}
+            onCancel={() => setRemoving(false)}
+          />
         ) : (
           <button type="button" className="button button-small" onClick={() => setRemoving(true)} aria-label={`Remove ${user.email}`}>
             Remove…
