@@ -47,6 +47,36 @@ describe('on SQLite, a database that refuses writes', () => {
   });
 });
 
+describe('on SQLite, a full disk', () => {
+  let ctx: Awaited<ReturnType<typeof setup>>;
+  beforeAll(async () => {
+    ctx = await setup('sqlite');
+  });
+  afterAll(async () => ctx?.h.close());
+
+  it('fails reads with 503 and no value while no page can be added, and recovers when space returns', async () => {
+    const { h, read } = ctx;
+    // SQLite's page limit stands in for a full disk: every write that needs a new page fails with SQLITE_FULL.
+    const { pages } = (await sql<{ pages: number }>`select page_count as pages from pragma_page_count()`.execute(h.vault.store.db)).rows[0] ?? { pages: 0 };
+    await sql.raw(`pragma max_page_count = ${pages}`).execute(h.vault.store.db);
+    try {
+      const answers = [];
+      for (let i = 0; i < 200; i++) {
+        const answer = await read();
+        answers.push(answer.status);
+        expect(JSON.stringify(answer.body).includes(CANARY)).toBe(answer.status === 200);
+        if (answer.status === 503) break;
+      }
+      // Free space inside the last pages lets a few events in; then the disk is full.
+      expect(answers.at(-1)).toBe(503);
+      expect(answers.filter((status) => status !== 200 && status !== 503)).toEqual([]);
+    } finally {
+      await sql.raw('pragma max_page_count = 1073741823').execute(h.vault.store.db);
+    }
+    expect((await read()).status).toBe(200);
+  });
+});
+
 describe('on PostgreSQL, a database that goes read-only and drops its connections', () => {
   let ctx: Awaited<ReturnType<typeof setup>>;
   let admin: pg.Client;
