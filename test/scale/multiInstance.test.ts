@@ -49,7 +49,7 @@ describe('many instances, one truth', () => {
     return r.status === 200 ? `200 ${r.body.value as string}` : String(r.status);
   };
 
-  it(`${CHANGES} revokes, grants, rotations, key revocations and deletions through one instance are seen at once by the others`, async () => {
+  it(`${CHANGES} revokes, grants, rotations, key revocations and deletions through one instance are seen at once by the others`, { timeout: Math.max(30_000, CHANGES * 60) }, async () => {
     const [writer, ...readers] = servers as [ServeProcess, ServeProcess, ServeProcess];
     const env = { AGENT_SECRETS_URL: writer.url, AGENT_SECRETS_TOKEN: admin };
     await runCli(['agents', 'create', 'reader'], { env });
