@@ -319,7 +319,7 @@ export function manageCommands(program: Command, api: () => ApiClient = () => ap
       process.stdout.write(`Deleted agent "${agent}".\n`);
     });
 
-  const keys = program.command('keys').description("agents' keys, used by their functions at run time");
+  const keys = program.command('keys').description("agents' keys (used by their functions at run time); operators also rotate the master and data keys here");
   keys
     .command('list')
     .argument('<agent>')
