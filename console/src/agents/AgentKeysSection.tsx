@@ -7,6 +7,7 @@ import { Notice } from '../ui/Notice';
 import { When } from '../ui/When';
 import { NewKeyNotice } from './NewKeyNotice';
 import { InlineConfirm } from '../ui/InlineConfirm';
+import { TableHead } from '../ui/TableHead';
 
 /** SPEC S16: an agent's keys — created (shown once), listed by name, revoked at once. */
 export function AgentKeysSection({ agent }: { agent: Agent }) {
@@ -62,16 +63,7 @@ export function AgentKeysSection({ agent }: { agent: Agent }) {
       {keys.state === 'loaded' && keys.data.keys.length === 0 ? <p className="empty-line">No keys yet: this agent's functions cannot read secrets until it has one.</p> : null}
       {keys.state === 'loaded' && keys.data.keys.length > 0 ? (
         <table className="table table-cards table-compact">
-          <thead>
-            <tr>
-              <th scope="col">Key</th>
-              <th scope="col">Created</th>
-              <th scope="col">Status</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={['Key', 'Created', 'Status']} actions />
           <tbody>
             {keys.data.keys.map((key) => (
               <tr key={key.id}>

@@ -8,6 +8,7 @@ import { Field } from '../ui/Field';
 import { Link } from '../ui/Link';
 import { Notice } from '../ui/Notice';
 import { When } from '../ui/When';
+import { TableHead } from '../ui/TableHead';
 
 export const agentPath = (agent: Pick<Agent, 'id'>): string => `/agents/${seg(agent.id)}`;
 
@@ -28,12 +29,7 @@ export function AgentsPage() {
           <p className="empty-line">No agents yet.</p>
         ) : (
           <table className="table table-cards">
-            <thead>
-              <tr>
-                <th scope="col">Agent</th>
-                <th scope="col">Created</th>
-              </tr>
-            </thead>
+            <TableHead columns={['Agent', 'Created']} />
             <tbody>
               {agents.data.agents.map((agent) => (
                 <tr key={agent.id}>

@@ -3,6 +3,7 @@ import type { AuditEvent } from '../api/types';
 import { useLoad } from '../app/useLoad';
 import { Notice } from '../ui/Notice';
 import { When } from '../ui/When';
+import { TableHead } from '../ui/TableHead';
 
 const ACTIONS: Record<string, string> = {
   'secret.read': 'Read by agent',
@@ -35,15 +36,7 @@ export function RecentActivitySection({ secretName, revision }: { secretName: st
       {events.state === 'loaded' && events.data.events.length === 0 ? <p className="empty-line">No activity yet.</p> : null}
       {events.state === 'loaded' && events.data.events.length > 0 ? (
         <table className="table table-cards table-compact">
-          <thead>
-            <tr>
-              <th scope="col">When</th>
-              <th scope="col">What</th>
-              <th scope="col">Who</th>
-              <th scope="col">Version</th>
-              <th scope="col">Outcome</th>
-            </tr>
-          </thead>
+          <TableHead columns={['When', 'What', 'Who', 'Version', 'Outcome']} />
           <tbody>
             {events.data.events.map((event) => (
               <tr key={event.seq}>

@@ -2,20 +2,13 @@ import type { SecretSummary } from '../api/types';
 import { Link } from '../ui/Link';
 import { When } from '../ui/When';
 import { secretPath } from './paths';
+import { TableHead } from '../ui/TableHead';
 
 /** One row per secret: its facts, never its value. Becomes stacked cards on narrow screens. */
 export function SecretsTable({ secrets }: { secrets: SecretSummary[] }) {
   return (
     <table className="table table-cards">
-      <thead>
-        <tr>
-          <th scope="col">Name</th>
-          <th scope="col">Kind</th>
-          <th scope="col">Agents with access</th>
-          <th scope="col">Last updated</th>
-          <th scope="col">Last read</th>
-        </tr>
-      </thead>
+      <TableHead columns={['Name', 'Kind', 'Agents with access', 'Last updated', 'Last read']} />
       <tbody>
         {secrets.map((secret) => (
           <tr key={secret.id}>

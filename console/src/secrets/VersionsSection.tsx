@@ -5,6 +5,7 @@ import { useLoad } from '../app/useLoad';
 import { Notice } from '../ui/Notice';
 import { When } from '../ui/When';
 import { InlineConfirm } from '../ui/InlineConfirm';
+import { TableHead } from '../ui/TableHead';
 
 /** SPEC S4: every version with who/when; Restore makes a new version with an old value. */
 export function VersionsSection({ secretName, revision, onRestored }: { secretName: string; revision: number; onRestored(from: number, to: number): void }) {
@@ -34,16 +35,7 @@ export function VersionsSection({ secretName, revision, onRestored }: { secretNa
       {versions.state === 'failed' ? <Notice tone="error">{messageOf(versions.error)}</Notice> : null}
       {versions.state === 'loaded' ? (
         <table className="table table-cards table-compact">
-          <thead>
-            <tr>
-              <th scope="col">Version</th>
-              <th scope="col">Set</th>
-              <th scope="col">By</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={['Version', 'Set', 'By']} actions />
           <tbody>
             {versions.data.versions.map((version) => (
               <tr key={version.version}>

@@ -7,6 +7,7 @@ import { Notice } from '../ui/Notice';
 import { Refusal } from '../ui/Refusal';
 import { AddUserForm } from './AddUserForm';
 import { UserRow } from './UserRow';
+import { TableHead } from '../ui/TableHead';
 
 /** SPEC S16: the account's people — add with a role, change roles, remove (never yourself). */
 export function UsersPage() {
@@ -34,16 +35,7 @@ export function UsersPage() {
       {users.state === 'failed' ? <Notice tone="error">{messageOf(users.error)}</Notice> : null}
       {users.state === 'loaded' ? (
         <table className="table table-cards">
-          <thead>
-            <tr>
-              <th scope="col">Email</th>
-              <th scope="col">Role</th>
-              <th scope="col">Added</th>
-              <th scope="col">
-                <span className="visually-hidden">Actions</span>
-              </th>
-            </tr>
-          </thead>
+          <TableHead columns={['Email', 'Role', 'Added']} actions />
           <tbody>
             {users.data.users.map((user) => (
               <UserRow key={user.id} user={user} isYou={user.id === session.user.id} onChanged={changed} />
