@@ -89,6 +89,10 @@ export function encodeSecretValue(value: SecretValue): Buffer {
 }
 
 export function decodeSecretValue(plaintext: Buffer): SecretValue {
-  const parsed = JSON.parse(plaintext.toString('utf8')) as { v: SecretValue };
-  return parsed.v;
+  try {
+    return (JSON.parse(plaintext.toString('utf8')) as { v: SecretValue }).v;
+  } catch {
+    // JSON.parse's own message quotes the text it choked on, which here is a value.
+    throw new Error('a decrypted secret value is not in the expected form');
+  }
 }
