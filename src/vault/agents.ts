@@ -34,11 +34,22 @@ export async function findAgent(db: Db | Tx, accountId: string, ref: string): Pr
     .executeTakeFirst();
 }
 
-/** Agents named in an access list; an unknown one is refused by its position (`agents[2]`). */
+/** Agents named in an access list, in one query; an unknown one is refused by its position (`agents[2]`). */
 export async function resolveAgents(db: Db | Tx, accountId: string, refs: readonly string[], field: string): Promise<AgentsTable[]> {
+  if (refs.length === 0) return [];
+  const ids = refs.filter((ref) => looksLikeId('agt', ref));
+  const nameKeys = refs.filter((ref) => !looksLikeId('agt', ref)).map((ref) => ref.toLowerCase());
+  const rows = await db
+    .selectFrom('agents')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .where((eb) => eb.or([...(ids.length ? [eb('id', 'in', ids)] : []), ...(nameKeys.length ? [eb('name_key', 'in', nameKeys)] : [])]))
+    .execute();
+  const byId = new Map(rows.map((row) => [row.id, row]));
+  const byName = new Map(rows.map((row) => [row.name_key, row]));
   const found = new Map<string, AgentsTable>();
   for (const [index, ref] of refs.entries()) {
-    const agent = await findAgent(db, accountId, ref);
+    const agent = looksLikeId('agt', ref) ? byId.get(ref) : byName.get(ref.toLowerCase());
     if (!agent) throw invalidInput(`${field}[${index}]`, `no agent "${ref}" in this account (give an agent's name or id)`);
     found.set(agent.id, agent);
   }

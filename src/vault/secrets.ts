@@ -267,10 +267,16 @@ export function secretsService(deps: { store: Store; audit: AuditTrail; sealing:
     await audit.change(caller.accountId, async (tx, record) => {
       const secret = await requireSecret(tx, caller.accountId, name);
       const agents = await resolveAgents(tx, caller.accountId, agentRefs, 'agents');
-      const before = await tx.selectFrom('grants').select('agent_id').where('secret_id', '=', secret.id).execute();
+      const before = await tx
+        .selectFrom('grants as g')
+        .innerJoin('agents as a', 'a.id', 'g.agent_id')
+        .select(['g.agent_id', 'a.name'])
+        .where('g.secret_id', '=', secret.id)
+        .execute();
       const wanted = new Set(agents.map((agent) => agent.id));
       const had = new Set(before.map((row) => row.agent_id));
-      const removed = [...had].filter((id) => !wanted.has(id));
+      const removedRows = before.filter((row) => !wanted.has(row.agent_id));
+      const removed = removedRows.map((row) => row.agent_id);
       const added = agents.filter((agent) => !had.has(agent.id));
       if (removed.length > 0) {
         await tx.deleteFrom('grants').where('secret_id', '=', secret.id).where('agent_id', 'in', removed).execute();
@@ -280,13 +286,12 @@ export function secretsService(deps: { store: Store; audit: AuditTrail; sealing:
         await tx.insertInto('grants').values({ secret_id: secret.id, agent_id: agent.id, created_at: at, created_by: actor.name, last_read_at: null }).execute();
       }
       if (added.length > 0 || removed.length > 0) {
-        const names = new Map((await tx.selectFrom('agents').select(['id', 'name']).where('account_id', '=', caller.accountId).execute()).map((a) => [a.id, a.name]));
         record({
           actor,
           action: 'secret.access_set',
           outcome: 'success',
           secret: { id: secret.id, name: secret.name },
-          detail: { agents: agents.map((a) => a.name), granted: added.map((a) => a.name), revoked: removed.map((id) => names.get(id) ?? id) },
+          detail: { agents: agents.map((a) => a.name), granted: added.map((a) => a.name), revoked: removedRows.map((row) => row.name) },
         });
       }
     });
