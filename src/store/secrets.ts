@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db, Tx } from './database.js';
-import type { SecretsTable } from './schema.js';
+import type { GrantsTable, SecretsTable } from './schema.js';
 
 /** Secret rows by name, ignoring case (names are unique per account ignoring case). */
 export async function findSecretByName(db: Db | Tx, accountId: string, name: string): Promise<SecretsTable | undefined> {
@@ -62,4 +62,9 @@ export async function nextVersion(tx: Tx, secretId: string, by: string, at: stri
     .returning('current_version')
     .executeTakeFirstOrThrow();
   return row.current_version;
+}
+
+/** Inserts grants in chunks that stay under both databases' limits on statement parameters. */
+export async function insertGrants(tx: Tx, grants: readonly GrantsTable[]): Promise<void> {
+  for (let i = 0; i < grants.length; i += 1000) await tx.insertInto('grants').values(grants.slice(i, i + 1000)).execute();
 }

@@ -1,7 +1,7 @@
 import { VaultError, invalidInput, notFound } from '../domain/errors.js';
 import { kindOf, keyNamesOf, type SecretKind, type SecretValue } from '../domain/secrets.js';
 import type { Store, Tx } from '../store/database.js';
-import { accessListRows, countSecrets, findSecretByName, listSecretRows, nextVersion } from '../store/secrets.js';
+import { accessListRows, countSecrets, findSecretByName, insertGrants, listSecretRows, nextVersion } from '../store/secrets.js';
 import type { SecretsTable } from '../store/schema.js';
 import type { AuditTrail } from './audit.js';
 import { actorOf, requireSecretAdmin, type UserCaller } from './callers.js';
@@ -99,34 +99,29 @@ export function secretsService(deps: { store: Store; audit: AuditTrail; sealing:
       const agents = await resolveAgents(tx, caller.accountId, input.agents ?? [], 'agents');
       const at = nowIso();
       const id = newId('sec');
-      await tx
-        .insertInto('secrets')
-        .values({
-          id,
-          account_id: caller.accountId,
-          name: input.name,
-          name_key: input.name.toLowerCase(),
-          description: input.description ?? '',
-          kind: kindOf(input.value),
-          key_names: JSON.stringify(keyNamesOf(input.value)),
-          current_version: 1,
-          created_at: at,
-          created_by: actor.name,
-          updated_at: at,
-          updated_by: actor.name,
-          last_read_at: null,
-        })
-        .execute();
+      const row: SecretsTable = {
+        id,
+        account_id: caller.accountId,
+        name: input.name,
+        name_key: input.name.toLowerCase(),
+        description: input.description ?? '',
+        kind: kindOf(input.value),
+        key_names: JSON.stringify(keyNamesOf(input.value)),
+        current_version: 1,
+        created_at: at,
+        created_by: actor.name,
+        updated_at: at,
+        updated_by: actor.name,
+        last_read_at: null,
+      };
+      await tx.insertInto('secrets').values(row).execute();
       await writeVersion(tx, caller.accountId, id, 1, input.value, actor.name, at, null);
-      for (const agent of agents) {
-        await tx.insertInto('grants').values({ secret_id: id, agent_id: agent.id, created_at: at, created_by: actor.name, last_read_at: null }).execute();
-      }
+      await insertGrants(tx, agents.map((agent) => ({ secret_id: id, agent_id: agent.id, created_at: at, created_by: actor.name, last_read_at: null })));
       const secret = { id, name: input.name };
       record({ actor, action: 'secret.create', outcome: 'success', secret, version: 1, detail: { kind: kindOf(input.value), keys: keyNamesOf(input.value) } });
       if (agents.length > 0) {
         record({ actor, action: 'secret.access_set', outcome: 'success', secret, detail: { agents: agents.map((a) => a.name) } });
       }
-      const row = await requireSecret(tx, caller.accountId, input.name);
       return summarize(row, agents.length);
     });
   }
@@ -282,9 +277,7 @@ export function secretsService(deps: { store: Store; audit: AuditTrail; sealing:
         await tx.deleteFrom('grants').where('secret_id', '=', secret.id).where('agent_id', 'in', removed).execute();
       }
       const at = nowIso();
-      for (const agent of added) {
-        await tx.insertInto('grants').values({ secret_id: secret.id, agent_id: agent.id, created_at: at, created_by: actor.name, last_read_at: null }).execute();
-      }
+      await insertGrants(tx, added.map((agent) => ({ secret_id: secret.id, agent_id: agent.id, created_at: at, created_by: actor.name, last_read_at: null })));
       if (added.length > 0 || removed.length > 0) {
         record({
           actor,
