@@ -1,6 +1,6 @@
 import { closeSync, openSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, type LogEvent, type Transaction } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, type CompiledQuery, type LogEvent, type Transaction } from 'kysely';
 import pg from 'pg';
 import { migrationProvider } from './migrations.js';
 import { preparingPool } from './postgresPool.js';
@@ -25,6 +25,8 @@ export interface StoreOptions {
 export interface Store {
   readonly db: Db;
   readonly dialect: DialectName;
+  /** One statement outside any transaction, by the shortest way the database offers (the hot path). */
+  read<R>(query: CompiledQuery<R>): Promise<R[]>;
   close(): Promise<void>;
 }
 
@@ -43,14 +45,20 @@ export function openStore(location: StoreLocation, options: StoreOptions = {}): 
     connection.pragma('synchronous = FULL');
     connection.pragma('foreign_keys = ON');
     connection.pragma('busy_timeout = 5000');
-    const db = new Kysely<Database>({ dialect: new ServerSqliteDialect(connection), ...(log ? { log } : {}) });
-    return { db, dialect: 'sqlite', close: () => db.destroy() };
+    const dialect = new ServerSqliteDialect(connection);
+    const db = new Kysely<Database>({ dialect, ...(log ? { log } : {}) });
+    const read = <R>(query: CompiledQuery<R>): Promise<R[]> => {
+      onQuery?.(query.sql);
+      return dialect.driver.read(query);
+    };
+    return { db, dialect: 'sqlite', read, close: () => db.destroy() };
   }
   const pool = new pg.Pool({ connectionString: location.url, max: location.poolSize ?? 10 });
   // An idle client that loses its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }), ...(log ? { log } : {}) });
-  return { db, dialect: 'postgres', close: () => db.destroy() };
+  const read = async <R>(query: CompiledQuery<R>): Promise<R[]> => (await db.executeQuery(query)).rows;
+  return { db, dialect: 'postgres', read, close: () => db.destroy() };
 }
 
 export async function migrateToLatest(store: Store): Promise<void> {

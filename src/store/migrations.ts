@@ -1,4 +1,4 @@
-import { type Kysely, type Migration, type MigrationProvider } from 'kysely';
+import { sql, type Kysely, type Migration, type MigrationProvider } from 'kysely';
 import type { DialectName } from './database.js';
 
 /**
@@ -167,6 +167,50 @@ export function migrationProvider(dialect: DialectName): MigrationProvider {
       async up(db: Kysely<unknown>) {
         await db.schema.alterTable('data_keys').addColumn('previous_wrapped_key', bytes).execute();
         await db.schema.alterTable('data_keys').addColumn('previous_master_key_id', 'text').execute();
+      },
+    },
+    '0003_read_revision': {
+      // A marker that every change to what a run-time read depends on replaces, written by triggers in
+      // the changing transaction itself, so no writer (another instance, the CLI, a hand edit) can skip it.
+      // A read whose answer was loaded under the current marker is still exact (see src/store/runtime.ts).
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('read_revision')
+          .addColumn('id', 'integer', (c) => c.primaryKey())
+          .addColumn('revision', 'text', (c) => c.notNull())
+          .execute();
+        await sql`insert into read_revision (id, revision) values (1, 'initial')`.execute(db);
+        // Stamping "last read" (grants, secrets) changes nothing a read depends on, and happens on
+        // every read: it must not replace the marker, or no read could ever reuse what it loaded.
+        const watched: Array<[table: string, updatedColumns: string[] | 'all']> = [
+          ['accounts', 'all'],
+          ['agents', 'all'],
+          ['agent_keys', 'all'],
+          ['secret_versions', 'all'],
+          ['secrets', ['id', 'account_id', 'name', 'name_key', 'description', 'kind', 'key_names', 'current_version', 'created_at', 'created_by', 'updated_at', 'updated_by']],
+          ['grants', ['secret_id', 'agent_id', 'created_at', 'created_by']],
+        ];
+        if (dialect === 'postgres') {
+          // Random rather than counted: a restored or copied database can never bring back a marker
+          // that stood for different data.
+          await sql`create function read_revision_replace() returns trigger language plpgsql as $$
+            begin update read_revision set revision = gen_random_uuid()::text; return null; end $$`.execute(db);
+          for (const [table, columns] of watched) {
+            const update = columns === 'all' ? 'update' : `update of ${columns.join(', ')}`;
+            await sql
+              .raw(`create trigger ${table}_read_revision after insert or delete or truncate or ${update} on ${table} for each statement execute function read_revision_replace()`)
+              .execute(db);
+          }
+        } else {
+          for (const [table, columns] of watched) {
+            const events = ['insert', 'delete', columns === 'all' ? 'update' : `update of ${columns.join(', ')}`];
+            for (const [i, event] of events.entries()) {
+              await sql
+                .raw(`create trigger ${table}_read_revision_${i} after ${event} on ${table} begin update read_revision set revision = lower(hex(randomblob(16))); end`)
+                .execute(db);
+            }
+          }
+        }
       },
     },
   };

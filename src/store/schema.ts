@@ -15,6 +15,7 @@ export interface Database {
   grants: GrantsTable;
   audit_events: AuditEventsTable;
   audit_heads: AuditHeadsTable;
+  read_revision: ReadRevisionTable;
 }
 
 export interface AccountsTable {
@@ -147,4 +148,10 @@ export interface AuditHeadsTable {
   account_id: string;
   seq: number;
   hash: string;
+}
+
+/** One row: a marker replaced by every change to what a run-time read depends on (see migration 0003). */
+export interface ReadRevisionTable {
+  id: number;
+  revision: string;
 }

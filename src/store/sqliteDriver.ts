@@ -9,12 +9,15 @@ import { CompiledQuery, SqliteDialect, type DatabaseConnection, type Driver, typ
  * a read lock to a write lock that another process (the CLI's operator commands) already holds.
  */
 export class ServerSqliteDialect extends SqliteDialect {
-  constructor(private readonly database: BetterSqlite3.Database) {
+  readonly driver: ServerSqliteDriver;
+
+  constructor(database: BetterSqlite3.Database) {
     super({ database });
+    this.driver = new ServerSqliteDriver(database);
   }
 
   override createDriver(): Driver {
-    return new ServerSqliteDriver(this.database);
+    return this.driver;
   }
 }
 
@@ -36,7 +39,12 @@ class ServerSqliteConnection implements DatabaseConnection {
     return statement;
   }
 
-  async executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+  executeQuery<R>(compiledQuery: CompiledQuery): Promise<QueryResult<R>> {
+    return Promise.resolve(this.run<R>(compiledQuery));
+  }
+
+  /** The statement itself. Kysely wraps executeQuery with its logging; read() comes here directly. */
+  run<R>(compiledQuery: CompiledQuery): QueryResult<R> {
     const statement = this.statement(compiledQuery.sql);
     const parameters = compiledQuery.parameters as unknown[];
     if (statement.reader) return { rows: statement.all(parameters) as R[] };
@@ -50,7 +58,7 @@ class ServerSqliteConnection implements DatabaseConnection {
   }
 }
 
-class ServerSqliteDriver implements Driver {
+export class ServerSqliteDriver implements Driver {
   private readonly connection: ServerSqliteConnection;
   private held = false;
   private readonly waiting: Array<() => void> = [];
@@ -71,6 +79,21 @@ class ServerSqliteDriver implements Driver {
     const next = this.waiting.shift();
     if (next) next();
     else this.held = false;
+  }
+
+  /**
+   * One statement outside Kysely's executor, for the hot path. When no transaction holds the connection
+   * it runs at once: a synchronous call cannot interleave with anything, and nothing uncommitted can be
+   * seen. Otherwise it waits its turn like any other statement.
+   */
+  async read<R>(query: CompiledQuery<R>): Promise<R[]> {
+    if (!this.held) return this.connection.run<R>(query).rows;
+    await this.acquireConnection();
+    try {
+      return this.connection.run<R>(query).rows;
+    } finally {
+      await this.releaseConnection();
+    }
   }
 
   async beginTransaction(connection: DatabaseConnection): Promise<void> {

@@ -1,6 +1,7 @@
 /**
  * The hot path does no more database work than the design says (DESIGN.md, "The hot path"): one
- * query per read, and one audit transaction per batch of reads, whatever the size of the batch.
+ * single-row query per read (the read revision), the full read query only after a change, and one
+ * audit transaction per batch of reads, whatever the size of the batch.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateToLatest, openStore, type Store } from '../../src/store/database.js';
@@ -13,6 +14,7 @@ describe.each(DATABASES)('database round trips of a run-time read on %s', (kind)
   let store: Store;
   let vault: Vault;
   let agentKey: string;
+  let caller: Awaited<ReturnType<Vault['people']['authenticateToken']>>;
   const statements: string[] = [];
 
   beforeAll(async () => {
@@ -21,7 +23,7 @@ describe.each(DATABASES)('database round trips of a run-time read on %s', (kind)
     await migrateToLatest(store);
     vault = createVault({ store, masterKey: testMasterKey(), log: silentLog });
     const admin = await vault.accounts.createAccount('default', 'a@example.com', 'a long password');
-    const caller = await vault.people.authenticateToken(admin.token);
+    caller = await vault.people.authenticateToken(admin.token);
     const agent = await vault.agents.createAgent(caller, 'reader');
     agentKey = (await vault.agents.createAgentKey(caller, agent.id, 'k')).key;
     await vault.secrets.createSecret(caller, { name: 'hot', value: 'v', agents: [agent.id] });
@@ -33,22 +35,35 @@ describe.each(DATABASES)('database round trips of a run-time read on %s', (kind)
     await storage?.dispose();
   });
 
-  const isRead = (sql: string) => sql.startsWith('select') && sql.includes('from "agent_keys"');
+  const isRevision = (sql: string) => sql.startsWith('select "revision" from "read_revision"');
+  const isFullRead = (sql: string) => sql.startsWith('select') && sql.includes('from "agent_keys"');
 
-  it('a single read: one query, then one audit transaction', async () => {
+  it('a single read: one single-row query, then one audit transaction', async () => {
     statements.length = 0;
     await vault.runtime.readSecretForAgent(agentKey, 'hot');
     await vault.audit.flush();
-    expect(statements.filter(isRead)).toHaveLength(1);
+    expect(statements.filter(isRevision)).toHaveLength(1);
+    expect(statements.filter(isFullRead)).toHaveLength(0);
     // begin, chain lock (returning the head), insert, head update, grant and secret "last read", commit
     expect(statements.length).toBe(1 + 7);
   });
 
-  it('forty concurrent reads: forty queries, and their audit events share transactions', async () => {
+  it('the first read after a change runs the full query once, and sees the change', async () => {
+    await vault.secrets.updateSecret(caller, 'hot', { value: 'v2' });
+    statements.length = 0;
+    expect((await vault.runtime.readSecretForAgent(agentKey, 'hot')).value).toBe('v2');
+    expect((await vault.runtime.readSecretForAgent(agentKey, 'hot')).value).toBe('v2');
+    await vault.audit.flush();
+    expect(statements.filter(isRevision)).toHaveLength(2);
+    expect(statements.filter(isFullRead)).toHaveLength(1);
+  });
+
+  it('forty concurrent reads: forty single-row queries, and their audit events share transactions', async () => {
     statements.length = 0;
     await Promise.all(Array.from({ length: 40 }, () => vault.runtime.readSecretForAgent(agentKey, 'hot')));
     await vault.audit.flush();
-    expect(statements.filter(isRead)).toHaveLength(40);
+    expect(statements.filter(isRevision)).toHaveLength(40);
+    expect(statements.filter(isFullRead)).toHaveLength(0);
     const inserts = statements.filter((sql) => sql.startsWith('insert into "audit_events"'));
     const commits = statements.filter((sql) => sql === 'commit');
     expect(commits.length).toBe(inserts.length);
