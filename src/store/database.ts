@@ -4,6 +4,7 @@ import { Kysely, Migrator, PostgresDialect, type CompiledQuery, type LogEvent, t
 import pg from 'pg';
 import { migrationProvider } from './migrations.js';
 import { preparingPool } from './postgresPool.js';
+import { inProcessWriter, threadWriter, type ReadEventWriter } from './readEvents.js';
 import { ServerSqliteDialect } from './sqliteDriver.js';
 import type { Database } from './schema.js';
 
@@ -27,6 +28,10 @@ export interface Store {
   readonly dialect: DialectName;
   /** One statement outside any transaction, by the shortest way the database offers (the hot path). */
   read<R>(query: CompiledQuery<R>): Promise<R[]>;
+  /** Where run-time reads' audit events are written, batch by batch (see readEvents.ts). */
+  readonly readEvents: ReadEventWriter;
+  /** SQLite only: a per-connection setting (e.g. query_only), made on every connection the store has. */
+  setPragma(pragma: string): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -51,14 +56,36 @@ export function openStore(location: StoreLocation, options: StoreOptions = {}): 
       onQuery?.(query.sql);
       return dialect.driver.read(query);
     };
-    return { db, dialect: 'sqlite', read, close: () => db.destroy() };
+    // An in-memory database exists only on its one connection, so its events are written there.
+    const writer = location.file === ':memory:' ? undefined : threadWriter(location.file, onQuery);
+    return {
+      db,
+      dialect: 'sqlite',
+      read,
+      readEvents: writer ?? inProcessWriter(db),
+      async setPragma(pragma) {
+        connection.pragma(pragma);
+        await writer?.setPragma(pragma);
+      },
+      async close() {
+        await writer?.close();
+        await db.destroy();
+      },
+    };
   }
   const pool = new pg.Pool({ connectionString: location.url, max: location.poolSize ?? 10 });
   // An idle client that loses its connection must not crash the process; the pool replaces it.
   pool.on('error', () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }), ...(log ? { log } : {}) });
   const read = async <R>(query: CompiledQuery<R>): Promise<R[]> => (await db.executeQuery(query)).rows;
-  return { db, dialect: 'postgres', read, close: () => db.destroy() };
+  return {
+    db,
+    dialect: 'postgres',
+    read,
+    readEvents: inProcessWriter(db),
+    setPragma: () => Promise.reject(new Error('pragmas are SQLite settings')),
+    close: () => db.destroy(),
+  };
 }
 
 export async function migrateToLatest(store: Store): Promise<void> {

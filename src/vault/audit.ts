@@ -2,6 +2,7 @@ import type { AuditAction, AuditOutcome } from '../domain/audit.js';
 import { VaultError } from '../domain/errors.js';
 import { auditWrites, type AuditWrites, type NewAuditEvent } from '../store/audit.js';
 import type { Store, Tx } from '../store/database.js';
+import type { LastRead } from '../store/readEvents.js';
 import type { Actor } from './callers.js';
 import { nowIso } from './ids.js';
 import type { Log } from './log.js';
@@ -51,19 +52,19 @@ interface PendingRead {
   reject: (error: VaultError) => void;
 }
 
-const MAX_BATCH = 512;
-
 export const auditUnavailable = (): VaultError =>
   new VaultError('audit_unavailable', 'The audit trail cannot be written right now, so nothing is answered; try again shortly.');
 
 /**
  * The audit trail. Changes write their events in the same transaction as the change. Run-time reads
- * are group-committed: reads that arrive while a batch is being written wait for the next batch, and
- * each read is answered only when the batch holding its event has committed (SPEC S13, fail closed).
+ * are group-committed: the reads of one turn of the event loop go to the store's read-event writer as
+ * one batch, at once, and batches that reach it while it is writing are committed together. Each read
+ * is answered only when the transaction holding its event has committed (SPEC S13, fail closed).
  */
 export class AuditTrail {
   private queue: PendingRead[] = [];
-  private draining: Promise<void> | undefined;
+  private sendScheduled = false;
+  private readonly inFlight = new Set<Promise<void>>();
   private readonly writes: AuditWrites;
 
   constructor(
@@ -101,52 +102,45 @@ export class AuditTrail {
     if (this.benchmarkSkipReadEvents) return Promise.resolve();
     return new Promise<void>((resolve, reject) => {
       this.queue.push({ event: auditRow(accountId, entry, nowIso()), use, resolve, reject });
-      this.draining ??= nextTurn().then(() => this.drain());
+      if (!this.sendScheduled) {
+        this.sendScheduled = true;
+        // After this turn's I/O: the reads that arrived in the same turn join this batch instead of
+        // each paying for a message and a commit of its own.
+        setImmediate(() => this.send());
+      }
     });
   }
 
-  /** Waits for every queued read event to be written (or refused). */
+  /** Waits for every read event recorded so far to be written (or refused). */
   async flush(): Promise<void> {
-    await this.draining;
+    while (this.sendScheduled || this.inFlight.size > 0) await Promise.all([...this.inFlight, nextTurn()]);
   }
 
-  private async drain(): Promise<void> {
-    try {
-      while (this.queue.length > 0) {
-        // Waiting a turn of the event loop lets the reads that arrived meanwhile run their query and
-        // join this batch, instead of each paying for a commit of its own.
-        await nextTurn();
-        const batch = this.queue.splice(0, MAX_BATCH);
-        try {
-          await this.writeBatch(batch);
-          for (const pending of batch) pending.resolve();
-        } catch (error) {
-          this.log.error({ failure: describe(error), events: batch.length }, 'audit batch could not be written; the reads fail closed');
-          for (const pending of batch) pending.reject(auditUnavailable());
-        }
-      }
-    } finally {
-      this.draining = undefined;
-    }
+  private send(): void {
+    this.sendScheduled = false;
+    const batch = this.queue;
+    this.queue = [];
+    // Not awaited: the next turn's reads go out while this batch is written, and the writer merges them.
+    const written = this.writeBatch(batch).then(
+      () => {
+        for (const pending of batch) pending.resolve();
+      },
+      (error: unknown) => {
+        this.log.error({ failure: describe(error), events: batch.length }, 'audit batch could not be written; the reads fail closed');
+        for (const pending of batch) pending.reject(auditUnavailable());
+      },
+    );
+    this.inFlight.add(written);
+    void written.then(() => this.inFlight.delete(written));
   }
 
   private async writeBatch(batch: readonly PendingRead[]): Promise<void> {
-    await this.store.db.transaction().execute(async (tx) => {
-      const heads = await this.writes.lockChains(
-        tx,
-        batch.map((pending) => pending.event.account_id),
-      );
-      await this.writes.append(
-        tx,
-        heads,
-        batch.map((pending) => pending.event),
-      );
-      const lastRead = new Map<string, { use: GrantUse; at: string }>();
-      for (const { use, event } of batch) {
-        if (use) lastRead.set(`${use.secretId}/${use.agentId}`, { use, at: event.at });
-      }
-      for (const { use, at } of lastRead.values()) await this.writes.markRead(tx, at, use.secretId, use.agentId);
-    });
+    // One stamp per grant: the latest read of the batch.
+    const lastRead = new Map<string, LastRead>();
+    for (const { use, event } of batch) {
+      if (use) lastRead.set(`${use.secretId}/${use.agentId}`, { ...use, at: event.at });
+    }
+    await this.store.readEvents.write({ events: batch.map((pending) => pending.event), lastRead: [...lastRead.values()] });
   }
 }
 

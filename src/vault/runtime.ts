@@ -4,7 +4,7 @@ import { SECRET_NAME_PATTERN, SECRET_NAME_RULE } from '../domain/names.js';
 import { type SecretKind, type SecretValue } from '../domain/secrets.js';
 import { closestName } from '../domain/suggest.js';
 import type { Store } from '../store/database.js';
-import { listReadableSecrets, loadAgentKey, runtimeReadQuery } from '../store/runtime.js';
+import { listReadableSecrets, loadAgentKey, runtimeReader } from '../store/runtime.js';
 import type { AuditTrail } from './audit.js';
 import type { Actor } from './callers.js';
 import type { SealingService } from './sealing.js';
@@ -49,7 +49,7 @@ function checkKey(row: KeyRow | undefined, agentKey: string): asserts row is Key
 
 export function runtimeService(deps: { store: Store; sealing: SealingService; audit: AuditTrail }) {
   const { store, sealing, audit } = deps;
-  const loadRuntimeRead = runtimeReadQuery(store.db);
+  const loadRuntimeRead = runtimeReader(store);
 
   /**
    * The hot path (SPEC S9, S10, S13): authenticate the agent key, check the grant, open the current

@@ -28,7 +28,7 @@ describe('on SQLite, a database that refuses writes', () => {
   it('fails reads with 503 and no value, refuses changes with 503, and recovers by itself', async () => {
     const { h, read, change } = ctx;
     const before = (await h.call('GET', '/api/v1/secrets/guarded', { token: h.admin.token })).body.description;
-    await sql`pragma query_only = on`.execute(h.vault.store.db);
+    await h.vault.store.setPragma('query_only = on');
     try {
       const refused = await read();
       expect(refused.status).toBe(503);
@@ -38,7 +38,7 @@ describe('on SQLite, a database that refuses writes', () => {
       expect(unchanged.status).toBe(503);
       expect(unchanged.body.error.code).toBe('unavailable');
     } finally {
-      await sql`pragma query_only = off`.execute(h.vault.store.db);
+      await h.vault.store.setPragma('query_only = off');
     }
     expect((await read()).body.value).toBe(CANARY);
     expect((await h.call('GET', '/api/v1/secrets/guarded', { token: h.admin.token })).body.description).toBe(before);
@@ -58,7 +58,7 @@ describe('on SQLite, a full disk', () => {
     const { h, read } = ctx;
     // SQLite's page limit stands in for a full disk: every write that needs a new page fails with SQLITE_FULL.
     const { pages } = (await sql<{ pages: number }>`select page_count as pages from pragma_page_count()`.execute(h.vault.store.db)).rows[0] ?? { pages: 0 };
-    await sql.raw(`pragma max_page_count = ${pages}`).execute(h.vault.store.db);
+    await h.vault.store.setPragma(`max_page_count = ${pages}`);
     try {
       const answers = [];
       for (let i = 0; i < 200; i++) {
@@ -71,7 +71,7 @@ describe('on SQLite, a full disk', () => {
       expect(answers.at(-1)).toBe(503);
       expect(answers.filter((status) => status !== 200 && status !== 503)).toEqual([]);
     } finally {
-      await sql.raw('pragma max_page_count = 1073741823').execute(h.vault.store.db);
+      await h.vault.store.setPragma('max_page_count = 1073741823');
     }
     expect((await read()).status).toBe(200);
   });

@@ -1,0 +1,37 @@
+/**
+ * The thread that writes run-time reads' audit events on SQLite (see threadWriter in readEvents.ts):
+ * its own connection, the same transaction code as every other writer.
+ */
+import { parentPort, workerData } from 'node:worker_threads';
+import { sql } from 'kysely';
+import { openStore } from './database.js';
+import { groupCommit, readEventTransaction, type WorkerReply, type WorkerRequest, type WriterThreadData } from './readEvents.js';
+
+const { file, pragmas, traceStatements } = workerData as WriterThreadData;
+const statements: string[] = [];
+const store = openStore({ kind: 'sqlite', file }, traceStatements ? { onQuery: (text) => statements.push(text) } : {});
+const writeBatch = groupCommit(readEventTransaction(store.db));
+
+async function handle(request: WorkerRequest): Promise<void> {
+  if ('pragma' in request) await sql.raw(`pragma ${request.pragma}`).execute(store.db);
+  else await writeBatch(request.batch);
+}
+
+for (const pragma of pragmas) await sql.raw(`pragma ${pragma}`).execute(store.db);
+
+// Batches that arrive while one is being written are group-committed together (groupCommit). A
+// pragma waits its turn for the connection, so it never lands inside a batch's transaction.
+parentPort?.on('message', (request: WorkerRequest) => {
+  handle(request).then(
+    () => reply({ id: request.id }),
+    (error: unknown) => {
+      // Only the error's class, message and code cross: the store keeps values out of all three.
+      const { name, message, code } = error as Error & { code?: unknown };
+      reply({ id: request.id, failure: { name: String(name), message: String(message), ...(typeof code === 'string' ? { code } : {}) } });
+    },
+  );
+});
+
+function reply(message: WorkerReply): void {
+  parentPort?.postMessage(traceStatements ? { ...message, statements: statements.splice(0) } : message);
+}

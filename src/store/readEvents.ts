@@ -1,0 +1,176 @@
+import { extname } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import { auditWrites, type NewAuditEvent } from './audit.js';
+import type { Db } from './database.js';
+
+/** A granted read's "last read" stamp, written with its audit event. */
+export interface LastRead {
+  secretId: string;
+  agentId: string;
+  at: string;
+}
+
+/** The audit events of a batch of run-time reads, written (with their "last read" stamps) in one transaction. */
+export interface ReadEventBatch {
+  events: NewAuditEvent[];
+  lastRead: LastRead[];
+}
+
+export interface ReadEventWriter {
+  /** Resolves once the batch is committed; rejects (nothing written) if it cannot be. */
+  write(batch: ReadEventBatch): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** Writes a batch in a transaction of the given database: the chain locks, the events, the stamps. */
+export function readEventTransaction(db: Db) {
+  const writes = auditWrites(db);
+  return (batch: ReadEventBatch): Promise<void> =>
+    db.transaction().execute(async (tx) => {
+      const heads = await writes.lockChains(
+        tx,
+        batch.events.map((event) => event.account_id),
+      );
+      await writes.append(tx, heads, batch.events);
+      for (const { at, secretId, agentId } of batch.lastRead) await writes.markRead(tx, at, secretId, agentId);
+    });
+}
+
+/** Events per transaction at most when batches are merged: a bound on how long a chain lock is held. */
+const MAX_GROUP_EVENTS = 2048;
+
+/**
+ * Group commit: a batch that arrives while a transaction is being written waits for it, together with
+ * every other that arrives meanwhile, and they are then written in one transaction. Each batch's
+ * promise settles with the transaction that holds it.
+ */
+export function groupCommit(writeOne: (batch: ReadEventBatch) => Promise<void>): (batch: ReadEventBatch) => Promise<void> {
+  let waiting: Array<{ batch: ReadEventBatch; resolve: () => void; reject: (error: unknown) => void }> = [];
+  let writing = false;
+
+  async function writeWaiting(): Promise<void> {
+    writing = true;
+    while (waiting.length > 0) {
+      // A turn of the event loop first: batches that arrived while the last transaction was written
+      // (messages, requests) are delivered now and join this one, instead of each paying for a commit.
+      await new Promise((resolve) => setImmediate(resolve));
+      let events = 0;
+      const take = waiting.findIndex(({ batch }) => (events += batch.events.length) > MAX_GROUP_EVENTS);
+      const group = waiting.splice(0, take <= 0 ? waiting.length : take);
+      try {
+        await writeOne(merge(group.map(({ batch }) => batch)));
+        for (const { resolve } of group) resolve();
+      } catch (error) {
+        for (const { reject } of group) reject(error);
+      }
+    }
+    writing = false;
+  }
+
+  return (batch) =>
+    new Promise<void>((resolve, reject) => {
+      waiting.push({ batch, resolve, reject });
+      if (!writing) void writeWaiting();
+    });
+}
+
+function merge(batches: ReadEventBatch[]): ReadEventBatch {
+  if (batches.length === 1 && batches[0]) return batches[0];
+  // One stamp per grant: the latest.
+  const lastRead = new Map<string, LastRead>();
+  for (const batch of batches) for (const stamp of batch.lastRead) lastRead.set(`${stamp.secretId}/${stamp.agentId}`, stamp);
+  return { events: batches.flatMap((batch) => batch.events), lastRead: [...lastRead.values()] };
+}
+
+/** On the store's own connections (PostgreSQL: the pool's, waiting on the network, not the CPU). */
+export function inProcessWriter(db: Db): ReadEventWriter {
+  return { write: groupCommit(readEventTransaction(db)), close: async () => undefined };
+}
+
+/** What crosses to the writer thread and back. */
+export type WorkerRequest = { id: number; batch: ReadEventBatch } | { id: number; pragma: string };
+export type WorkerReply = { id: number; failure?: { name: string; message: string; code?: string }; statements?: string[] };
+
+/**
+ * SQLite: batches are written on a thread of their own, on a connection of its own to the same file.
+ * The INSERTs, the chain hashes and above all the commit's fsync then no longer hold up the thread
+ * that answers requests; SQLite's locking (WAL, BEGIN IMMEDIATE, busy timeout) orders this writer
+ * with every other. The thread starts on the first batch and is started again if it ever dies.
+ */
+export function threadWriter(file: string, onQuery?: (sql: string) => void): ReadEventWriter & { setPragma(pragma: string): Promise<void> } {
+  let worker: Worker | undefined;
+  let nextId = 0;
+  const pending = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
+  // Per-connection settings made on the store (see Store.setPragma) hold for this connection too,
+  // including one started later.
+  const pragmas: string[] = [];
+
+  const failAll = (error: Error) => {
+    for (const { reject } of pending.values()) reject(error);
+    pending.clear();
+  };
+
+  function start(): Worker {
+    const started = spawnWriter({ file, pragmas: [...pragmas], traceStatements: onQuery !== undefined });
+    started.on('message', (reply: WorkerReply) => {
+      for (const statement of reply.statements ?? []) onQuery?.(statement);
+      const waiting = pending.get(reply.id);
+      if (!waiting) return;
+      pending.delete(reply.id);
+      if (pending.size === 0) started.unref();
+      if (reply.failure === undefined) waiting.resolve();
+      else waiting.reject(Object.assign(new Error(reply.failure.message), { name: reply.failure.name, code: reply.failure.code }));
+    });
+    started.on('error', (error) => failAll(error));
+    started.on('exit', () => {
+      if (worker === started) worker = undefined;
+      failAll(new Error('the audit writer thread stopped'));
+    });
+    return started;
+  }
+
+  function send(request: Omit<WorkerRequest, 'id'>): Promise<void> {
+    worker ??= start();
+    const id = ++nextId;
+    return new Promise<void>((resolve, reject) => {
+      pending.set(id, { resolve, reject });
+      // The thread keeps the process alive only while it has work: an idle writer must not.
+      worker?.ref();
+      worker?.postMessage({ ...request, id });
+    });
+  }
+
+  return {
+    write: (batch) => send({ batch }),
+    async setPragma(pragma) {
+      pragmas.push(pragma);
+      if (worker) await send({ pragma });
+    },
+    async close() {
+      const stopping = worker;
+      worker = undefined;
+      await stopping?.terminate();
+    },
+  };
+}
+
+export interface WriterThreadData {
+  file: string;
+  pragmas: string[];
+  /** Report each statement run back with the reply (the store's onQuery, for tests that count them). */
+  traceStatements: boolean;
+}
+
+function spawnWriter(workerData: WriterThreadData): Worker {
+  const here = fileURLToPath(import.meta.url);
+  const entry = new URL(`./readEventThread${extname(here)}`, import.meta.url);
+  if (extname(here) === '.ts') {
+    // Running from source (tests, benchmarks): the thread needs the same TypeScript loader.
+    return new Worker(`import('tsx/esm/api').then((tsx) => tsx.register()).then(() => import(${JSON.stringify(entry.href)}))`, {
+      eval: true,
+      workerData,
+    });
+  }
+  return new Worker(entry, { workerData });
+}
