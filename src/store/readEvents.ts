@@ -41,23 +41,26 @@ export function readEventTransaction(db: Db) {
 const MAX_GROUP_EVENTS = 2048;
 
 /**
- * Group commit: a batch that arrives while a transaction is being written waits for it, together with
- * every other that arrives meanwhile, and they are then written in one transaction. Each batch's
- * promise settles with the transaction that holds it.
+ * Group commit: a batch that arrives while `concurrency` writes are under way waits, together with every
+ * other that arrives meanwhile, and they are then written as one. Each batch's promise settles with the
+ * write that holds it. With `gatherTurn`, each write first lets a turn of the event loop go by, so that
+ * what has arrived by then (messages, requests) joins it instead of paying for a write of its own.
  */
-export function groupCommit(writeOne: (batch: ReadEventBatch) => Promise<void>): (batch: ReadEventBatch) => Promise<void> {
-  let waiting: Array<{ batch: ReadEventBatch; resolve: () => void; reject: (error: unknown) => void }> = [];
-  let writing = false;
+export function groupCommit(
+  writeOne: (batch: ReadEventBatch) => Promise<void>,
+  { concurrency, gatherTurn }: { concurrency: number; gatherTurn: boolean },
+): (batch: ReadEventBatch) => Promise<void> {
+  const waiting: Array<{ batch: ReadEventBatch; resolve: () => void; reject: (error: unknown) => void }> = [];
+  let writers = 0;
 
   async function writeWaiting(): Promise<void> {
-    writing = true;
+    writers += 1;
     while (waiting.length > 0) {
-      // A turn of the event loop first: batches that arrived while the last transaction was written
-      // (messages, requests) are delivered now and join this one, instead of each paying for a commit.
-      await new Promise((resolve) => setImmediate(resolve));
+      if (gatherTurn) await new Promise((resolve) => setImmediate(resolve));
       let events = 0;
       const take = waiting.findIndex(({ batch }) => (events += batch.events.length) > MAX_GROUP_EVENTS);
       const group = waiting.splice(0, take <= 0 ? waiting.length : take);
+      if (group.length === 0) break;
       try {
         await writeOne(merge(group.map(({ batch }) => batch)));
         for (const { resolve } of group) resolve();
@@ -65,13 +68,13 @@ export function groupCommit(writeOne: (batch: ReadEventBatch) => Promise<void>):
         for (const { reject } of group) reject(error);
       }
     }
-    writing = false;
+    writers -= 1;
   }
 
   return (batch) =>
     new Promise<void>((resolve, reject) => {
       waiting.push({ batch, resolve, reject });
-      if (!writing) void writeWaiting();
+      if (writers < concurrency) void writeWaiting();
     });
 }
 
@@ -85,7 +88,7 @@ function merge(batches: ReadEventBatch[]): ReadEventBatch {
 
 /** On the store's own connections (PostgreSQL: the pool's, waiting on the network, not the CPU). */
 export function inProcessWriter(db: Db): ReadEventWriter {
-  return { write: groupCommit(readEventTransaction(db)), close: async () => undefined };
+  return { write: groupCommit(readEventTransaction(db), { concurrency: 1, gatherTurn: true }), close: async () => undefined };
 }
 
 /** What crosses to the writer thread and back. */
@@ -142,7 +145,9 @@ export function threadWriter(file: string, onQuery?: (sql: string) => void): Rea
   }
 
   return {
-    write: (batch) => send({ batch }),
+    // Two batches in flight keep the thread busy (one being written, the next already there); what
+    // comes meanwhile is merged here, so each message carries many events.
+    write: groupCommit((batch) => send({ batch }), { concurrency: 2, gatherTurn: false }),
     async setPragma(pragma) {
       pragmas.push(pragma);
       if (worker) await send({ pragma });

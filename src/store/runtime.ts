@@ -28,13 +28,16 @@ const REMEMBERED_ANSWERS = 10_000;
  * and account, the secret by exact name, whether this agent is on its access list, and the current
  * version's ciphertext (only when granted).
  *
- * Each read first asks the database for its read revision: one row, replaced by triggers in every
- * transaction that changes a key, agent, account, secret, version or grant (migration 0003), whoever
- * commits it — this instance, another, or the CLI. An answer loaded under that same revision is
- * exactly what the full query would return now, so it is used again; any other answer is dropped and
- * the query runs, reading the revision in the same statement, hence from the same snapshot. A change
- * that has committed is therefore seen by the very next read on every instance (SPEC S7), and the
- * six-table join runs once per change instead of once per read.
+ * Each read first learns the store's read revision as of a moment after the read arrived: one row,
+ * replaced by triggers in every transaction that changes a key, agent, account, secret, version or
+ * grant (migration 0003), whoever commits it — this instance, another, or the CLI. An answer loaded
+ * under that same revision is exactly what the full query would return now, so it is used again; any
+ * other answer is dropped and the query runs, reading the revision in the same statement, hence from
+ * the same snapshot. A change that has committed is therefore seen by the very next read on every
+ * instance (SPEC S7), and the six-table join runs once per change instead of once per read.
+ *
+ * The reads that arrive in one turn of the event loop share one revision lookup, made after that
+ * turn's I/O, so still after each of them arrived: under load that is one statement for many reads.
  */
 export function runtimeReader(store: Store) {
   const { db } = store;
@@ -61,16 +64,26 @@ export function runtimeReader(store: Store) {
   );
   type Answer = ReturnType<typeof loadAnswer> extends CompiledQuery<infer Row> ? Row : never;
 
+  let lookup: Promise<string | undefined> | undefined;
+  const revisionNow = (): Promise<string | undefined> =>
+    (lookup ??= new Promise((resolve, reject) => {
+      setImmediate(() => {
+        // Reads that arrive from here on need a lookup that starts after them.
+        lookup = undefined;
+        store.read(currentRevision()).then((rows) => resolve(rows[0]?.revision), reject);
+      });
+    }));
+
   let revision: string | undefined;
   // Key ids have a fixed form without "/", so "<key id>/<name>" names one pair only.
   const remembered = new Map<string, Answer>();
 
   return async (keyId: string, secretName: string): Promise<Answer | undefined> => {
-    const [now] = await store.read(currentRevision());
-    if (now?.revision !== revision) {
+    const now = await revisionNow();
+    if (now !== revision) {
       // Everything remembered was loaded under an older revision and can never be used again.
       remembered.clear();
-      revision = now?.revision;
+      revision = now;
     }
     const pair = `${keyId}/${secretName}`;
     const known = remembered.get(pair);

@@ -45,11 +45,12 @@ export interface GrantUse {
   agentId: string;
 }
 
-interface PendingRead {
-  event: NewAuditEvent;
-  use: GrantUse | undefined;
-  resolve: () => void;
-  reject: (error: VaultError) => void;
+/** The read events of one turn of the event loop, and the promise all of those reads wait on. */
+interface ReadBatch {
+  events: NewAuditEvent[];
+  /** One stamp per grant: the latest read of the batch. */
+  lastRead: Map<string, LastRead>;
+  written: Promise<void>;
 }
 
 export const auditUnavailable = (): VaultError =>
@@ -62,8 +63,7 @@ export const auditUnavailable = (): VaultError =>
  * is answered only when the transaction holding its event has committed (SPEC S13, fail closed).
  */
 export class AuditTrail {
-  private queue: PendingRead[] = [];
-  private sendScheduled = false;
+  private open: ReadBatch | undefined;
   private readonly inFlight = new Set<Promise<void>>();
   private readonly writes: AuditWrites;
 
@@ -100,47 +100,41 @@ export class AuditTrail {
   /** Resolves once the read's event is durable; rejects with audit_unavailable if it cannot be. */
   recordRead(accountId: string, entry: AuditEntry, use?: GrantUse): Promise<void> {
     if (this.benchmarkSkipReadEvents) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      this.queue.push({ event: auditRow(accountId, entry, nowIso()), use, resolve, reject });
-      if (!this.sendScheduled) {
-        this.sendScheduled = true;
-        // After this turn's I/O: the reads that arrived in the same turn join this batch instead of
-        // each paying for a message and a commit of its own.
-        setImmediate(() => this.send());
-      }
-    });
+    const batch = this.open ?? this.openBatch();
+    const event = auditRow(accountId, entry, nowIso());
+    batch.events.push(event);
+    if (use) batch.lastRead.set(`${use.secretId}/${use.agentId}`, { ...use, at: event.at });
+    return batch.written;
   }
 
   /** Waits for every read event recorded so far to be written (or refused). */
   async flush(): Promise<void> {
-    while (this.sendScheduled || this.inFlight.size > 0) await Promise.all([...this.inFlight, nextTurn()]);
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
   }
 
-  private send(): void {
-    this.sendScheduled = false;
-    const batch = this.queue;
-    this.queue = [];
-    // Not awaited: the next turn's reads go out while this batch is written, and the writer merges them.
-    const written = this.writeBatch(batch).then(
-      () => {
-        for (const pending of batch) pending.resolve();
-      },
-      (error: unknown) => {
-        this.log.error({ failure: describe(error), events: batch.length }, 'audit batch could not be written; the reads fail closed');
-        for (const pending of batch) pending.reject(auditUnavailable());
-      },
+  private openBatch(): ReadBatch {
+    const batch: ReadBatch = { events: [], lastRead: new Map(), written: Promise.resolve() };
+    // Sent after this turn's I/O, so the reads that arrived in the same turn share its message and its
+    // commit. Not awaited by the next batch: that one goes out while this one is written, and the
+    // writer merges what reaches it meanwhile.
+    batch.written = nextTurn().then(() => this.send(batch));
+    this.open = batch;
+    this.inFlight.add(batch.written);
+    batch.written.then(
+      () => this.inFlight.delete(batch.written),
+      () => this.inFlight.delete(batch.written),
     );
-    this.inFlight.add(written);
-    void written.then(() => this.inFlight.delete(written));
+    return batch;
   }
 
-  private async writeBatch(batch: readonly PendingRead[]): Promise<void> {
-    // One stamp per grant: the latest read of the batch.
-    const lastRead = new Map<string, LastRead>();
-    for (const { use, event } of batch) {
-      if (use) lastRead.set(`${use.secretId}/${use.agentId}`, { ...use, at: event.at });
+  private async send(batch: ReadBatch): Promise<void> {
+    if (this.open === batch) this.open = undefined;
+    try {
+      await this.store.readEvents.write({ events: batch.events, lastRead: [...batch.lastRead.values()] });
+    } catch (error) {
+      this.log.error({ failure: describe(error), events: batch.events.length }, 'audit batch could not be written; the reads fail closed');
+      throw auditUnavailable();
     }
-    await this.store.readEvents.write({ events: batch.map((pending) => pending.event), lastRead: [...lastRead.values()] });
   }
 }
 
