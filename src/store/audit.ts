@@ -1,6 +1,6 @@
 import { GENESIS_HASH, chainHash, type AuditRecord } from '../domain/audit.js';
 import type { CompiledQuery } from 'kysely';
-import type { Db, Tx } from './database.js';
+import type { Db, QueryRunner, Tx } from './database.js';
 import { precompile } from './precompiled.js';
 import type { AuditEventsTable } from './schema.js';
 
@@ -67,7 +67,7 @@ export function auditWrites(db: Db) {
    * other in a circle, and returns each chain's head. Every transaction that writes audit events
    * takes them before any other write.
    */
-  async function lockChains(tx: Tx, accountIds: Iterable<string>): Promise<Map<string, { seq: number; hash: string }>> {
+  async function lockChains(tx: QueryRunner, accountIds: Iterable<string>): Promise<Map<string, { seq: number; hash: string }>> {
     const heads = new Map<string, { seq: number; hash: string }>();
     for (const accountId of [...new Set(accountIds)].sort()) {
       const head = (await tx.executeQuery(lockChain(accountId))).rows[0];
@@ -78,7 +78,7 @@ export function auditWrites(db: Db) {
   }
 
   /** Appends events to their accounts' chains, after the heads that lockChains returned. */
-  async function append(tx: Tx, heads: Map<string, { seq: number; hash: string }>, events: readonly NewAuditEvent[]): Promise<void> {
+  async function append(tx: QueryRunner, heads: Map<string, { seq: number; hash: string }>, events: readonly NewAuditEvent[]): Promise<void> {
     const byAccount = new Map<string, NewAuditEvent[]>();
     for (const event of events) {
       const list = byAccount.get(event.account_id);
@@ -116,7 +116,7 @@ export function auditWrites(db: Db) {
   const stampSecret = precompile((at: string, secretId: string) => db.updateTable('secrets').set({ last_read_at: at }).where('id', '=', secretId), 2);
 
   /** Stamps "last read" on a grant and its secret (SPEC S15), in the batch that audits the read. */
-  async function markRead(tx: Tx, at: string, secretId: string, agentId: string): Promise<void> {
+  async function markRead(tx: QueryRunner, at: string, secretId: string, agentId: string): Promise<void> {
     await tx.executeQuery(stampGrant(at, secretId, agentId));
     await tx.executeQuery(stampSecret(at, secretId));
   }

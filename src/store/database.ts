@@ -1,6 +1,6 @@
 import { closeSync, openSync } from 'node:fs';
 import BetterSqlite3 from 'better-sqlite3';
-import { Kysely, Migrator, PostgresDialect, type CompiledQuery, type LogEvent, type Transaction } from 'kysely';
+import { Kysely, Migrator, PostgresDialect, type CompiledQuery, type LogEvent, type QueryResult, type Transaction } from 'kysely';
 import pg from 'pg';
 import { migrationProvider } from './migrations.js';
 import { preparingPool } from './postgresPool.js';
@@ -11,6 +11,11 @@ import type { Database } from './schema.js';
 export type DialectName = 'sqlite' | 'postgres';
 export type Db = Kysely<Database>;
 export type Tx = Transaction<Database>;
+
+/** What runs precompiled statements: a Kysely transaction, or the SQLite driver's direct transaction. */
+export interface QueryRunner {
+  executeQuery<R>(query: CompiledQuery<R>): Promise<QueryResult<R>>;
+}
 
 export type StoreLocation = { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string; poolSize?: number };
 
@@ -28,6 +33,11 @@ export interface Store {
   readonly dialect: DialectName;
   /** One statement outside any transaction, by the shortest way the database offers (the hot path). */
   read<R>(query: CompiledQuery<R>): Promise<R[]>;
+  /**
+   * A write transaction for precompiled statements only, by the shortest way the database offers: on
+   * SQLite without Kysely's per-statement machinery (the audit writer's loop), on PostgreSQL a Kysely one.
+   */
+  writeTransaction<T>(work: (runner: QueryRunner) => Promise<T>): Promise<T>;
   /** Where run-time reads' audit events are written, batch by batch (see readEvents.ts). */
   readonly readEvents: ReadEventWriter;
   /** SQLite only: a per-connection setting (e.g. query_only), made on every connection the store has. */
@@ -56,13 +66,15 @@ export function openStore(location: StoreLocation, options: StoreOptions = {}): 
       onQuery?.(query.sql);
       return dialect.driver.read(query);
     };
+    const writeTransaction = <T>(work: (runner: QueryRunner) => Promise<T>): Promise<T> => dialect.driver.transaction(work, onQuery);
     // An in-memory database exists only on its one connection, so its events are written there.
     const writer = location.file === ':memory:' ? undefined : threadWriter(location.file, onQuery);
     return {
       db,
       dialect: 'sqlite',
       read,
-      readEvents: writer ?? inProcessWriter(db),
+      writeTransaction,
+      readEvents: writer ?? inProcessWriter({ db, writeTransaction }),
       async setPragma(pragma) {
         connection.pragma(pragma);
         await writer?.setPragma(pragma);
@@ -78,11 +90,13 @@ export function openStore(location: StoreLocation, options: StoreOptions = {}): 
   pool.on('error', () => undefined);
   const db = new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }), ...(log ? { log } : {}) });
   const read = async <R>(query: CompiledQuery<R>): Promise<R[]> => (await db.executeQuery(query)).rows;
+  const writeTransaction = <T>(work: (runner: QueryRunner) => Promise<T>): Promise<T> => db.transaction().execute((tx) => work(tx));
   return {
     db,
     dialect: 'postgres',
     read,
-    readEvents: inProcessWriter(db),
+    writeTransaction,
+    readEvents: inProcessWriter({ db, writeTransaction }),
     setPragma: () => Promise.reject(new Error('pragmas are SQLite settings')),
     close: () => db.destroy(),
   };

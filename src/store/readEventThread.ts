@@ -10,7 +10,7 @@ import { groupCommit, readEventTransaction, type WorkerReply, type WorkerRequest
 const { file, pragmas, traceStatements } = workerData as WriterThreadData;
 const statements: string[] = [];
 const store = openStore({ kind: 'sqlite', file }, traceStatements ? { onQuery: (text) => statements.push(text) } : {});
-const writeBatch = groupCommit(readEventTransaction(store.db), { concurrency: 1, gatherTurn: true });
+const writeBatch = groupCommit(readEventTransaction(store), { concurrency: 1, gatherTurn: true });
 
 async function handle(request: WorkerRequest): Promise<void> {
   if ('pragma' in request) await sql.raw(`pragma ${request.pragma}`).execute(store.db);

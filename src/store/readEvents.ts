@@ -2,7 +2,7 @@ import { extname } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { auditWrites, type NewAuditEvent } from './audit.js';
-import type { Db } from './database.js';
+import type { Store } from './database.js';
 
 /** A granted read's "last read" stamp, written with its audit event. */
 export interface LastRead {
@@ -23,11 +23,11 @@ export interface ReadEventWriter {
   close(): Promise<void>;
 }
 
-/** Writes a batch in a transaction of the given database: the chain locks, the events, the stamps. */
-export function readEventTransaction(db: Db) {
-  const writes = auditWrites(db);
+/** Writes a batch in one transaction of the given store: the chain locks, the events, the stamps. */
+export function readEventTransaction(store: Pick<Store, 'db' | 'writeTransaction'>) {
+  const writes = auditWrites(store.db);
   return (batch: ReadEventBatch): Promise<void> =>
-    db.transaction().execute(async (tx) => {
+    store.writeTransaction(async (tx) => {
       const heads = await writes.lockChains(
         tx,
         batch.events.map((event) => event.account_id),
@@ -87,8 +87,8 @@ function merge(batches: ReadEventBatch[]): ReadEventBatch {
 }
 
 /** On the store's own connections (PostgreSQL: the pool's, waiting on the network, not the CPU). */
-export function inProcessWriter(db: Db): ReadEventWriter {
-  return { write: groupCommit(readEventTransaction(db), { concurrency: 1, gatherTurn: true }), close: async () => undefined };
+export function inProcessWriter(store: Pick<Store, 'db' | 'writeTransaction'>): ReadEventWriter {
+  return { write: groupCommit(readEventTransaction(store), { concurrency: 1, gatherTurn: true }), close: async () => undefined };
 }
 
 /** What crosses to the writer thread and back. */

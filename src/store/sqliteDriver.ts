@@ -1,5 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
+
 import { CompiledQuery, SqliteDialect, type DatabaseConnection, type Driver, type QueryResult } from 'kysely';
+import type { QueryRunner } from './database.js';
 
 /**
  * Kysely's SQLite dialect with a driver fit for a server: SQLite has one connection, and under load
@@ -22,6 +24,9 @@ export class ServerSqliteDialect extends SqliteDialect {
 }
 
 const STATEMENT_CACHE_SIZE = 256;
+const BEGIN = CompiledQuery.raw('begin immediate');
+const COMMIT = CompiledQuery.raw('commit');
+const ROLLBACK = CompiledQuery.raw('rollback');
 
 class ServerSqliteConnection implements DatabaseConnection {
   private readonly statements = new Map<string, BetterSqlite3.Statement>();
@@ -96,16 +101,43 @@ export class ServerSqliteDriver implements Driver {
     }
   }
 
+  /**
+   * A write transaction of precompiled statements outside Kysely's executor, whose per-statement
+   * machinery costs more than SQLite takes to run them (the audit writer's loop). In turn like any other.
+   */
+  async transaction<T>(work: (runner: QueryRunner) => Promise<T>, onQuery?: (sql: string) => void): Promise<T> {
+    await this.acquireConnection();
+    const run = <R>(query: CompiledQuery<R>): QueryResult<R> => {
+      onQuery?.(query.sql);
+      return this.connection.run<R>(query);
+    };
+    try {
+      run(BEGIN);
+      try {
+        const result = await work({ executeQuery: async (query) => run(query) });
+        run(COMMIT);
+        return result;
+      } catch (error) {
+        // A failed COMMIT (disk full, I/O error) may already have rolled back; nothing to undo then.
+        if (!this.db.inTransaction) throw error;
+        run(ROLLBACK);
+        throw error;
+      }
+    } finally {
+      await this.releaseConnection();
+    }
+  }
+
   async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('begin immediate'));
+    await connection.executeQuery(BEGIN);
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('commit'));
+    await connection.executeQuery(COMMIT);
   }
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(CompiledQuery.raw('rollback'));
+    await connection.executeQuery(ROLLBACK);
   }
 
   async destroy(): Promise<void> {
