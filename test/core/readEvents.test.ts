@@ -1,0 +1,100 @@
+/**
+ * How run-time reads' audit events reach the database: group commit (many batches, one write), and a
+ * read answered only once its event can be read back by anyone else (SPEC S13), on both databases.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { NewAuditEvent } from '../../src/store/audit.js';
+import { migrateToLatest, openStore, type Store } from '../../src/store/database.js';
+import { groupCommit, type ReadEventBatch } from '../../src/store/readEvents.js';
+import { createVault, type Vault } from '../../src/vault/index.js';
+import { silentLog } from '../../src/vault/log.js';
+import { DATABASES, freshStorage, testMasterKey, type TestStorage } from '../support/stores.js';
+
+const batchOf = (...names: string[]): ReadEventBatch => ({
+  events: names.map((name) => ({ secret_name: name }) as NewAuditEvent),
+  lastRead: names.map((name) => ({ secretId: name, agentId: 'a', at: name })),
+});
+
+describe('group commit', () => {
+  it('merges the batches that arrive during a write into the next write, and settles each with its write', async () => {
+    const writes: string[][] = [];
+    let release: (() => void) | undefined;
+    const write = groupCommit(
+      async (batch) => {
+        writes.push(batch.events.map((event) => event.secret_name ?? ''));
+        if (writes.length === 2) throw new Error('disk full');
+        await new Promise<void>((resolve) => (release = resolve));
+      },
+      { concurrency: 1, gatherTurn: false },
+    );
+    const first = write(batchOf('a'));
+    const during = [write(batchOf('b')), write(batchOf('c', 'd'))];
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(writes).toEqual([['a']]);
+    release?.();
+    await first;
+    // b, c and d arrived while a was written: one write for all three, which fails for all three.
+    for (const settled of await Promise.allSettled(during)) expect(settled.status).toBe('rejected');
+    expect(writes).toEqual([['a'], ['b', 'c', 'd']]);
+    // A later batch is written on its own and succeeds.
+    const later = write(batchOf('e'));
+    await new Promise((resolve) => setImmediate(resolve));
+    release?.();
+    await later;
+    expect(writes).toEqual([['a'], ['b', 'c', 'd'], ['e']]);
+  });
+
+  it('keeps one "last read" stamp per grant when it merges, the latest', async () => {
+    const merged: ReadEventBatch[] = [];
+    let release: (() => void) | undefined;
+    const write = groupCommit(
+      async (batch) => {
+        merged.push(batch);
+        if (merged.length === 1) await new Promise<void>((resolve) => (release = resolve));
+      },
+      { concurrency: 1, gatherTurn: false },
+    );
+    const first = write(batchOf('x'));
+    const rest = [write({ events: [], lastRead: [{ secretId: 's', agentId: 'a', at: '1' }] }), write({ events: [], lastRead: [{ secretId: 's', agentId: 'a', at: '2' }] })];
+    await new Promise((resolve) => setImmediate(resolve));
+    release?.();
+    await Promise.all([first, ...rest]);
+    expect(merged[1]?.lastRead).toEqual([{ secretId: 's', agentId: 'a', at: '2' }]);
+  });
+});
+
+describe.each(DATABASES)('a read on %s', (kind) => {
+  let storage: TestStorage;
+  let store: Store;
+  let other: Store;
+  let vault: Vault;
+  let agentKey: string;
+
+  beforeAll(async () => {
+    storage = await freshStorage(kind);
+    store = openStore(storage.location);
+    await migrateToLatest(store);
+    other = openStore(storage.location);
+    vault = createVault({ store, masterKey: testMasterKey(), log: silentLog });
+    const admin = await vault.accounts.createAccount('default', 'a@example.com', 'a long password');
+    const caller = await vault.people.authenticateToken(admin.token);
+    const agent = await vault.agents.createAgent(caller, 'reader');
+    agentKey = (await vault.agents.createAgentKey(caller, agent.id, 'k')).key;
+    await vault.secrets.createSecret(caller, { name: 'audited', value: 'v', agents: [agent.id] });
+  });
+  afterAll(async () => {
+    await other?.close();
+    await vault?.close();
+    await storage?.dispose();
+  });
+
+  it('is answered only when its audit event is committed: another connection sees every event at once', async () => {
+    const reads = 25;
+    const countReads = async () =>
+      Number((await other.db.selectFrom('audit_events').select((eb) => eb.fn.countAll().as('n')).where('action', '=', 'secret.read').executeTakeFirstOrThrow()).n);
+    const before = await countReads();
+    await Promise.all(Array.from({ length: reads }, () => vault.runtime.readSecretForAgent(agentKey, 'audited')));
+    // No flush: the answers themselves mean the events are stored.
+    expect(await countReads()).toBe(before + reads);
+  });
+});
