@@ -1,5 +1,4 @@
 import type BetterSqlite3 from 'better-sqlite3';
-
 import { CompiledQuery, SqliteDialect, type DatabaseConnection, type Driver, type QueryResult } from 'kysely';
 import type { QueryRunner } from './database.js';
 
