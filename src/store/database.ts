@@ -6,6 +6,7 @@ import { migrationProvider } from './migrations.js';
 import { preparingPool } from './postgresPool.js';
 import { inProcessWriter, threadWriter, type ReadEventWriter } from './readEvents.js';
 import { ServerSqliteDialect } from './sqliteDriver.js';
+import { sharedWriteTurns } from './writeTurns.js';
 import type { Database } from './schema.js';
 
 export type DialectName = 'sqlite' | 'postgres';
@@ -20,6 +21,8 @@ export interface QueryRunner {
 export type StoreLocation = { kind: 'sqlite'; file: string } | { kind: 'postgres'; url: string; poolSize?: number };
 
 export interface StoreOptions {
+  /** SQLite, for the audit writer thread: its side of the turns it takes with the request thread (writeTurns.ts). */
+  writerThreadTurns?: SharedArrayBuffer;
   /** Called with the text of every statement the database runs (tests count round trips with it). */
   onQuery?: (sql: string) => void;
 }
@@ -60,7 +63,9 @@ export function openStore(location: StoreLocation, options: StoreOptions = {}): 
     connection.pragma('synchronous = FULL');
     connection.pragma('foreign_keys = ON');
     connection.pragma('busy_timeout = 5000');
-    const dialect = new ServerSqliteDialect(connection);
+    const onWriterThread = options.writerThreadTurns !== undefined;
+    const turns = sharedWriteTurns(options.writerThreadTurns);
+    const dialect = new ServerSqliteDialect(connection, onWriterThread ? turns.writerThread : turns.requestThread);
     const db = new Kysely<Database>({ dialect, ...(log ? { log } : {}) });
     const read = <R>(query: CompiledQuery<R>): Promise<R[]> => {
       onQuery?.(query.sql);
@@ -68,7 +73,7 @@ export function openStore(location: StoreLocation, options: StoreOptions = {}): 
     };
     const writeTransaction = <T>(work: (runner: QueryRunner) => Promise<T>): Promise<T> => dialect.driver.transaction(work, onQuery);
     // An in-memory database exists only on its one connection, so its events are written there.
-    const writer = location.file === ':memory:' ? undefined : threadWriter(location.file, onQuery);
+    const writer = location.file === ':memory:' || onWriterThread ? undefined : threadWriter(location.file, turns.buffer, onQuery);
     return {
       db,
       dialect: 'sqlite',

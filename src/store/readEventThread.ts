@@ -7,9 +7,12 @@ import { sql } from 'kysely';
 import { openStore } from './database.js';
 import { groupCommit, readEventTransaction, type WorkerReply, type WorkerRequest, type WriterThreadData } from './readEvents.js';
 
-const { file, pragmas, traceStatements } = workerData as WriterThreadData;
+const { file, writeTurns, pragmas, traceStatements } = workerData as WriterThreadData;
 const statements: string[] = [];
-const store = openStore({ kind: 'sqlite', file }, traceStatements ? { onQuery: (text) => statements.push(text) } : {});
+const store = openStore(
+  { kind: 'sqlite', file },
+  { writerThreadTurns: writeTurns, ...(traceStatements ? { onQuery: (text: string) => statements.push(text) } : {}) },
+);
 const writeBatch = groupCommit(readEventTransaction(store), { concurrency: 1, gatherTurn: true });
 
 async function handle(request: WorkerRequest): Promise<void> {

@@ -101,7 +101,7 @@ export type WorkerReply = { id: number; failure?: { name: string; message: strin
  * that answers requests; SQLite's locking (WAL, BEGIN IMMEDIATE, busy timeout) orders this writer
  * with every other. The thread starts on the first batch and is started again if it ever dies.
  */
-export function threadWriter(file: string, onQuery?: (sql: string) => void): ReadEventWriter & { setPragma(pragma: string): Promise<void> } {
+export function threadWriter(file: string, writeTurns: SharedArrayBuffer, onQuery?: (sql: string) => void): ReadEventWriter & { setPragma(pragma: string): Promise<void> } {
   let worker: Worker | undefined;
   let nextId = 0;
   const pending = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
@@ -115,7 +115,7 @@ export function threadWriter(file: string, onQuery?: (sql: string) => void): Rea
   };
 
   function start(): Worker {
-    const started = spawnWriter({ file, pragmas: [...pragmas], traceStatements: onQuery !== undefined });
+    const started = spawnWriter({ file, writeTurns, pragmas: [...pragmas], traceStatements: onQuery !== undefined });
     started.on('message', (reply: WorkerReply) => {
       for (const statement of reply.statements ?? []) onQuery?.(statement);
       const waiting = pending.get(reply.id);
@@ -162,6 +162,8 @@ export function threadWriter(file: string, onQuery?: (sql: string) => void): Rea
 
 export interface WriterThreadData {
   file: string;
+  /** The shared flags by which this thread's connection and the request thread's take turns (writeTurns.ts). */
+  writeTurns: SharedArrayBuffer;
   pragmas: string[];
   /** Report each statement run back with the reply (the store's onQuery, for tests that count them). */
   traceStatements: boolean;

@@ -1,6 +1,7 @@
 import type BetterSqlite3 from 'better-sqlite3';
 import { CompiledQuery, SqliteDialect, type DatabaseConnection, type Driver, type QueryResult } from 'kysely';
 import type { QueryRunner } from './database.js';
+import type { WriteTurn } from './writeTurns.js';
 
 /**
  * Kysely's SQLite dialect with a driver fit for a server: SQLite has one connection, and under load
@@ -12,9 +13,9 @@ import type { QueryRunner } from './database.js';
 export class ServerSqliteDialect extends SqliteDialect {
   readonly driver: ServerSqliteDriver;
 
-  constructor(database: BetterSqlite3.Database) {
+  constructor(database: BetterSqlite3.Database, writeTurn?: WriteTurn) {
     super({ database });
-    this.driver = new ServerSqliteDriver(database);
+    this.driver = new ServerSqliteDriver(database, writeTurn);
   }
 
   override createDriver(): Driver {
@@ -66,8 +67,11 @@ export class ServerSqliteDriver implements Driver {
   private readonly connection: ServerSqliteConnection;
   private held = false;
   private readonly waiting: Array<() => void> = [];
-
-  constructor(private readonly db: BetterSqlite3.Database) {
+  constructor(
+    private readonly db: BetterSqlite3.Database,
+    /** Turns with the other connection of this process that writes (see writeTurns.ts). */
+    private readonly writeTurn?: WriteTurn,
+  ) {
     this.connection = new ServerSqliteConnection(db);
   }
 
@@ -111,32 +115,49 @@ export class ServerSqliteDriver implements Driver {
       return this.connection.run<R>(query);
     };
     try {
-      run(BEGIN);
+      await this.begin(() => run(BEGIN));
       try {
         const result = await work({ executeQuery: async (query) => run(query) });
         run(COMMIT);
         return result;
       } catch (error) {
         // A failed COMMIT (disk full, I/O error) may already have rolled back; nothing to undo then.
-        if (!this.db.inTransaction) throw error;
-        run(ROLLBACK);
+        if (this.db.inTransaction) run(ROLLBACK);
         throw error;
       }
     } finally {
+      this.writeTurn?.ended();
       await this.releaseConnection();
     }
   }
 
+  private async begin(run: () => unknown): Promise<void> {
+    await this.writeTurn?.before();
+    try {
+      await run();
+    } finally {
+      this.writeTurn?.begun();
+    }
+  }
+
   async beginTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(BEGIN);
+    await this.begin(() => connection.executeQuery(BEGIN));
   }
 
   async commitTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(COMMIT);
+    try {
+      await connection.executeQuery(COMMIT);
+    } finally {
+      this.writeTurn?.ended();
+    }
   }
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
-    await connection.executeQuery(ROLLBACK);
+    try {
+      await connection.executeQuery(ROLLBACK);
+    } finally {
+      this.writeTurn?.ended();
+    }
   }
 
   async destroy(): Promise<void> {

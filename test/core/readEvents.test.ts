@@ -69,6 +69,7 @@ describe.each(DATABASES)('a read on %s', (kind) => {
   let other: Store;
   let vault: Vault;
   let agentKey: string;
+  let caller: Awaited<ReturnType<Vault['people']['authenticateToken']>>;
 
   beforeAll(async () => {
     storage = await freshStorage(kind);
@@ -77,7 +78,7 @@ describe.each(DATABASES)('a read on %s', (kind) => {
     other = openStore(storage.location);
     vault = createVault({ store, masterKey: testMasterKey(), log: silentLog });
     const admin = await vault.accounts.createAccount('default', 'a@example.com', 'a long password');
-    const caller = await vault.people.authenticateToken(admin.token);
+    caller = await vault.people.authenticateToken(admin.token);
     const agent = await vault.agents.createAgent(caller, 'reader');
     agentKey = (await vault.agents.createAgentKey(caller, agent.id, 'k')).key;
     await vault.secrets.createSecret(caller, { name: 'audited', value: 'v', agents: [agent.id] });
@@ -96,5 +97,32 @@ describe.each(DATABASES)('a read on %s', (kind) => {
     await Promise.all(Array.from({ length: reads }, () => vault.runtime.readSecretForAgent(agentKey, 'audited')));
     // No flush: the answers themselves mean the events are stored.
     expect(await countReads()).toBe(before + reads);
+  });
+
+  it('is answered promptly while changes are written back to back', async () => {
+    // Changes and read events are written by different connections on SQLite: neither may starve the other.
+    let changing = true;
+    let changes = 0;
+    const changer = async (n: number) => {
+      while (changing) {
+        await vault.secrets.updateSecret(caller, 'audited', { description: `change ${n}-${changes++}` });
+        // As requests would: each change is its own task, not a chain of microtasks starving the loop.
+        await new Promise((resolve) => setImmediate(resolve));
+      }
+    };
+    const changers = [changer(1), changer(2), changer(3)];
+    const latencies: number[] = [];
+    const until = Date.now() + 1500;
+    while (Date.now() < until) {
+      const started = performance.now();
+      expect((await vault.runtime.readSecretForAgent(agentKey, 'audited')).value).toBe('v');
+      latencies.push(performance.now() - started);
+    }
+    changing = false;
+    await Promise.all(changers);
+    expect(changes).toBeGreaterThan(10);
+    expect(latencies.length).toBeGreaterThan(10);
+    // Generous for a shared machine; starvation shows as seconds (SQLite's busy timeout), not milliseconds.
+    expect(Math.max(...latencies)).toBeLessThan(1000);
   });
 });
