@@ -32,6 +32,7 @@ const vault = createVault({
   log: logger,
   benchmarkSkipReadEvents: values['no-audit'],
 });
+await store.readEvents.ready();
 // The benchmark loads one agent key far beyond any real agent's rate: no per-key limit here.
 const app = await buildServer({ vault, logger, limits: { readsPerSecond: Number.POSITIVE_INFINITY } });
 await app.listen({ port: 0, host: '127.0.0.1' });

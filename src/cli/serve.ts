@@ -25,6 +25,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
     }
   }
 
+  await vault.store.readEvents.ready();
   const app = await buildServer({ vault, logger, secureCookies: flags.secureCookies ?? false, limits: { readsPerSecond: flags.readsPerSecond } });
   await app.listen({ port: flags.port, host: flags.host });
   const address = app.server.address();

@@ -17,7 +17,7 @@ const writeBatch = groupCommit(readEventTransaction(store), { concurrency: 1, ga
 
 async function handle(request: WorkerRequest): Promise<void> {
   if ('pragma' in request) await sql.raw(`pragma ${request.pragma}`).execute(store.db);
-  else await writeBatch(request.batch);
+  else if ('batch' in request) await writeBatch(request.batch);
 }
 
 for (const pragma of pragmas) await sql.raw(`pragma ${pragma}`).execute(store.db);

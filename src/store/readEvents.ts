@@ -20,6 +20,8 @@ export interface ReadEventBatch {
 export interface ReadEventWriter {
   /** Resolves once the batch is committed; rejects (nothing written) if it cannot be. */
   write(batch: ReadEventBatch): Promise<void>;
+  /** Resolves when a batch would be written at once: a server awaits it before it listens. */
+  ready(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -88,11 +90,11 @@ function merge(batches: ReadEventBatch[]): ReadEventBatch {
 
 /** On the store's own connections (PostgreSQL: the pool's, waiting on the network, not the CPU). */
 export function inProcessWriter(store: Pick<Store, 'db' | 'writeTransaction'>): ReadEventWriter {
-  return { write: groupCommit(readEventTransaction(store), { concurrency: 1, gatherTurn: true }), close: async () => undefined };
+  return { write: groupCommit(readEventTransaction(store), { concurrency: 1, gatherTurn: true }), ready: async () => undefined, close: async () => undefined };
 }
 
 /** What crosses to the writer thread and back. */
-export type WorkerRequest = { id: number; batch: ReadEventBatch } | { id: number; pragma: string };
+export type WorkerRequest = { id: number; batch: ReadEventBatch } | { id: number; pragma: string } | { id: number; ready: true };
 export type WorkerReply = { id: number; failure?: { name: string; message: string; code?: string }; statements?: string[] };
 
 /**
@@ -133,7 +135,7 @@ export function threadWriter(file: string, writeTurns: SharedArrayBuffer, onQuer
     return started;
   }
 
-  function send(request: Omit<WorkerRequest, 'id'>): Promise<void> {
+  function send(request: WorkerRequest extends infer R ? (R extends { id: number } ? Omit<R, 'id'> : never) : never): Promise<void> {
     worker ??= start();
     const id = ++nextId;
     return new Promise<void>((resolve, reject) => {
@@ -148,6 +150,8 @@ export function threadWriter(file: string, writeTurns: SharedArrayBuffer, onQuer
     // Two batches in flight keep the thread busy (one being written, the next already there); what
     // comes meanwhile is merged here, so each message carries many events.
     write: groupCommit((batch) => send({ batch }), { concurrency: 2, gatherTurn: false }),
+    // The thread opens its connection before it answers: the first read then pays nothing for it.
+    ready: () => send({ ready: true }),
     async setPragma(pragma) {
       pragmas.push(pragma);
       if (worker) await send({ pragma });
