@@ -6,9 +6,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewAuditEvent } from '../../src/store/audit.js';
 import { migrateToLatest, openStore, type Store } from '../../src/store/database.js';
 import { groupCommit, type ReadEventBatch } from '../../src/store/readEvents.js';
-import { createVault, type Vault } from '../../src/vault/index.js';
-import { silentLog } from '../../src/vault/log.js';
-import { DATABASES, freshStorage, testMasterKey, type TestStorage } from '../support/stores.js';
+import type { Vault } from '../../src/vault/index.js';
+import { vaultWithReader } from '../support/reader.js';
+import { DATABASES, freshStorage, type TestStorage } from '../support/stores.js';
 
 const batchOf = (...names: string[]): ReadEventBatch => ({
   events: names.map((name) => ({ secret_name: name }) as NewAuditEvent),
@@ -76,12 +76,7 @@ describe.each(DATABASES)('a read on %s', (kind) => {
     store = openStore(storage.location);
     await migrateToLatest(store);
     other = openStore(storage.location);
-    vault = createVault({ store, masterKey: testMasterKey(), log: silentLog });
-    const admin = await vault.accounts.createAccount('default', 'a@example.com', 'a long password');
-    caller = await vault.people.authenticateToken(admin.token);
-    const agent = await vault.agents.createAgent(caller, 'reader');
-    agentKey = (await vault.agents.createAgentKey(caller, agent.id, 'k')).key;
-    await vault.secrets.createSecret(caller, { name: 'audited', value: 'v', agents: [agent.id] });
+    ({ vault, caller, agentKey } = await vaultWithReader(store, { name: 'audited', value: 'v' }));
   });
   afterAll(async () => {
     await other?.close();

@@ -6,9 +6,9 @@
 import { sql } from 'kysely';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateToLatest, openStore, type Store } from '../../src/store/database.js';
-import { createVault, type Vault } from '../../src/vault/index.js';
-import { silentLog } from '../../src/vault/log.js';
-import { DATABASES, freshStorage, testMasterKey, type TestStorage } from '../support/stores.js';
+import type { Vault } from '../../src/vault/index.js';
+import { vaultWithReader } from '../support/reader.js';
+import { DATABASES, freshStorage, type TestStorage } from '../support/stores.js';
 
 /** Every table a run-time read joins, and the columns that may change without touching the revision. */
 const WATCHED: Record<string, string[]> = {
@@ -33,12 +33,7 @@ describe.each(DATABASES)('the read revision on %s', (kind) => {
     await migrateToLatest(store);
     // A second, independent connection to the same database: another instance, or the CLI.
     other = openStore(storage.location);
-    vault = createVault({ store, masterKey: testMasterKey(), log: silentLog });
-    const admin = await vault.accounts.createAccount('default', 'a@example.com', 'a long password');
-    const caller = await vault.people.authenticateToken(admin.token);
-    const agent = await vault.agents.createAgent(caller, 'reader');
-    agentKey = (await vault.agents.createAgentKey(caller, agent.id, 'k')).key;
-    await vault.secrets.createSecret(caller, { name: 'watched', value: 'v1', agents: [agent.id] });
+    ({ vault, agentKey } = await vaultWithReader(store, { name: 'watched', value: 'v1' }));
   });
   afterAll(async () => {
     await other?.close();

@@ -5,9 +5,9 @@
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateToLatest, openStore, type Store } from '../../src/store/database.js';
-import { createVault, type Vault } from '../../src/vault/index.js';
-import { silentLog } from '../../src/vault/log.js';
-import { DATABASES, freshStorage, testMasterKey, type TestStorage } from '../support/stores.js';
+import type { Vault } from '../../src/vault/index.js';
+import { vaultWithReader } from '../support/reader.js';
+import { DATABASES, freshStorage, type TestStorage } from '../support/stores.js';
 
 describe.each(DATABASES)('database round trips of a run-time read on %s', (kind) => {
   let storage: TestStorage;
@@ -21,12 +21,7 @@ describe.each(DATABASES)('database round trips of a run-time read on %s', (kind)
     storage = await freshStorage(kind);
     store = openStore(storage.location, { onQuery: (sql) => statements.push(sql) });
     await migrateToLatest(store);
-    vault = createVault({ store, masterKey: testMasterKey(), log: silentLog });
-    const admin = await vault.accounts.createAccount('default', 'a@example.com', 'a long password');
-    caller = await vault.people.authenticateToken(admin.token);
-    const agent = await vault.agents.createAgent(caller, 'reader');
-    agentKey = (await vault.agents.createAgentKey(caller, agent.id, 'k')).key;
-    await vault.secrets.createSecret(caller, { name: 'hot', value: 'v', agents: [agent.id] });
+    ({ vault, caller, agentKey } = await vaultWithReader(store, { name: 'hot', value: 'v' }));
     await vault.runtime.readSecretForAgent(agentKey, 'hot'); // opens the data key once
     await vault.audit.flush();
   });
