@@ -1,4 +1,5 @@
 import { extname } from 'node:path';
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import { auditWrites, type NewAuditEvent } from './audit.js';
@@ -58,7 +59,7 @@ export function groupCommit(
   async function writeWaiting(): Promise<void> {
     writers += 1;
     while (waiting.length > 0) {
-      if (gatherTurn) await new Promise((resolve) => setImmediate(resolve));
+      if (gatherTurn) await nextTurn();
       let events = 0;
       const take = waiting.findIndex(({ batch }) => (events += batch.events.length) > MAX_GROUP_EVENTS);
       const group = waiting.splice(0, take <= 0 ? waiting.length : take);
@@ -80,12 +81,16 @@ export function groupCommit(
     });
 }
 
+/** One "last read" stamp per grant, the latest of those given (they come in the order of the reads). */
+export function latestPerGrant(stamps: Iterable<LastRead>): LastRead[] {
+  const latest = new Map<string, LastRead>();
+  for (const stamp of stamps) latest.set(`${stamp.secretId}/${stamp.agentId}`, stamp);
+  return [...latest.values()];
+}
+
 function merge(batches: ReadEventBatch[]): ReadEventBatch {
   if (batches.length === 1 && batches[0]) return batches[0];
-  // One stamp per grant: the latest.
-  const lastRead = new Map<string, LastRead>();
-  for (const batch of batches) for (const stamp of batch.lastRead) lastRead.set(`${stamp.secretId}/${stamp.agentId}`, stamp);
-  return { events: batches.flatMap((batch) => batch.events), lastRead: [...lastRead.values()] };
+  return { events: batches.flatMap((batch) => batch.events), lastRead: latestPerGrant(batches.flatMap((batch) => batch.lastRead)) };
 }
 
 /** On the store's own connections (PostgreSQL: the pool's, waiting on the network, not the CPU). */
@@ -100,8 +105,8 @@ export type WorkerReply = { id: number; failure?: { name: string; message: strin
 /**
  * SQLite: batches are written on a thread of their own, on a connection of its own to the same file.
  * The INSERTs, the chain hashes and above all the commit's fsync then no longer hold up the thread
- * that answers requests; SQLite's locking (WAL, BEGIN IMMEDIATE, busy timeout) orders this writer
- * with every other. The thread starts on the first batch and is started again if it ever dies.
+ * that answers requests. The two connections take turns (writeTurns.ts); SQLite's locking (WAL,
+ * BEGIN IMMEDIATE, busy timeout) orders them with any other process. The thread starts on the first batch and is started again if it ever dies.
  */
 export function threadWriter(file: string, writeTurns: SharedArrayBuffer, onQuery?: (sql: string) => void): ReadEventWriter & { setPragma(pragma: string): Promise<void> } {
   let worker: Worker | undefined;

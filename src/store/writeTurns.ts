@@ -1,3 +1,5 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
+
 /**
  * Turns between the two SQLite connections of one process that write: the request thread's (changes)
  * and the audit writer thread's (read events). Left to SQLite alone, a connection that finds the
@@ -30,7 +32,7 @@ export function sharedWriteTurns(buffer: SharedArrayBuffer = new SharedArrayBuff
     async before() {
       Atomics.store(flags, REQUEST_WAITING, 1);
       const deadline = Date.now() + REQUEST_DEFERS_MS;
-      while (Atomics.load(flags, WRITER_WRITING) === 1 && Date.now() < deadline) await new Promise((resolve) => setImmediate(resolve));
+      while (Atomics.load(flags, WRITER_WRITING) === 1 && Date.now() < deadline) await nextTurn();
     },
     begun() {
       Atomics.store(flags, REQUEST_WAITING, 0);

@@ -1,8 +1,9 @@
+import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { AuditAction, AuditOutcome } from '../domain/audit.js';
 import { VaultError } from '../domain/errors.js';
 import { auditWrites, type AuditWrites, type NewAuditEvent } from '../store/audit.js';
 import type { Store, Tx } from '../store/database.js';
-import type { LastRead } from '../store/readEvents.js';
+import { latestPerGrant, type LastRead } from '../store/readEvents.js';
 import type { Actor } from './callers.js';
 import { nowIso } from './ids.js';
 import type { Log } from './log.js';
@@ -48,8 +49,7 @@ export interface GrantUse {
 /** The read events of one turn of the event loop, and the promise all of those reads wait on. */
 interface ReadBatch {
   events: NewAuditEvent[];
-  /** One stamp per grant: the latest read of the batch. */
-  lastRead: Map<string, LastRead>;
+  lastRead: LastRead[];
   written: Promise<void>;
 }
 
@@ -103,7 +103,7 @@ export class AuditTrail {
     const batch = this.open ?? this.openBatch();
     const event = auditRow(accountId, entry, nowIso());
     batch.events.push(event);
-    if (use) batch.lastRead.set(`${use.secretId}/${use.agentId}`, { ...use, at: event.at });
+    if (use) batch.lastRead.push({ ...use, at: event.at });
     return batch.written;
   }
 
@@ -113,7 +113,7 @@ export class AuditTrail {
   }
 
   private openBatch(): ReadBatch {
-    const batch: ReadBatch = { events: [], lastRead: new Map(), written: Promise.resolve() };
+    const batch: ReadBatch = { events: [], lastRead: [], written: Promise.resolve() };
     // Sent after this turn's I/O, so the reads that arrived in the same turn share its message and its
     // commit. Not awaited by the next batch: that one goes out while this one is written, and the
     // writer merges what reaches it meanwhile.
@@ -130,15 +130,13 @@ export class AuditTrail {
   private async send(batch: ReadBatch): Promise<void> {
     if (this.open === batch) this.open = undefined;
     try {
-      await this.store.readEvents.write({ events: batch.events, lastRead: [...batch.lastRead.values()] });
+      await this.store.readEvents.write({ events: batch.events, lastRead: latestPerGrant(batch.lastRead) });
     } catch (error) {
       this.log.error({ failure: describe(error), events: batch.events.length }, 'audit batch could not be written; the reads fail closed');
       throw auditUnavailable();
     }
   }
 }
-
-const nextTurn = (): Promise<void> => new Promise((resolve) => setImmediate(resolve));
 
 /** An error as a log field: its class and message, which the store and crypto layers keep free of values. */
 export function describe(error: unknown): string {
