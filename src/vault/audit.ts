@@ -1,4 +1,3 @@
-import { setImmediate as nextTurn } from 'node:timers/promises';
 import type { AuditAction, AuditOutcome } from '../domain/audit.js';
 import { VaultError } from '../domain/errors.js';
 import { auditWrites, type AuditWrites, type NewAuditEvent } from '../store/audit.js';
@@ -114,10 +113,12 @@ export class AuditTrail {
 
   private openBatch(): ReadBatch {
     const batch: ReadBatch = { events: [], lastRead: [], written: Promise.resolve() };
-    // Sent after this turn's I/O, so the reads that arrived in the same turn share its message and its
-    // commit. Not awaited by the next batch: that one goes out while this one is written, and the
+    // Sent once the work that is already queued has run (process.nextTick fires after the current
+    // run of promise callbacks): the reads that one revision lookup released all record their events
+    // by then, so they share this message and its commit, and none waits for another turn of the
+    // event loop. Not awaited by the next batch: that one goes out while this one is written, and the
     // writer merges what reaches it meanwhile.
-    batch.written = nextTurn().then(() => this.send(batch));
+    batch.written = new Promise<void>((resolve) => process.nextTick(resolve)).then(() => this.send(batch));
     this.open = batch;
     this.inFlight.add(batch.written);
     batch.written.then(
