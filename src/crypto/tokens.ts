@@ -1,4 +1,4 @@
-import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import { hash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 /**
  * Bearer credentials: personal access tokens, agent keys and console sessions. A credential is
@@ -24,7 +24,8 @@ export function issueCredential(kind: CredentialKind): IssuedCredential {
   return { id, token, hash: hashCredential(token) };
 }
 
-export const hashCredential = (token: string): Buffer => createHash('sha256').update(token, 'utf8').digest();
+// One-shot hash: it runs on every authenticated call, including every run-time read.
+export const hashCredential = (token: string): Buffer => hash('sha256', token, 'buffer');
 
 /** The id part of a well-formed credential of the expected kind, or undefined for anything else. */
 export function credentialId(token: string, kind: CredentialKind): string | undefined {

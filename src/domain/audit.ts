@@ -1,4 +1,4 @@
-import { createHash } from 'node:crypto';
+import { hash } from 'node:crypto';
 
 export const AUDIT_ACTIONS = [
   'secret.read',
@@ -74,7 +74,8 @@ export function chainHash(prevHash: string, event: AuditRecord): string {
     event.detail,
     prevHash,
   ];
-  return createHash('sha256').update(JSON.stringify(fields), 'utf8').digest('hex');
+  // One-shot hash: no Hash object per event (this runs for every audit event written).
+  return hash('sha256', JSON.stringify(fields), 'hex');
 }
 
 /** An event as stored, with its place in the chain. */
