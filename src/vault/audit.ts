@@ -45,7 +45,7 @@ export interface GrantUse {
   agentId: string;
 }
 
-/** The read events of one turn of the event loop, and the promise all of those reads wait on. */
+/** The read events recorded together (see openBatch), and the promise all of those reads wait on. */
 interface ReadBatch {
   events: NewAuditEvent[];
   lastRead: LastRead[];
@@ -57,8 +57,8 @@ export const auditUnavailable = (): VaultError =>
 
 /**
  * The audit trail. Changes write their events in the same transaction as the change. Run-time reads
- * are group-committed: the reads of one turn of the event loop go to the store's read-event writer as
- * one batch, at once, and batches that reach it while it is writing are committed together. Each read
+ * are group-committed: the reads that record their events together go to the store's read-event writer
+ * as one batch, at once, and batches that reach it while it is writing are committed together. Each read
  * is answered only when the transaction holding its event has committed (SPEC S13, fail closed).
  */
 export class AuditTrail {
