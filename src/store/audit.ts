@@ -6,6 +6,9 @@ import type { AuditEventsTable } from './schema.js';
 
 export type NewAuditEvent = Omit<AuditRecord, 'seq'>;
 
+/** How exact a "last read" stamp is: it tells admins which grants are used (SPEC S15), to the second. */
+export const LAST_READ_RESOLUTION_MS = 1000;
+
 const EVENT_COLUMNS = [
   'account_id',
   'seq',
@@ -108,17 +111,36 @@ export function auditWrites(db: Db) {
     }
   }
 
+  // A stamp is rewritten only when it is at least LAST_READ_RESOLUTION_MS older than the read: a grant
+  // read back to back would otherwise rewrite its row and its secret's in every commit, two more pages
+  // of the few a commit writes. An UPDATE that matches no row writes nothing. The test is on the stored
+  // value itself, so it holds whoever wrote it (another instance, a grant made anew, a restore), and a
+  // stamp never moves backwards. Stamps are ISO-8601 UTC text, which orders as the times do.
   const stampGrant = precompile(
-    (at: string, secretId: string, agentId: string) =>
-      db.updateTable('grants').set({ last_read_at: at }).where('secret_id', '=', secretId).where('agent_id', '=', agentId),
+    (at: string, secretId: string, agentId: string, staleBefore: string) =>
+      db
+        .updateTable('grants')
+        .set({ last_read_at: at })
+        .where('secret_id', '=', secretId)
+        .where('agent_id', '=', agentId)
+        .where((eb) => eb.or([eb('last_read_at', 'is', null), eb('last_read_at', '<=', staleBefore)])),
+    4,
+  );
+  const stampSecret = precompile(
+    (at: string, secretId: string, staleBefore: string) =>
+      db
+        .updateTable('secrets')
+        .set({ last_read_at: at })
+        .where('id', '=', secretId)
+        .where((eb) => eb.or([eb('last_read_at', 'is', null), eb('last_read_at', '<=', staleBefore)])),
     3,
   );
-  const stampSecret = precompile((at: string, secretId: string) => db.updateTable('secrets').set({ last_read_at: at }).where('id', '=', secretId), 2);
 
-  /** Stamps "last read" on a grant and its secret (SPEC S15), in the batch that audits the read. */
+  /** Stamps "last read" on a grant and its secret (SPEC S15), to the second, in the batch that audits the read. */
   async function markRead(tx: QueryRunner, at: string, secretId: string, agentId: string): Promise<void> {
-    await tx.executeQuery(stampGrant(at, secretId, agentId));
-    await tx.executeQuery(stampSecret(at, secretId));
+    const staleBefore = new Date(Date.parse(at) - LAST_READ_RESOLUTION_MS).toISOString();
+    await tx.executeQuery(stampGrant(at, secretId, agentId, staleBefore));
+    await tx.executeQuery(stampSecret(at, secretId, staleBefore));
   }
 
   return { lockChains, append, markRead };

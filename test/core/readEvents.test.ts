@@ -5,7 +5,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { NewAuditEvent } from '../../src/store/audit.js';
 import { migrateToLatest, openStore, type Store } from '../../src/store/database.js';
-import { groupCommit, type ReadEventBatch } from '../../src/store/readEvents.js';
+import { groupCommit, readEventTransaction, type ReadEventBatch } from '../../src/store/readEvents.js';
 import type { Vault } from '../../src/vault/index.js';
 import { vaultWithReader } from '../support/reader.js';
 import { DATABASES, freshStorage, type TestStorage } from '../support/stores.js';
@@ -92,6 +92,30 @@ describe.each(DATABASES)('a read on %s', (kind) => {
     await Promise.all(Array.from({ length: reads }, () => vault.runtime.readSecretForAgent(agentKey, 'audited')));
     // No flush: the answers themselves mean the events are stored.
     expect(await countReads()).toBe(before + reads);
+  });
+
+  it('stamps "last read" to the second: a grant read back to back is rewritten once a second, never backwards, and at once when made anew', async () => {
+    const grantOf = () => other.db.selectFrom('grants as g').innerJoin('secrets as s', 's.id', 'g.secret_id').select(['g.secret_id', 'g.agent_id', 'g.last_read_at as grant', 's.last_read_at as secret']).where('s.name', '=', 'audited').executeTakeFirstOrThrow();
+    const { secret_id: secretId, agent_id: agentId } = await grantOf();
+    const writeStamp = readEventTransaction(store);
+    const stampAt = async (at: string) => {
+      await writeStamp({ events: [], lastRead: [{ secretId, agentId, at }] });
+      const row = await grantOf();
+      return [row.grant, row.secret];
+    };
+    const t = Date.parse('2030-01-01T00:00:00.000Z');
+    const iso = (ms: number) => new Date(t + ms).toISOString();
+    expect(await stampAt(iso(0))).toEqual([iso(0), iso(0)]);
+    // Within the second: the rows (and their pages) are left as they are.
+    expect(await stampAt(iso(999))).toEqual([iso(0), iso(0)]);
+    expect(await stampAt(iso(1000))).toEqual([iso(1000), iso(1000)]);
+    // A read stamped earlier (another instance, a late batch) never moves the stamp back.
+    expect(await stampAt(iso(-5000))).toEqual([iso(1000), iso(1000)]);
+    // A grant made anew starts without a stamp, and its first read stamps it whatever came before.
+    await vault.secrets.setAccess(caller, 'audited', []);
+    await vault.secrets.setAccess(caller, 'audited', ['reader']);
+    expect((await grantOf()).grant).toBeNull();
+    expect((await stampAt(iso(1500)))[0]).toBe(iso(1500));
   });
 
   it('is answered promptly while changes are written back to back', async () => {
