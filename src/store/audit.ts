@@ -9,6 +9,28 @@ export type NewAuditEvent = Omit<AuditRecord, 'seq'>;
 /** How exact a "last read" stamp is: it tells admins which grants are used (SPEC S15), to the second. */
 export const LAST_READ_RESOLUTION_MS = 1000;
 
+/** A stored stamp at or before this is rewritten by a read at `at`; a later one is left as it is. */
+export const staleStampBefore = (at: string): string => new Date(Date.parse(at) - LAST_READ_RESOLUTION_MS).toISOString();
+
+export interface ChainHead {
+  seq: number;
+  hash: string;
+}
+
+/** One account's events as rows of its chain after `head`: numbered, each hashed over the one before. */
+export function chainRows(head: ChainHead, events: readonly NewAuditEvent[]): { rows: AuditEventsTable[]; head: ChainHead } {
+  let { seq, hash } = head;
+  const rows = events.map((event) => {
+    seq += 1;
+    const record: AuditRecord = { ...event, seq };
+    const next = chainHash(hash, record);
+    const row: AuditEventsTable = { ...record, prev_hash: hash, hash: next };
+    hash = next;
+    return row;
+  });
+  return { rows, head: { seq, hash } };
+}
+
 const EVENT_COLUMNS = [
   'account_id',
   'seq',
@@ -70,8 +92,8 @@ export function auditWrites(db: Db) {
    * other in a circle, and returns each chain's head. Every transaction that writes audit events
    * takes them before any other write.
    */
-  async function lockChains(tx: QueryRunner, accountIds: Iterable<string>): Promise<Map<string, { seq: number; hash: string }>> {
-    const heads = new Map<string, { seq: number; hash: string }>();
+  async function lockChains(tx: QueryRunner, accountIds: Iterable<string>): Promise<Map<string, ChainHead>> {
+    const heads = new Map<string, ChainHead>();
     for (const accountId of [...new Set(accountIds)].sort()) {
       const head = (await tx.executeQuery(lockChain(accountId))).rows[0];
       if (!head) throw new Error(`account ${accountId} has no audit chain`);
@@ -81,7 +103,7 @@ export function auditWrites(db: Db) {
   }
 
   /** Appends events to their accounts' chains, after the heads that lockChains returned. */
-  async function append(tx: QueryRunner, heads: Map<string, { seq: number; hash: string }>, events: readonly NewAuditEvent[]): Promise<void> {
+  async function append(tx: QueryRunner, heads: Map<string, ChainHead>, events: readonly NewAuditEvent[]): Promise<void> {
     const byAccount = new Map<string, NewAuditEvent[]>();
     for (const event of events) {
       const list = byAccount.get(event.account_id);
@@ -91,23 +113,15 @@ export function auditWrites(db: Db) {
     for (const [accountId, accountEvents] of byAccount) {
       const head = heads.get(accountId);
       if (!head) throw new Error(`the audit chain of account ${accountId} was not locked`);
-      let { seq, hash } = head;
-      const values: unknown[] = [];
-      for (const event of accountEvents) {
-        seq += 1;
-        const record: AuditRecord = { ...event, seq };
-        const next = chainHash(hash, record);
-        const row: AuditEventsTable = { ...record, prev_hash: hash, hash: next };
-        for (const column of EVENT_COLUMNS) values.push(row[column]);
-        hash = next;
-      }
+      const chained = chainRows(head, accountEvents);
+      const values = chained.rows.flatMap((row) => EVENT_COLUMNS.map((column) => row[column]));
       // Chunks keep each INSERT under SQLite's parameter limit.
       const perChunk = 100 * EVENT_COLUMNS.length;
       for (let i = 0; i < values.length; i += perChunk) {
         const chunk = values.slice(i, i + perChunk);
         await tx.executeQuery(insertRows(chunk.length / EVENT_COLUMNS.length)(...chunk));
       }
-      await tx.executeQuery(writeHead(accountId, seq, hash));
+      await tx.executeQuery(writeHead(accountId, chained.head.seq, chained.head.hash));
     }
   }
 
@@ -138,9 +152,8 @@ export function auditWrites(db: Db) {
 
   /** Stamps "last read" on a grant and its secret (SPEC S15), to the second, in the batch that audits the read. */
   async function markRead(tx: QueryRunner, at: string, secretId: string, agentId: string): Promise<void> {
-    const staleBefore = new Date(Date.parse(at) - LAST_READ_RESOLUTION_MS).toISOString();
-    await tx.executeQuery(stampGrant(at, secretId, agentId, staleBefore));
-    await tx.executeQuery(stampSecret(at, secretId, staleBefore));
+    await tx.executeQuery(stampGrant(at, secretId, agentId, staleStampBefore(at)));
+    await tx.executeQuery(stampSecret(at, secretId, staleStampBefore(at)));
   }
 
   return { lockChains, append, markRead };
@@ -190,6 +203,6 @@ export async function auditEventsAfter(db: Db, accountId: string, afterSeq: numb
   return db.selectFrom('audit_events').selectAll().where('account_id', '=', accountId).where('seq', '>', afterSeq).orderBy('seq', 'asc').limit(limit).execute();
 }
 
-export async function auditHead(db: Db, accountId: string): Promise<{ seq: number; hash: string }> {
+export async function auditHead(db: Db, accountId: string): Promise<ChainHead> {
   return db.selectFrom('audit_heads').select(['seq', 'hash']).where('account_id', '=', accountId).executeTakeFirstOrThrow();
 }

@@ -4,6 +4,7 @@ import { Kysely, Migrator, PostgresDialect, type CompiledQuery, type LogEvent, t
 import pg from 'pg';
 import { migrationProvider } from './migrations.js';
 import { preparingPool } from './postgresPool.js';
+import { postgresReadEventWriter } from './postgresReadEvents.js';
 import { inProcessWriter, threadWriter, type ReadEventWriter } from './readEvents.js';
 import { ServerSqliteDialect } from './sqliteDriver.js';
 import { sharedWriteTurns } from './writeTurns.js';
@@ -101,7 +102,7 @@ export function openStore(location: StoreLocation, options: StoreOptions = {}): 
     dialect: 'postgres',
     read,
     writeTransaction,
-    readEvents: inProcessWriter({ db, writeTransaction }),
+    readEvents: inProcessWriter({ db, writeTransaction }, postgresReadEventWriter({ db, writeTransaction })),
     setPragma: () => Promise.reject(new Error('pragmas are SQLite settings')),
     close: () => db.destroy(),
   };

@@ -88,14 +88,30 @@ export function latestPerGrant(stamps: Iterable<LastRead>): LastRead[] {
   return [...latest.values()];
 }
 
+/** One "last read" stamp per secret, the latest: a secret read through several grants is stamped once. */
+export function latestPerSecret(stamps: readonly LastRead[]): LastRead[] {
+  const latest = new Map<string, LastRead>();
+  for (const stamp of stamps) {
+    const known = latest.get(stamp.secretId);
+    if (known === undefined || known.at < stamp.at) latest.set(stamp.secretId, stamp);
+  }
+  return [...latest.values()];
+}
+
 function merge(batches: ReadEventBatch[]): ReadEventBatch {
   if (batches.length === 1 && batches[0]) return batches[0];
   return { events: batches.flatMap((batch) => batch.events), lastRead: latestPerGrant(batches.flatMap((batch) => batch.lastRead)) };
 }
 
-/** On the store's own connections (PostgreSQL: the pool's, waiting on the network, not the CPU). */
-export function inProcessWriter(store: Pick<Store, 'db' | 'writeTransaction'>): ReadEventWriter {
-  return { write: groupCommit(readEventTransaction(store), { concurrency: 1, gatherTurn: true }), ready: async () => undefined, close: async () => undefined };
+/**
+ * On the store's own connections (PostgreSQL: the pool's, waiting on the network, not the CPU), with
+ * `writeOne` writing each group; by default the general transaction.
+ */
+export function inProcessWriter(
+  store: Pick<Store, 'db' | 'writeTransaction'>,
+  writeOne: (batch: ReadEventBatch) => Promise<void> = readEventTransaction(store),
+): ReadEventWriter {
+  return { write: groupCommit(writeOne, { concurrency: 1, gatherTurn: true }), ready: async () => undefined, close: async () => undefined };
 }
 
 /** What crosses to the writer thread and back. */

@@ -7,6 +7,7 @@ import type { NewAuditEvent } from '../../src/store/audit.js';
 import { migrateToLatest, openStore, type Store } from '../../src/store/database.js';
 import { groupCommit, readEventTransaction, type ReadEventBatch } from '../../src/store/readEvents.js';
 import type { Vault } from '../../src/vault/index.js';
+import { auditRow } from '../../src/vault/audit.js';
 import { vaultWithReader } from '../support/reader.js';
 import { DATABASES, freshStorage, type TestStorage } from '../support/stores.js';
 
@@ -143,5 +144,48 @@ describe.each(DATABASES)('a read on %s', (kind) => {
     expect(latencies.length).toBeGreaterThan(10);
     // Generous for a shared machine; starvation shows as seconds (SQLite's busy timeout), not milliseconds.
     expect(Math.max(...latencies)).toBeLessThan(1000);
+  });
+});
+
+describe('read events on postgres, when another writer appends to the same chain', () => {
+  it('the next batch finds the head moved, is written the locking way, and the chain stays whole', async () => {
+    const storage = await freshStorage('postgres');
+    const statements: string[] = [];
+    const store = openStore(storage.location, { onQuery: (sql) => statements.push(sql) });
+    await migrateToLatest(store);
+    // A second instance: its own pool and its own read-event writer on the same database.
+    const other = openStore(storage.location);
+    const { vault, caller, agentKey } = await vaultWithReader(store, { name: 'shared', value: 'v' });
+    try {
+      const auditStatementsOfARead = async () => {
+        statements.length = 0;
+        expect((await vault.runtime.readSecretForAgent(agentKey, 'shared')).value).toBe('v');
+        return statements.filter((sql) => !sql.startsWith('select "revision"') && !sql.includes('from "agent_keys"'));
+      };
+      const oneStatement = /^\s*with head as/;
+      const chainLock = /^update "audit_heads" set "seq" = "seq"/;
+      await auditStatementsOfARead();
+      expect(await auditStatementsOfARead()).toEqual([expect.stringMatching(oneStatement)]);
+
+      const fromElsewhere = auditRow(caller.accountId, { actor: { type: 'agent', id: 'agt_elsewhere', name: 'elsewhere' }, action: 'secret.read', outcome: 'not_found', secret: { id: null, name: 'missing' } }, new Date().toISOString());
+      await other.readEvents.write({ events: [fromElsewhere], lastRead: [] });
+
+      // The one statement writes nothing (the head moved), then the batch takes the chain lock first.
+      const afterOther = await auditStatementsOfARead();
+      expect(afterOther[0]).toMatch(oneStatement);
+      expect(afterOther.some((sql) => chainLock.test(sql))).toBe(true);
+      // The head is read again, and the batches after are one statement each.
+      expect(await auditStatementsOfARead()).toEqual([expect.stringMatching(/from "audit_heads"/), expect.stringMatching(oneStatement)]);
+      expect(await auditStatementsOfARead()).toEqual([expect.stringMatching(oneStatement)]);
+
+      const verified = await vault.auditLog.verifyAuditTrail(caller);
+      expect(verified.ok).toBe(true);
+      const reads = await other.db.selectFrom('audit_events').select('agent_name').where('action', '=', 'secret.read').orderBy('seq').execute();
+      expect(reads.map((row) => row.agent_name)).toEqual(['reader', 'reader', null, 'reader', 'reader', 'reader']);
+    } finally {
+      await other.close();
+      await vault.close();
+      await storage.dispose();
+    }
   });
 });

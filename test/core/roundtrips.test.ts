@@ -1,7 +1,8 @@
 /**
  * The hot path does no more database work than the design says (DESIGN.md, "The hot path"): one
  * single-row query (the read revision) for the reads that arrive together, the full read query only
- * after a change, and one audit transaction per batch of reads, whatever the size of the batch.
+ * after a change, and one audit transaction per batch of reads, whatever the size of the batch: on
+ * SQLite seven statements, on PostgreSQL one (src/store/postgresReadEvents.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateToLatest, openStore, type Store } from '../../src/store/database.js';
@@ -16,6 +17,10 @@ describe.each(DATABASES)('database round trips of a run-time read on %s', (kind)
   let agentKey: string;
   let caller: Awaited<ReturnType<Vault['people']['authenticateToken']>>;
   const statements: string[] = [];
+  // SQLite: begin, chain lock (returning the head), insert, head update, grant and secret "last read",
+  // commit. PostgreSQL: all of that in one statement, after the head this writer last wrote.
+  const auditStatements = kind === 'sqlite' ? 7 : 1;
+  const endsAuditBatch = (sql: string) => (kind === 'sqlite' ? sql === 'commit' : sql.trimStart().startsWith('with head as'));
 
   beforeAll(async () => {
     storage = await freshStorage(kind);
@@ -39,8 +44,7 @@ describe.each(DATABASES)('database round trips of a run-time read on %s', (kind)
     await vault.audit.flush();
     expect(statements.filter(isRevision)).toHaveLength(1);
     expect(statements.filter(isFullRead)).toHaveLength(0);
-    // begin, chain lock (returning the head), insert, head update, grant and secret "last read", commit
-    expect(statements.length).toBe(1 + 7);
+    expect(statements.length).toBe(1 + auditStatements);
   });
 
   it('the first read after a change runs the full query once, and sees the change', async () => {
@@ -59,10 +63,9 @@ describe.each(DATABASES)('database round trips of a run-time read on %s', (kind)
     await vault.audit.flush();
     expect(statements.filter(isRevision)).toHaveLength(1);
     expect(statements.filter(isFullRead)).toHaveLength(0);
-    const inserts = statements.filter((sql) => sql.startsWith('insert into "audit_events"'));
-    const commits = statements.filter((sql) => sql === 'commit');
-    expect(commits.length).toBe(inserts.length);
-    expect(commits.length).toBeLessThanOrEqual(2);
-    expect(statements.length - 1).toBe(commits.length * 7);
+    const batches = statements.filter(endsAuditBatch);
+    expect(batches.length).toBeGreaterThanOrEqual(1);
+    expect(batches.length).toBeLessThanOrEqual(2);
+    expect(statements.length - 1).toBe(batches.length * auditStatements);
   });
 });
