@@ -152,8 +152,9 @@ export function auditWrites(db: Db) {
 
   /** Stamps "last read" on a grant and its secret (SPEC S15), to the second, in the batch that audits the read. */
   async function markRead(tx: QueryRunner, at: string, secretId: string, agentId: string): Promise<void> {
-    await tx.executeQuery(stampGrant(at, secretId, agentId, staleStampBefore(at)));
-    await tx.executeQuery(stampSecret(at, secretId, staleStampBefore(at)));
+    const staleBefore = staleStampBefore(at);
+    await tx.executeQuery(stampGrant(at, secretId, agentId, staleBefore));
+    await tx.executeQuery(stampSecret(at, secretId, staleBefore));
   }
 
   return { lockChains, append, markRead };
