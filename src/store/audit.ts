@@ -102,14 +102,15 @@ export function auditWrites(db: Db) {
     return heads;
   }
 
-  /** Appends events to their accounts' chains, after the heads that lockChains returned. */
-  async function append(tx: QueryRunner, heads: Map<string, ChainHead>, events: readonly NewAuditEvent[]): Promise<void> {
+  /** Appends events to their accounts' chains, after the heads that lockChains returned; returns the new heads. */
+  async function append(tx: QueryRunner, heads: Map<string, ChainHead>, events: readonly NewAuditEvent[]): Promise<Map<string, ChainHead>> {
     const byAccount = new Map<string, NewAuditEvent[]>();
     for (const event of events) {
       const list = byAccount.get(event.account_id);
       if (list) list.push(event);
       else byAccount.set(event.account_id, [event]);
     }
+    const written = new Map<string, ChainHead>();
     for (const [accountId, accountEvents] of byAccount) {
       const head = heads.get(accountId);
       if (!head) throw new Error(`the audit chain of account ${accountId} was not locked`);
@@ -122,7 +123,9 @@ export function auditWrites(db: Db) {
         await tx.executeQuery(insertRows(chunk.length / EVENT_COLUMNS.length)(...chunk));
       }
       await tx.executeQuery(writeHead(accountId, chained.head.seq, chained.head.hash));
+      written.set(accountId, chained.head);
     }
+    return written;
   }
 
   // A stamp is rewritten only when it is at least LAST_READ_RESOLUTION_MS older than the read: a grant

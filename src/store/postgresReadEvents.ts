@@ -1,5 +1,5 @@
 import { sql, type CompiledQuery } from 'kysely';
-import { auditHead, chainRows, staleStampBefore, type ChainHead } from './audit.js';
+import { chainRows, staleStampBefore, type ChainHead } from './audit.js';
 import type { Store } from './database.js';
 import { precompile } from './precompiled.js';
 import { latestPerSecret, readEventTransaction, type ReadEventBatch } from './readEvents.js';
@@ -12,12 +12,12 @@ import { latestPerSecret, readEventTransaction, type ReadEventBatch } from './re
  * Here the rows are chained after the head this writer last wrote, and the statement moves the head
  * only if it is still that one; the events and stamps join on that update, so they are written with
  * it or not at all, and the head's row lock comes first. If anyone else appended meanwhile (a change,
- * another instance), nothing is written and the batch goes the general way, which locks first.
+ * another instance), nothing is written and the batch goes the general way, which locks first; the
+ * one statement is tried again once a locked write finds the chain where this writer left it.
  */
 export function postgresReadEventWriter(store: Pick<Store, 'db' | 'writeTransaction'>): (batch: ReadEventBatch) => Promise<void> {
   const { db } = store;
   const locked = readEventTransaction(store);
-  const heads = new Map<string, ChainHead>();
 
   const appendIfHead = precompile(
     (
@@ -76,12 +76,38 @@ export function postgresReadEventWriter(store: Pick<Store, 'db' | 'writeTransact
     27,
   );
 
+  /**
+   * Per account: the head this writer last wrote, and whether the chain is quiet, i.e. its last locked
+   * write found the chain where this writer had left it (nobody else appending). Only then is the one
+   * statement tried: while changes or other instances keep appending it would mostly miss, so those
+   * times go the locking way without a wasted try.
+   */
+  const chains = new Map<string, { head: ChainHead | undefined; quiet: boolean }>();
+
+  const writeLocked = async (batch: ReadEventBatch, accountId: string, chain: { head: ChainHead | undefined; quiet: boolean }): Promise<void> => {
+    const lastWritten = chain.head;
+    chain.head = undefined;
+    const { found, written } = await locked(batch);
+    const foundHead = found.get(accountId);
+    chain.quiet = lastWritten !== undefined && foundHead !== undefined && foundHead.seq === lastWritten.seq && foundHead.hash === lastWritten.hash;
+    chain.head = written.get(accountId);
+  };
+
   return async (batch) => {
     const accountId = batch.events[0]?.account_id;
-    if (accountId === undefined || batch.events.some((event) => event.account_id !== accountId)) return locked(batch);
-    const head = heads.get(accountId) ?? (await auditHead(db, accountId));
+    if (accountId === undefined || batch.events.some((event) => event.account_id !== accountId)) {
+      await locked(batch);
+      return;
+    }
+    let chain = chains.get(accountId);
+    if (chain === undefined) {
+      chain = { head: undefined, quiet: false };
+      chains.set(accountId, chain);
+    }
+    if (!chain.quiet || chain.head === undefined) return writeLocked(batch, accountId, chain);
+    const head = chain.head;
     // Whatever happens next, this writer no longer knows the head for sure until it has written it.
-    heads.delete(accountId);
+    chain.head = undefined;
     const { rows, head: next } = chainRows(head, batch.events);
     const column = <K extends keyof (typeof rows)[number]>(key: K) => rows.map((row) => row[key]);
     const secrets = latestPerSecret(batch.lastRead);
@@ -119,9 +145,10 @@ export function postgresReadEventWriter(store: Pick<Store, 'db' | 'writeTransact
       )
     ).rows;
     if (result?.written === 1) {
-      heads.set(accountId, next);
+      chain.head = next;
       return;
     }
-    await locked(batch);
+    chain.quiet = false;
+    await writeLocked(batch, accountId, chain);
   };
 }

@@ -2,7 +2,7 @@ import { extname } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { auditWrites, type NewAuditEvent } from './audit.js';
+import { auditWrites, type ChainHead, type NewAuditEvent } from './audit.js';
 import type { Store } from './database.js';
 
 /** A granted read's "last read" stamp, written with its audit event. */
@@ -26,17 +26,21 @@ export interface ReadEventWriter {
   close(): Promise<void>;
 }
 
-/** Writes a batch in one transaction of the given store: the chain locks, the events, the stamps. */
+/**
+ * Writes a batch in one transaction of the given store: the chain locks, the events, the stamps.
+ * Resolves with the chains' heads as the locks found them and as the batch left them.
+ */
 export function readEventTransaction(store: Pick<Store, 'db' | 'writeTransaction'>) {
   const writes = auditWrites(store.db);
-  return (batch: ReadEventBatch): Promise<void> =>
+  return (batch: ReadEventBatch): Promise<{ found: Map<string, ChainHead>; written: Map<string, ChainHead> }> =>
     store.writeTransaction(async (tx) => {
-      const heads = await writes.lockChains(
+      const found = await writes.lockChains(
         tx,
         batch.events.map((event) => event.account_id),
       );
-      await writes.append(tx, heads, batch.events);
+      const written = await writes.append(tx, found, batch.events);
       for (const { at, secretId, agentId } of batch.lastRead) await writes.markRead(tx, at, secretId, agentId);
+      return { found, written };
     });
 }
 
@@ -50,7 +54,7 @@ const MAX_GROUP_EVENTS = 2048;
  * what has arrived by then (messages, requests) joins it instead of paying for a write of its own.
  */
 export function groupCommit(
-  writeOne: (batch: ReadEventBatch) => Promise<void>,
+  writeOne: (batch: ReadEventBatch) => Promise<unknown>,
   { concurrency, gatherTurn }: { concurrency: number; gatherTurn: boolean },
 ): (batch: ReadEventBatch) => Promise<void> {
   const waiting: Array<{ batch: ReadEventBatch; resolve: () => void; reject: (error: unknown) => void }> = [];
@@ -109,7 +113,7 @@ function merge(batches: ReadEventBatch[]): ReadEventBatch {
  */
 export function inProcessWriter(
   store: Pick<Store, 'db' | 'writeTransaction'>,
-  writeOne: (batch: ReadEventBatch) => Promise<void> = readEventTransaction(store),
+  writeOne: (batch: ReadEventBatch) => Promise<unknown> = readEventTransaction(store),
 ): ReadEventWriter {
   return { write: groupCommit(writeOne, { concurrency: 1, gatherTurn: true }), ready: async () => undefined, close: async () => undefined };
 }

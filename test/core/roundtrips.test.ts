@@ -27,8 +27,12 @@ describe.each(DATABASES)('database round trips of a run-time read on %s', (kind)
     store = openStore(storage.location, { onQuery: (sql) => statements.push(sql) });
     await migrateToLatest(store);
     ({ vault, caller, agentKey } = await vaultWithReader(store, { name: 'hot', value: 'v' }));
-    await vault.runtime.readSecretForAgent(agentKey, 'hot'); // opens the data key once
-    await vault.audit.flush();
+    // Opens the data key once; on PostgreSQL the audit writer also learns that nobody else appends to
+    // this account's chain (two locked batches in a row find it where it left it).
+    for (let i = 0; i < 2; i++) {
+      await vault.runtime.readSecretForAgent(agentKey, 'hot');
+      await vault.audit.flush();
+    }
   });
   afterAll(async () => {
     await vault?.close();
