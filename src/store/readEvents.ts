@@ -85,22 +85,22 @@ export function groupCommit(
     });
 }
 
-/** One "last read" stamp per grant, the latest of those given (they come in the order of the reads). */
-export function latestPerGrant(stamps: Iterable<LastRead>): LastRead[] {
-  const latest = new Map<string, LastRead>();
-  for (const stamp of stamps) latest.set(`${stamp.secretId}/${stamp.agentId}`, stamp);
-  return [...latest.values()];
-}
-
-/** One "last read" stamp per secret, the latest: a secret read through several grants is stamped once. */
-export function latestPerSecret(stamps: readonly LastRead[]): LastRead[] {
+/** The latest of the given stamps for each key: at most one "last read" write per row in a batch. */
+function latestBy(stamps: Iterable<LastRead>, keyOf: (stamp: LastRead) => string): LastRead[] {
   const latest = new Map<string, LastRead>();
   for (const stamp of stamps) {
-    const known = latest.get(stamp.secretId);
-    if (known === undefined || known.at < stamp.at) latest.set(stamp.secretId, stamp);
+    const key = keyOf(stamp);
+    const known = latest.get(key);
+    if (known === undefined || known.at <= stamp.at) latest.set(key, stamp);
   }
   return [...latest.values()];
 }
+
+/** One "last read" stamp per grant, the latest. */
+export const latestPerGrant = (stamps: Iterable<LastRead>): LastRead[] => latestBy(stamps, (stamp) => `${stamp.secretId}/${stamp.agentId}`);
+
+/** One "last read" stamp per secret, the latest: a secret read through several grants is stamped once. */
+export const latestPerSecret = (stamps: Iterable<LastRead>): LastRead[] => latestBy(stamps, (stamp) => stamp.secretId);
 
 function merge(batches: ReadEventBatch[]): ReadEventBatch {
   if (batches.length === 1 && batches[0]) return batches[0];
