@@ -2,7 +2,13 @@ import { sql, type CompiledQuery } from 'kysely';
 import { chainRows, staleStampBefore, type ChainHead } from './audit.js';
 import type { Store } from './database.js';
 import { precompile } from './precompiled.js';
-import { latestPerSecret, readEventTransaction, type ReadEventBatch } from './readEvents.js';
+import { latestPerSecret, readEventTransaction, type LastRead, type ReadEventBatch } from './readEvents.js';
+
+/** What this writer knows of one account's chain (see postgresReadEventWriter). */
+interface ChainState {
+  head: ChainHead | undefined;
+  quiet: boolean;
+}
 
 /**
  * PostgreSQL: one account's batch of read events in one statement, so one round trip. The general
@@ -19,36 +25,9 @@ export function postgresReadEventWriter(store: Pick<Store, 'db' | 'writeTransact
   const { db } = store;
   const locked = readEventTransaction(store);
 
+  // The rows and stamps travel as JSON, one parameter each: the column list is written once, below.
   const appendIfHead = precompile(
-    (
-      accountId: string,
-      expectedSeq: number,
-      expectedHash: string,
-      nextSeq: number,
-      nextHash: string,
-      seqs: number[],
-      ats: string[],
-      actorTypes: string[],
-      actorIds: Array<string | null>,
-      actorNames: Array<string | null>,
-      actions: string[],
-      secretIds: Array<string | null>,
-      secretNames: Array<string | null>,
-      versions: Array<number | null>,
-      agentIds: Array<string | null>,
-      agentNames: Array<string | null>,
-      outcomes: string[],
-      details: Array<string | null>,
-      prevHashes: string[],
-      hashes: string[],
-      grantSecrets: string[],
-      grantAgents: string[],
-      grantAts: string[],
-      grantStale: string[],
-      stampSecrets: string[],
-      stampAts: string[],
-      stampStale: string[],
-    ) => ({
+    (accountId: string, expectedSeq: number, expectedHash: string, nextSeq: number, nextHash: string, events: string, grantStamps: string, secretStamps: string) => ({
       compile: (): CompiledQuery<{ written: number }> =>
         sql<{ written: number }>`
           with head as (
@@ -57,23 +36,23 @@ export function postgresReadEventWriter(store: Pick<Store, 'db' | 'writeTransact
             returning account_id
           ), events as (
             insert into audit_events (account_id, seq, at, actor_type, actor_id, actor_name, action, secret_id, secret_name, version, agent_id, agent_name, outcome, detail, prev_hash, hash)
-            select head.account_id, e.* from head, unnest(
-              ${seqs}::bigint[], ${ats}::text[], ${actorTypes}::text[], ${actorIds}::text[], ${actorNames}::text[], ${actions}::text[],
-              ${secretIds}::text[], ${secretNames}::text[], ${versions}::integer[], ${agentIds}::text[], ${agentNames}::text[],
-              ${outcomes}::text[], ${details}::text[], ${prevHashes}::text[], ${hashes}::text[]
-            ) as e
+            select head.account_id, e.seq, e.at, e.actor_type, e.actor_id, e.actor_name, e.action, e.secret_id, e.secret_name, e.version, e.agent_id, e.agent_name, e.outcome, e.detail, e.prev_hash, e.hash
+            from head, jsonb_to_recordset(${events}::jsonb) as e(
+              seq bigint, at text, actor_type text, actor_id text, actor_name text, action text, secret_id text, secret_name text,
+              version integer, agent_id text, agent_name text, outcome text, detail text, prev_hash text, hash text
+            )
           ), grant_stamps as (
             update grants g set last_read_at = s.at
-            from head, unnest(${grantSecrets}::text[], ${grantAgents}::text[], ${grantAts}::text[], ${grantStale}::text[]) as s(secret_id, agent_id, at, stale_before)
-            where g.secret_id = s.secret_id and g.agent_id = s.agent_id and (g.last_read_at is null or g.last_read_at <= s.stale_before)
+            from head, jsonb_to_recordset(${grantStamps}::jsonb) as s("secretId" text, "agentId" text, at text, stale text)
+            where g.secret_id = s."secretId" and g.agent_id = s."agentId" and (g.last_read_at is null or g.last_read_at <= s.stale)
           ), secret_stamps as (
             update secrets x set last_read_at = s.at
-            from head, unnest(${stampSecrets}::text[], ${stampAts}::text[], ${stampStale}::text[]) as s(secret_id, at, stale_before)
-            where x.id = s.secret_id and (x.last_read_at is null or x.last_read_at <= s.stale_before)
+            from head, jsonb_to_recordset(${secretStamps}::jsonb) as s("secretId" text, at text, stale text)
+            where x.id = s."secretId" and (x.last_read_at is null or x.last_read_at <= s.stale)
           )
           select count(*)::int as written from head`.compile(db),
     }),
-    27,
+    8,
   );
 
   /**
@@ -82,9 +61,9 @@ export function postgresReadEventWriter(store: Pick<Store, 'db' | 'writeTransact
    * statement tried: while changes or other instances keep appending it would mostly miss, so those
    * times go the locking way without a wasted try.
    */
-  const chains = new Map<string, { head: ChainHead | undefined; quiet: boolean }>();
+  const chains = new Map<string, ChainState>();
 
-  const writeLocked = async (batch: ReadEventBatch, accountId: string, chain: { head: ChainHead | undefined; quiet: boolean }): Promise<void> => {
+  const writeLocked = async (batch: ReadEventBatch, accountId: string, chain: ChainState): Promise<void> => {
     const lastWritten = chain.head;
     chain.head = undefined;
     const { found, written } = await locked(batch);
@@ -109,39 +88,10 @@ export function postgresReadEventWriter(store: Pick<Store, 'db' | 'writeTransact
     // Whatever happens next, this writer no longer knows the head for sure until it has written it.
     chain.head = undefined;
     const { rows, head: next } = chainRows(head, batch.events);
-    const column = <K extends keyof (typeof rows)[number]>(key: K) => rows.map((row) => row[key]);
-    const secrets = latestPerSecret(batch.lastRead);
+    const withStale = (stamps: LastRead[]) => JSON.stringify(stamps.map((stamp) => ({ ...stamp, stale: staleStampBefore(stamp.at) })));
     const [result] = (
       await db.executeQuery(
-        appendIfHead(
-          accountId,
-          head.seq,
-          head.hash,
-          next.seq,
-          next.hash,
-          column('seq'),
-          column('at'),
-          column('actor_type'),
-          column('actor_id'),
-          column('actor_name'),
-          column('action'),
-          column('secret_id'),
-          column('secret_name'),
-          column('version'),
-          column('agent_id'),
-          column('agent_name'),
-          column('outcome'),
-          column('detail'),
-          column('prev_hash'),
-          column('hash'),
-          batch.lastRead.map((stamp) => stamp.secretId),
-          batch.lastRead.map((stamp) => stamp.agentId),
-          batch.lastRead.map((stamp) => stamp.at),
-          batch.lastRead.map((stamp) => staleStampBefore(stamp.at)),
-          secrets.map((stamp) => stamp.secretId),
-          secrets.map((stamp) => stamp.at),
-          secrets.map((stamp) => staleStampBefore(stamp.at)),
-        ),
+        appendIfHead(accountId, head.seq, head.hash, next.seq, next.hash, JSON.stringify(rows), withStale(batch.lastRead), withStale(latestPerSecret(batch.lastRead))),
       )
     ).rows;
     if (result?.written === 1) {
