@@ -2,7 +2,7 @@
  * The real server (createVault + buildServer, as `agent-secrets serve` wires them) for benchmarks, in
  * its own process. Prints {"port": N} once listening.
  *
- *   tsx bench/server.ts --sqlite FILE | --postgres URL   --master-key BASE64   [--no-audit]
+ *   tsx bench/server.ts --sqlite FILE | --postgres URL   --master-key BASE64   [--no-audit] [--timings]
  *
  * --no-audit answers reads without writing their audit events: it exists only here, to show what the
  * audit costs, and breaks the product's promise (SPEC S13); the CLI cannot set it.
@@ -20,6 +20,7 @@ const { values } = parseArgs({
     postgres: { type: 'string' },
     'master-key': { type: 'string' },
     'no-audit': { type: 'boolean', default: false },
+    timings: { type: 'boolean', default: false },
   },
 });
 
@@ -35,9 +36,38 @@ const vault = createVault({
 await store.readEvents.ready();
 // The benchmark loads one agent key far beyond any real agent's rate: no per-key limit here.
 const app = await buildServer({ vault, logger, limits: { readsPerSecond: Number.POSITIVE_INFINITY } });
+if (values.timings) recordTimings(app);
 await app.listen({ port: 0, host: '127.0.0.1' });
 const address = app.server.address();
 process.stdout.write(`${JSON.stringify({ port: typeof address === 'object' && address ? address.port : 0 })}\n`);
+/**
+ * With --timings: how long each request spent inside this server (Fastify's elapsedTime, from the
+ * parsed request to the response handed to the socket), so that the benchmark can tell the server's
+ * own latency from the waits of a client that shares its cores. GET /__bench/timings returns the
+ * quantiles per route since the last call, and starts afresh. Off for the peak rates: the hook costs
+ * the hello-world a larger share of its time than the read.
+ */
+function recordTimings(app: Awaited<ReturnType<typeof buildServer>>): void {
+  const timings = new Map<string, number[]>();
+  app.addHook('onResponse', async (request, reply) => {
+    const route = request.routeOptions.url ?? request.url;
+    const samples = timings.get(route) ?? [];
+    if (samples.length === 0) timings.set(route, samples);
+    samples.push(reply.elapsedTime);
+  });
+  app.get('/__bench/timings', async () => {
+    const figures = Object.fromEntries([...timings].map(([route, samples]) => [route, quantiles(samples)]));
+    timings.clear();
+    return figures;
+  });
+}
+
+function quantiles(samples: number[]): { count: number; p50: number; p99: number; p999: number } {
+  const sorted = Float64Array.from(samples).sort();
+  const at = (q: number) => Math.round((sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0) * 100) / 100;
+  return { count: sorted.length, p50: at(0.5), p99: at(0.99), p999: at(0.999) };
+}
+
 process.on('SIGTERM', () => {
   void app.close().then(() => vault.close()).then(() => process.exit(0));
 });
