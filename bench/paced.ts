@@ -11,6 +11,7 @@
  */
 import { performance } from 'node:perf_hooks';
 import { Pool } from 'undici';
+import { quantiles } from './quantiles.js';
 
 export interface PacedFigures {
   rate: number;
@@ -68,13 +69,7 @@ export async function paced(options: { url: string; path: string; headers: Recor
   } finally {
     await pool.close();
   }
-  const quantile = (values: Float64Array) => {
-    const sorted = values.sort();
-    return (q: number) => round2(sorted[Math.min(total - 1, Math.floor(q * total))] ?? 0);
-  };
-  const latency = quantile(latencies);
-  const late = quantile(lateness);
+  const latency = quantiles(latencies);
+  const late = quantiles(lateness);
   return { rate, p50: latency(0.5), p99: latency(0.99), p999: latency(0.999), max: latency(1), failed, lateP99: late(0.99), lateMax: late(1) };
 }
-
-const round2 = (ms: number) => Math.round(ms * 100) / 100;

@@ -218,12 +218,12 @@ async function main(): Promise<void> {
       hellos.push(await helloAtHalf());
       reads.push(await readAtHalf());
     }
-    const quantiles = (runs: Array<{ p50: number; p99: number; p999: number } | undefined>) => {
+    const summary = (runs: Array<{ p50: number; p99: number; p999: number } | undefined>) => {
       const of = (pick: (run: { p50: number; p99: number; p999: number }) => number) => Math.round(median(runs.map((run) => (run ? pick(run) : Number.NaN))) * 100) / 100;
       return `p50 ${of((r) => r.p50)}  p99 ${of((r) => r.p99)}  p99.9 ${of((r) => r.p999)} ms`;
     };
     const row = (name: string, runs: LatencyRound[]) =>
-      `  ${name.padEnd(20)} client: ${quantiles(runs.map((r) => r.client)).padEnd(38)} server: ${quantiles(runs.map((r) => r.server))}   (client p99 by round: ${runs.map((r) => r.client.p99).join(', ')}${runs.some((r) => r.client.failed) ? `; FAILED ${runs.map((r) => r.client.failed).join(', ')}` : ''})\n`;
+      `  ${name.padEnd(20)} client: ${summary(runs.map((r) => r.client)).padEnd(38)} server: ${summary(runs.map((r) => r.server))}   (client p99 by round: ${runs.map((r) => r.client.p99).join(', ')}${runs.some((r) => r.client.failed) ? `; FAILED ${runs.map((r) => r.client.failed).join(', ')}` : ''})\n`;
     process.stdout.write(`\nlatency at half the SQLite read's peak, ${half} req/s evenly spaced (open loop), medians of ${ROUNDS} rounds of ${SECONDS} s:\n`);
     process.stdout.write(row('get_secret, SQLite', reads));
     process.stdout.write(row('hello-world', hellos));

@@ -13,6 +13,7 @@ import { masterKeyFromBytes } from '../src/crypto/masterKey.js';
 import { buildServer } from '../src/http/server.js';
 import { migrateToLatest, openStore } from '../src/store/database.js';
 import { createVault } from '../src/vault/index.js';
+import { quantiles } from './quantiles.js';
 
 const { values } = parseArgs({
   options: {
@@ -40,6 +41,7 @@ if (values.timings) recordTimings(app);
 await app.listen({ port: 0, host: '127.0.0.1' });
 const address = app.server.address();
 process.stdout.write(`${JSON.stringify({ port: typeof address === 'object' && address ? address.port : 0 })}\n`);
+
 /**
  * With --timings: how long each request spent inside this server (Fastify's elapsedTime, from the
  * parsed request to the response handed to the socket), so that the benchmark can tell the server's
@@ -56,16 +58,15 @@ function recordTimings(app: Awaited<ReturnType<typeof buildServer>>): void {
     samples.push(reply.elapsedTime);
   });
   app.get('/__bench/timings', async () => {
-    const figures = Object.fromEntries([...timings].map(([route, samples]) => [route, quantiles(samples)]));
+    const figures = Object.fromEntries(
+      [...timings].map(([route, samples]) => {
+        const at = quantiles(samples);
+        return [route, { count: samples.length, p50: at(0.5), p99: at(0.99), p999: at(0.999) }];
+      }),
+    );
     timings.clear();
     return figures;
   });
-}
-
-function quantiles(samples: number[]): { count: number; p50: number; p99: number; p999: number } {
-  const sorted = Float64Array.from(samples).sort();
-  const at = (q: number) => Math.round((sorted[Math.min(sorted.length - 1, Math.floor(q * sorted.length))] ?? 0) * 100) / 100;
-  return { count: sorted.length, p50: at(0.5), p99: at(0.99), p999: at(0.999) };
 }
 
 process.on('SIGTERM', () => {
