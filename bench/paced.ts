@@ -28,7 +28,7 @@ export interface PacedFigures {
 export async function paced(options: { url: string; path: string; headers: Record<string, string>; rate: number; seconds: number; connections: number }): Promise<PacedFigures> {
   const { url, path, headers, rate, seconds, connections } = options;
   const pool = new Pool(url, { connections, pipelining: 1 });
-  const total = Math.round(rate * seconds);
+  const total = Math.max(1, Math.round(rate * seconds));
   const interval = 1000 / rate;
   const latencies = new Float64Array(total);
   const lateness = new Float64Array(total);
