@@ -1,7 +1,7 @@
 import { GENESIS_HASH, chainHash, type AuditRecord } from '../domain/audit.js';
 import type { CompiledQuery } from 'kysely';
 import type { Db, QueryRunner, Tx } from './database.js';
-import { precompile } from './precompiled.js';
+import { precompile, precompileInOrder } from './precompiled.js';
 import type { AuditEventsTable } from './schema.js';
 
 export type NewAuditEvent = Omit<AuditRecord, 'seq'>;
@@ -68,6 +68,9 @@ const EVENT_COLUMNS = [
   'hash',
 ] as const satisfies ReadonlyArray<keyof AuditEventsTable>;
 
+/** Rows per INSERT at most: 100 × 16 parameters stays under SQLite's limit of 32,766. */
+const ROWS_PER_INSERT = 100;
+
 /**
  * The statements that write audit events, compiled once: appends happen on every run-time read, and
  * building them anew each time would cost more than the database takes to run them.
@@ -89,20 +92,24 @@ export function auditWrites(db: Db) {
     3,
   );
   // One compiled INSERT per number of rows seen, so a batch of any size is one statement.
-  const inserts = new Map<number, (...values: unknown[]) => CompiledQuery>();
-  const insertRows = (count: number) => {
-    let insert = inserts.get(count);
+  const inserts = new Map<number, (values: readonly unknown[]) => CompiledQuery>();
+  const insertRows = (rows: readonly AuditEventsTable[]): CompiledQuery => {
+    let insert = inserts.get(rows.length);
     if (insert === undefined) {
-      const arity = count * EVENT_COLUMNS.length;
-      insert = precompile((...values: unknown[]) => {
-        const rows = Array.from({ length: count }, (_, r) =>
+      const count = rows.length;
+      insert = precompileInOrder((...values: unknown[]) => {
+        const placeholderRows = Array.from({ length: count }, (_, r) =>
           Object.fromEntries(EVENT_COLUMNS.map((column, c) => [column, values[r * EVENT_COLUMNS.length + c]])),
         ) as unknown as AuditEventsTable[];
-        return db.insertInto('audit_events').values(rows);
-      }, arity) as (...values: unknown[]) => CompiledQuery;
+        return db.insertInto('audit_events').values(placeholderRows);
+      }, count * EVENT_COLUMNS.length);
       inserts.set(count, insert);
     }
-    return insert;
+    // The values row by row, column by column: the order the statement was compiled with.
+    const values = new Array<unknown>(rows.length * EVENT_COLUMNS.length);
+    let i = 0;
+    for (const row of rows) for (const column of EVENT_COLUMNS) values[i++] = row[column];
+    return insert(values);
   };
 
   /**
@@ -133,12 +140,9 @@ export function auditWrites(db: Db) {
       const head = heads.get(accountId);
       if (!head) throw new Error(`the audit chain of account ${accountId} was not locked`);
       const chained = chainRows(head, accountEvents);
-      const values = chained.rows.flatMap((row) => EVENT_COLUMNS.map((column) => row[column]));
       // Chunks keep each INSERT under SQLite's parameter limit.
-      const perChunk = 100 * EVENT_COLUMNS.length;
-      for (let i = 0; i < values.length; i += perChunk) {
-        const chunk = values.slice(i, i + perChunk);
-        await tx.executeQuery(insertRows(chunk.length / EVENT_COLUMNS.length)(...chunk));
+      for (let first = 0; first < chained.rows.length; first += ROWS_PER_INSERT) {
+        await tx.executeQuery(insertRows(chained.rows.slice(first, first + ROWS_PER_INSERT)));
       }
       await tx.executeQuery(writeHead(accountId, chained.head.seq, chained.head.hash));
       written.set(accountId, chained.head);

@@ -11,9 +11,7 @@ const precompiledTexts = new Set<string>();
 export const isPrecompiled = (sql: string): boolean => precompiledTexts.has(sql);
 
 export function precompile<Args extends readonly unknown[], Row>(build: (...placeholders: Args) => Compilable<Row>, arity: Args['length']) {
-  const placeholders = Array.from({ length: arity }, (_, i) => `\u0000placeholder ${i}\u0000`) as unknown as Args;
-  const compiled = build(...placeholders).compile();
-  precompiledTexts.add(compiled.sql);
+  const { compiled, placeholders } = compileWithPlaceholders(build, arity);
   const position = new Map((placeholders as readonly unknown[]).map((value, i) => [value, i]));
   const slots = compiled.parameters.map((value) => position.get(value) ?? -1);
   return (...args: Args): CompiledQuery<Row> => {
@@ -23,4 +21,24 @@ export function precompile<Args extends readonly unknown[], Row>(build: (...plac
     });
     return { ...compiled, parameters } as CompiledQuery<Row>;
   };
+}
+
+/**
+ * As precompile, for a statement whose parameters are exactly its arguments in order (a multi-row
+ * INSERT of hundreds): the argument array becomes the parameters as it is, with no lookup per value.
+ * Throws at compile time if the statement's parameters are not the arguments in order.
+ */
+export function precompileInOrder<Row>(build: (...placeholders: unknown[]) => Compilable<Row>, arity: number) {
+  const { compiled, placeholders } = compileWithPlaceholders(build, arity);
+  if (compiled.parameters.length !== arity || compiled.parameters.some((value, i) => value !== placeholders[i])) {
+    throw new Error('precompileInOrder: the statement\'s parameters are not its arguments in order');
+  }
+  return (args: readonly unknown[]): CompiledQuery<Row> => ({ ...compiled, parameters: args }) as CompiledQuery<Row>;
+}
+
+function compileWithPlaceholders<Args extends readonly unknown[], Row>(build: (...placeholders: Args) => Compilable<Row>, arity: number) {
+  const placeholders = Array.from({ length: arity }, (_, i) => `\u0000placeholder ${i}\u0000`) as unknown as Args;
+  const compiled = build(...placeholders).compile();
+  precompiledTexts.add(compiled.sql);
+  return { compiled, placeholders };
 }

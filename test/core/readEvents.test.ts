@@ -95,6 +95,20 @@ describe.each(DATABASES)('a read on %s', (kind) => {
     expect(await countReads()).toBe(before + reads);
   });
 
+  it('writes a batch larger than one INSERT holds whole, in order, and the chain verifies', async () => {
+    const events = 250;
+    const before = await vault.auditLog.verifyAuditTrail(caller);
+    const batch = Array.from({ length: events }, (_, i) =>
+      auditRow(caller.accountId, { actor: { type: 'agent', id: 'agt_x', name: `reader ${i}` }, action: 'secret.read', outcome: 'denied', secret: { id: null, name: `s${i}` } }, new Date().toISOString()),
+    );
+    await readEventTransaction(store)({ events: batch, lastRead: [] });
+    const written = await other.db.selectFrom('audit_events').select(['seq', 'actor_name']).where('account_id', '=', caller.accountId).where('seq', '>', before.head.seq).orderBy('seq').execute();
+    expect(written.map((row) => row.actor_name)).toEqual(batch.map((event) => event.actor_name));
+    expect(written.map((row) => row.seq)).toEqual(batch.map((_, i) => before.head.seq + 1 + i));
+    const after = await vault.auditLog.verifyAuditTrail(caller);
+    expect(after).toMatchObject({ ok: true, firstBroken: null, head: { seq: before.head.seq + events } });
+  });
+
   it('stamps "last read" to the second: a grant read back to back is rewritten once a second, never backwards, and at once when made anew', async () => {
     const grantOf = () => other.db.selectFrom('grants as g').innerJoin('secrets as s', 's.id', 'g.secret_id').select(['g.secret_id', 'g.agent_id', 'g.last_read_at as grant', 's.last_read_at as secret']).where('s.name', '=', 'audited').executeTakeFirstOrThrow();
     const { secret_id: secretId, agent_id: agentId } = await grantOf();
