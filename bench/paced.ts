@@ -2,7 +2,7 @@
  * Latency at a fixed rate, measured open-loop: requests leave on a schedule (one every 1/rate s),
  * whatever the server answers, so a slow answer never holds back the requests after it (no coordinated
  * omission). A request's latency runs from when it is handed to the client, so waiting for a free
- * connection counts; how late the schedule itself ran is reported apart (`lateness`).
+ * connection counts; how late the schedule itself ran is reported apart (`lateP99`, `lateMax`).
  *
  * autocannon's own fixed rate is not that: each connection sends back to back until it has made its
  * share of the second, then waits for the next second, so the server sees bursts at the peak rate; and
