@@ -56,8 +56,7 @@ export function openStore(location: StoreLocation, options: StoreOptions = {}): 
   const { onQuery } = options;
   const log = onQuery ? (event: LogEvent) => onQuery(event.query.sql) : undefined;
   if (location.kind === 'sqlite') {
-    // Made owner-only before SQLite opens it; SQLite gives its -wal and -shm files the same mode.
-    if (location.file !== ':memory:') closeSync(openSync(location.file, 'a', 0o600));
+    if (location.file !== ':memory:') createOwnerOnly(location.file);
     const connection = new BetterSqlite3(location.file);
     // WAL with full sync: an acknowledged write survives a crash of the process and of the machine.
     connection.pragma('journal_mode = WAL');
@@ -106,6 +105,26 @@ export function openStore(location: StoreLocation, options: StoreOptions = {}): 
     setPragma: () => Promise.reject(new Error('pragmas are SQLite settings')),
     close: () => db.destroy(),
   };
+}
+
+/**
+ * Makes a new database file owner-only before SQLite first opens it; SQLite gives its -wal and -shm
+ * files the same mode. An existing file is not touched: SQLite's locks are POSIX advisory locks, which
+ * belong to the process, and closing any descriptor of the file drops every lock the process holds on
+ * it, so a file opened and closed here beside a live connection (the audit writer thread opens the same
+ * file) would leave the server unlocked and let an outside client (the sqlite3 shell, a backup tool)
+ * checkpoint and delete the WAL it is still writing into. 'wx' creates a brand-new file or fails, so
+ * the descriptor closed here never belongs to a file any connection of this process has open.
+ */
+function createOwnerOnly(file: string): void {
+  let descriptor: number;
+  try {
+    descriptor = openSync(file, 'wx', 0o600);
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'EEXIST') return;
+    throw error;
+  }
+  closeSync(descriptor);
 }
 
 export async function migrateToLatest(store: Store): Promise<void> {

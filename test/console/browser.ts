@@ -3,7 +3,7 @@ import { join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { expect } from 'vitest';
 
-/** Debian's chromium, never a downloaded browser (scripts/ensure-chromium.sh installs it). */
+/** Debian's chromium, never a downloaded browser (scripts/ensure-test-packages.sh installs it). */
 export async function launchBrowser(): Promise<Browser> {
   return chromium.launch({
     executablePath: '/usr/bin/chromium',
