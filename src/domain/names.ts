@@ -1,11 +1,17 @@
 /** Naming rules shared by secrets, key/value keys, agents and accounts (SPEC S1). */
 
-export const SECRET_NAME_PATTERN = /^[A-Za-z0-9_.-]{1,128}$/;
-export const SECRET_NAME_RULE = '1–128 characters of letters, digits, "_", "-" and "."';
+// "." and ".." are refused: in a URL path they are dot segments, which clients remove before sending,
+// so such a secret could never be reached by name from the CLI or the console.
+export const SECRET_NAME_PATTERN = /^(?!\.\.?$)[A-Za-z0-9_.-]{1,128}$/;
+export const SECRET_NAME_RULE = '1–128 characters of letters, digits, "_", "-" and ".", other than "." and ".."';
 
-/** Agents are named by people ("Booking agent"), so spaces are allowed inside, never at the ends. */
-export const AGENT_NAME_PATTERN = /^[A-Za-z0-9_.-](?:[A-Za-z0-9_. -]{0,62}[A-Za-z0-9_.-])?$/;
-export const AGENT_NAME_RULE = '1–64 characters of letters, digits, spaces, "_", "-" and ".", not starting or ending with a space';
+/**
+ * Agents are named by people ("Booking agent"), so spaces are allowed inside, never at the ends. A
+ * name shaped like an agent id (`agt_` and 16 hex digits) is refused: `{agent}` in a path takes a name
+ * or an id, and such a name would shadow, or be shadowed by, the agent with that id.
+ */
+export const AGENT_NAME_PATTERN = /^(?!agt_[0-9a-f]{16}$)[A-Za-z0-9_.-](?:[A-Za-z0-9_. -]{0,62}[A-Za-z0-9_.-])?$/i;
+export const AGENT_NAME_RULE = '1–64 characters of letters, digits, spaces, "_", "-" and ".", not starting or ending with a space, and not shaped like an agent id (agt_ and 16 hex digits)';
 
 export const ACCOUNT_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 export const ACCOUNT_NAME_RULE = '1–63 characters of lowercase letters, digits, "_" and "-", starting with a letter or digit';

@@ -1,4 +1,4 @@
-import type { CompiledQuery } from 'kysely';
+import { sql, type CompiledQuery } from 'kysely';
 import type { Db, Store } from './database.js';
 import { precompile } from './precompiled.js';
 
@@ -113,6 +113,27 @@ export async function listReadableSecrets(db: Db, agentId: string) {
     .where('g.agent_id', '=', agentId)
     .orderBy('s.name_key')
     .execute();
+}
+
+/**
+ * The names a mistyped run-time name may have meant (SPEC S10), at most `limit` of them, so that the
+ * "did you mean" costs the same whatever the account holds: only names the agent may read, within
+ * `distance` characters of its length, the one equal ignoring case first, then those that begin like it.
+ */
+export async function suggestionCandidates(db: Db, agentId: string, wanted: string, distance: number, limit: number): Promise<string[]> {
+  const key = wanted.toLowerCase();
+  const rows = await db
+    .selectFrom('grants as g')
+    .innerJoin('secrets as s', 's.id', 'g.secret_id')
+    .select('s.name')
+    .where('g.agent_id', '=', agentId)
+    .where(sql<number>`length(s.name_key)`, '>=', key.length - distance)
+    .where(sql<number>`length(s.name_key)`, '<=', key.length + distance)
+    .orderBy(sql`case when s.name_key = ${key} then 0 when substr(s.name_key, 1, 4) = ${key.slice(0, 4)} then 1 else 2 end`)
+    .orderBy('s.name_key')
+    .limit(limit)
+    .execute();
+  return rows.map((row) => row.name);
 }
 
 export async function loadDataKey(db: Db, dataKeyId: string) {

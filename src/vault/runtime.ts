@@ -2,9 +2,9 @@ import { credentialId, credentialMatches } from '../crypto/tokens.js';
 import { VaultError, invalidInput, missingAccess, secretNotFound } from '../domain/errors.js';
 import { SECRET_NAME_PATTERN, SECRET_NAME_RULE } from '../domain/names.js';
 import { type SecretKind, type SecretValue } from '../domain/secrets.js';
-import { closestName } from '../domain/suggest.js';
+import { SUGGESTION_DISTANCE, closestName } from '../domain/suggest.js';
 import type { Store } from '../store/database.js';
-import { listReadableSecrets, loadAgentKey, runtimeReader } from '../store/runtime.js';
+import { listReadableSecrets, loadAgentKey, runtimeReader, suggestionCandidates } from '../store/runtime.js';
 import type { AuditTrail } from './audit.js';
 import type { Actor } from './callers.js';
 import type { SealingService } from './sealing.js';
@@ -47,6 +47,9 @@ function checkKey(row: KeyRow | undefined, agentKey: string): asserts row is Key
   if (!row || row.revoked_at !== null || !credentialMatches(agentKey, row.key_hash)) throw badKey();
 }
 
+/** How many names a "did you mean" compares at most (see suggestionCandidates). */
+const SUGGESTION_CANDIDATES = 200;
+
 export function runtimeService(deps: { store: Store; sealing: SealingService; audit: AuditTrail }) {
   const { store, sealing, audit } = deps;
   const loadRuntimeRead = runtimeReader(store);
@@ -63,16 +66,17 @@ export function runtimeService(deps: { store: Store; sealing: SealingService; au
     const agent = { id: row.agent_id, name: row.agent_name };
     const actor: Actor = { type: 'agent', ...agent };
 
+    // Checked after the key, so a caller without a valid key learns nothing but 401; and before any
+    // audit event, so the trail never holds a name no secret can have.
+    if (!SECRET_NAME_PATTERN.test(name)) throw invalidInput('name', `secret name must be ${SECRET_NAME_RULE}`);
     if (row.vault_enabled !== 1) {
       await audit.recordRead(row.account_id, { actor, action: 'secret.read', outcome: 'denied', secret: { id: row.secret_id, name }, agent, detail: { reason: 'vault_not_enabled' } });
       throw new VaultError('vault_not_enabled', `The secrets vault is not enabled for account "${row.account_name}".`);
     }
-    // Checked after the key, so a caller without a valid key learns nothing but 401.
-    if (!SECRET_NAME_PATTERN.test(name)) throw invalidInput('name', `secret name must be ${SECRET_NAME_RULE}`);
     if (row.secret_id === null || row.secret_name === null || row.current_version === null) {
       await audit.recordRead(row.account_id, { actor, action: 'secret.read', outcome: 'not_found', secret: { id: null, name }, agent });
-      const readable = await listReadableSecrets(store.db, agent.id);
-      throw secretNotFound(name, agent.name, closestName(name, readable.map((secret) => secret.name)));
+      const candidates = await suggestionCandidates(store.db, agent.id, name, SUGGESTION_DISTANCE, SUGGESTION_CANDIDATES);
+      throw secretNotFound(name, agent.name, closestName(name, candidates));
     }
     const secret = { id: row.secret_id, name: row.secret_name };
     if (row.granted_to === null || row.ciphertext === null || row.data_key_id === null) {

@@ -21,6 +21,29 @@ describe('did-you-mean suggestions', () => {
     expect(editDistance('abcd', 'abdc', 3)).toBe(1);
     expect(editDistance('kitten', 'sitting', 5)).toBe(3);
   });
+
+  it('computes within its band the same distance as the full table, capped at the limit', () => {
+    /** The textbook optimal-string-alignment table, every cell. */
+    const full = (a: string, b: string): number => {
+      const d = Array.from({ length: a.length + 1 }, (_, i) => Array.from({ length: b.length + 1 }, (_, j) => (i === 0 ? j : j === 0 ? i : 0)));
+      for (let i = 1; i <= a.length; i++) {
+        for (let j = 1; j <= b.length; j++) {
+          const row = d[i] as number[];
+          const up = d[i - 1] as number[];
+          row[j] = Math.min(up[j]! + 1, row[j - 1]! + 1, up[j - 1]! + (a[i - 1] === b[j - 1] ? 0 : 1));
+          if (i > 1 && j > 1 && a[i - 1] === b[j - 2] && a[i - 2] === b[j - 1]) row[j] = Math.min(row[j]!, d[i - 2]![j - 2]! + 1);
+        }
+      }
+      return d[a.length]![b.length]!;
+    };
+    let seed = 42;
+    const random = (n: number) => ((seed = (seed * 1103515245 + 12345) % 2 ** 31), seed % n);
+    const word = () => Array.from({ length: random(9) }, () => 'abc'[random(3)]).join('');
+    for (let round = 0; round < 3000; round++) {
+      const [a, b, limit] = [word(), word(), 1 + random(4)];
+      expect(editDistance(a, b, limit), `${a} ${b} ${limit}`).toBe(Math.min(full(a, b), limit));
+    }
+  });
 });
 
 describe('naming', () => {

@@ -12,6 +12,7 @@ const bytes = (text: string): number => new TextEncoder().encode(text).length;
 export function nameProblem(name: string): string | undefined {
   if (name.length === 0) return 'Give the secret a name.';
   if (name.length > 128) return `At most 128 characters (this is ${name.length}).`;
+  if (name === '.' || name === '..') return 'A name of only "." or ".." cannot be reached in a web address: add a letter or digit.';
   if (!SECRET_NAME_PATTERN.test(name)) return 'Use only letters, digits, "_", "-" and "." (no spaces).';
   return undefined;
 }
