@@ -7,6 +7,7 @@ import { maintenanceCommands } from './commands/maintenance.js';
 import { manageCommands } from './commands/manage.js';
 import { operatorCommands } from './commands/operator.js';
 import { ConfigError, UsageError } from './configError.js';
+import { guardTerminal } from './terminal.js';
 
 export function buildProgram(): Command {
   const program = new Command('agent-secrets')
@@ -35,6 +36,8 @@ function oneLine(error: unknown): string | undefined {
 }
 
 export async function main(argv: string[]): Promise<void> {
+  guardTerminal(process.stdout);
+  guardTerminal(process.stderr);
   const program = buildProgram();
   try {
     await program.parseAsync(argv);

@@ -1,3 +1,5 @@
+import { escapeTerminalControls } from './terminal.js';
+
 /** Output for people (aligned tables) and for scripts (--json). */
 
 export function printJson(value: unknown): void {
@@ -9,7 +11,8 @@ export function printTable(rows: ReadonlyArray<Record<string, unknown>>, columns
     process.stdout.write('(none)\n');
     return;
   }
-  const cell = (value: unknown): string => (value === null || value === undefined ? '-' : Array.isArray(value) ? value.join(',') : String(value));
+  // Cells are other people's text (names, descriptions, audit fields): shown, never obeyed, also in a file.
+  const cell = (value: unknown): string => escapeTerminalControls(value === null || value === undefined ? '-' : Array.isArray(value) ? value.join(',') : String(value));
   const widths = columns.map(([key, heading]) => Math.max(heading.length, ...rows.map((row) => cell(row[key]).length)));
   const line = (values: string[]) => values.map((value, i) => value.padEnd(widths[i] ?? 0)).join('  ').trimEnd();
   const out = [line(columns.map(([, heading]) => heading)), ...rows.map((row) => line(columns.map(([key]) => cell(row[key]))))];

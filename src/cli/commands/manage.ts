@@ -5,6 +5,7 @@ import { ChainVerifier, type ChainedAuditRecord } from '../../domain/audit.js';
 import { apiClient, enc, type ApiClient } from '../api.js';
 import { UsageError } from '../configError.js';
 import { emit, printTable } from '../output.js';
+import { escapeTerminalControls } from '../terminal.js';
 
 /** Management commands over the HTTP API (AGENT_SECRETS_URL, AGENT_SECRETS_TOKEN). */
 
@@ -112,7 +113,7 @@ function printSecret(secret: SecretSummary): void {
     ['updated', `${secret.updatedAt} by ${secret.updatedBy}`],
     ['last read', secret.lastReadAt ?? 'never'],
   ];
-  process.stdout.write(`${lines.map(([k, v]) => `${(k ?? '').padEnd(19)} ${v}`).join('\n')}\n`);
+  process.stdout.write(`${lines.map(([k, v]) => `${(k ?? '').padEnd(19)} ${escapeTerminalControls(v ?? '')}`).join('\n')}\n`);
 }
 
 function printAccess(access: AccessList): void {
