@@ -18,7 +18,7 @@ describe('the OpenAPI document', () => {
     }
     const create = doc.paths['/api/v1/secrets'].post.requestBody.content['application/json'].schema;
     expect(create.required).toEqual(expect.arrayContaining(['name', 'value']));
-    expect(create.properties.name.pattern).toBe('^[A-Za-z0-9_.-]{1,128}$');
+    expect(create.properties.name.pattern).toBe(String.raw`^(?!\.\.?$)[A-Za-z0-9_.-]{1,128}$`);
   });
 
   it('answers unknown routes with the error shape', async () => {
