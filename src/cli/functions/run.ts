@@ -1,7 +1,6 @@
 import { spawn } from 'node:child_process';
-import { existsSync, mkdtempSync, rmSync, statSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { extname, join, resolve } from 'node:path';
+import { existsSync, statSync } from 'node:fs';
+import { extname, resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { InvalidArgumentError } from 'commander';
 import { UsageError } from '../configError.js';
@@ -54,29 +53,23 @@ export async function runFunctionFile(options: RunOptions): Promise<number> {
   if (!existsSync(file) || !statSync(file).isFile()) throw new UsageError(`no function file at ${options.file}`);
   if (!FUNCTION_EXTENSIONS.has(extname(file))) throw new UsageError(`${options.file} is not a .ts, .js or .py file`);
 
-  // Without a sandbox, the function still gets a temporary folder of its own (Node may write only there).
-  const privateTmp = options.sandbox ? undefined : mkdtempSync(join(tmpdir(), 'agent-secrets-run-'));
-  try {
-    const command = await hostCommand(file, { tmp: privateTmp ?? '/tmp' });
-    const plan = options.sandbox ? sandboxedCommand(command, { cwd: process.cwd() }) : unsandboxedCommand(command, { TMPDIR: privateTmp ?? '' });
+  const command = await hostCommand(file);
+  const plan = options.sandbox ? sandboxedCommand(command, { cwd: process.cwd() }) : unsandboxedCommand(command, {});
 
-    const masker = new Masker();
-    masker.remember(options.agentKey);
-    const client = runtimeClient({ agentKey: options.agentKey, url: options.url });
-    let identity;
-    try {
-      // A bad key, a disabled vault or an unreachable service stop the run before the function starts.
-      identity = await client.listReadableSecrets();
-    } catch (error) {
-      if (!(error instanceof SecretsError)) throw error;
-      process.stderr.write(masker.mask(`agent-secrets: ${error.name}: ${error.message}\n`));
-      return 1;
-    }
-    if (!options.sandbox) process.stderr.write(`agent-secrets: running without a sandbox (--no-sandbox): ${WITHOUT_SANDBOX}\n`);
-    return await runHosted(plan, { file, args: options.args, env: options.env, agent: identity.agent, account: identity.account }, client, masker, options.sandbox);
-  } finally {
-    if (privateTmp) rmSync(privateTmp, { recursive: true, force: true });
+  const masker = new Masker();
+  masker.remember(options.agentKey);
+  const client = runtimeClient({ agentKey: options.agentKey, url: options.url });
+  let identity;
+  try {
+    // A bad key, a disabled vault or an unreachable service stop the run before the function starts.
+    identity = await client.listReadableSecrets();
+  } catch (error) {
+    if (!(error instanceof SecretsError)) throw error;
+    process.stderr.write(masker.mask(`agent-secrets: ${error.name}: ${error.message}\n`));
+    return 1;
   }
+  if (!options.sandbox) process.stderr.write(`agent-secrets: running without a sandbox (--no-sandbox): ${WITHOUT_SANDBOX}\n`);
+  return runHosted(plan, { file, args: options.args, env: options.env, agent: identity.agent, account: identity.account }, client, masker, options.sandbox);
 }
 
 async function runHosted(plan: LaunchPlan, run: { file: string; args: unknown; env: FunctionEnv; agent: string; account: string }, client: RuntimeClient, masker: Masker, sandboxed: boolean): Promise<number> {

@@ -18,43 +18,30 @@ const PACKAGE_ROOT = fileURLToPath(new URL('../../../', import.meta.url));
 const PACKAGE_PATHS = ['package.json', 'dist', 'src', 'clients', 'node_modules'].map((name) => join(PACKAGE_ROOT, name));
 
 /** The package.json, tsconfig.json and node_modules of each folder above the function's (Node's and tsx's lookups). */
-function lookedUpAbove(folder: string): { existing: string[]; all: string[] } {
-  const all: string[] = [];
+function lookedUpAbove(folder: string): string[] {
+  const found: string[] = [];
   for (let dir = dirname(folder); ; dir = dirname(dir)) {
-    for (const name of ['package.json', 'tsconfig.json', 'node_modules']) all.push(join(dir, name));
-    if (dirname(dir) === dir) break;
+    for (const name of ['package.json', 'tsconfig.json', 'node_modules']) if (existsSync(join(dir, name))) found.push(join(dir, name));
+    if (dirname(dir) === dir) return found;
   }
-  return { existing: all.filter((path) => existsSync(path)), all };
 }
 
-export async function hostCommand(file: string, options: { tmp: string }): Promise<FunctionCommand> {
+export async function hostCommand(file: string): Promise<FunctionCommand> {
   const folder = dirname(file);
-  return file.endsWith('.py') ? pythonCommand(folder) : nodeCommand(folder, options.tmp);
+  return file.endsWith('.py') ? pythonCommand(folder) : nodeCommand(folder);
 }
 
 /**
- * Node with its permission model as a second wall inside the sandbox: the function reads only the
- * paths it was shown and writes only in its temporary folder (so not /proc/self/environ, nor a file
- * the sandbox shows by mistake), and starts no program. tsx's module hooks run in a worker thread,
- * hence --allow-worker; the sandbox stays the wall that holds.
+ * Node with tsx, so that TypeScript runs without a build step. (Node's permission model is not used as
+ * a second wall: tsx needs --allow-worker for its module hooks and --allow-child-process for esbuild's
+ * service, and with child processes allowed any function steps around it by starting a program.)
  */
-function nodeCommand(folder: string, tmp: string): FunctionCommand {
+function nodeCommand(folder: string): FunctionCommand {
   const node = realpathSync(process.execPath);
   const host = fileURLToPath(new URL('../../sdk/host.js', import.meta.url));
   const tsx = import.meta.resolve('tsx');
-  const above = lookedUpAbove(folder);
-  const readOnly = [node, ...PACKAGE_PATHS.filter((path) => existsSync(path)), ...above.existing];
-  const readable = new Set([folder, ...readOnly, ...readOnly.filter((path) => existsSync(path)).map((path) => realpathSync(path)), tmp]);
-  // A package.json that is not there must read as missing, not as forbidden, when Node looks for one.
-  for (const path of [...readable]) for (let dir = path; dirname(dir) !== dir; dir = dirname(dir)) readable.add(join(dirname(dir), 'package.json'));
-  for (const path of above.all) readable.add(path);
-  const permission = [
-    '--disable-warning=ExperimentalWarning', '--disable-warning=SecurityWarning',
-    '--experimental-permission', '--allow-worker',
-    ...[...readable].map((path) => `--allow-fs-read=${path}`),
-    `--allow-fs-write=${tmp}`,
-  ];
-  return { program: node, args: [...permission, '--import', tsx, host], folder, readOnly };
+  const readOnly = [node, ...PACKAGE_PATHS.filter((path) => existsSync(path)), ...lookedUpAbove(folder)];
+  return { program: node, args: ['--import', tsx, host], folder, readOnly };
 }
 
 /** Python: the interpreter python3 on PATH stands for (a pyenv or asdf shim is a script that needs a home). */
@@ -67,7 +54,7 @@ async function pythonCommand(folder: string): Promise<FunctionCommand> {
     program: where.executable,
     args: ['-B', host, '--channel-fd', String(CHANNEL_FD)],
     folder,
-    readOnly: [dirname(host), where.executable, where.prefix, where.basePrefix, ...lookedUpAbove(folder).existing.filter((path) => !path.endsWith('node_modules'))],
+    readOnly: [dirname(host), where.executable, where.prefix, where.basePrefix, ...lookedUpAbove(folder).filter((path) => !path.endsWith('node_modules'))],
   };
 }
 
