@@ -82,7 +82,8 @@ async function runHosted(plan: LaunchPlan, run: { file: string; args: unknown; e
   let result: string | undefined;
   child.stderr?.on('data', (chunk: Buffer) => (started ? stderr.write(chunk) : early.push(chunk)));
   const stderrClosed = new Promise<void>((done) => child.stderr?.on('close', () => done()));
-  channel.on('error', () => undefined);
+  // A channel that breaks its protocol (not JSON, a line too long) ends the run: no read can be answered.
+  channel.on('error', () => child.kill('SIGKILL'));
 
   const answer = async (id: number, ask: () => Promise<unknown>) => {
     try {

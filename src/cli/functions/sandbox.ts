@@ -1,5 +1,5 @@
 import { accessSync, constants, existsSync, lstatSync, readlinkSync, realpathSync } from 'node:fs';
-import { homedir } from 'node:os';
+import { homedir, tmpdir } from 'node:os';
 import { delimiter, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { UsageError } from '../configError.js';
 
@@ -91,10 +91,14 @@ export function sandboxedCommand(fn: FunctionCommand, options: { cwd: string }):
 
   const shown = [fn.folder, ...fn.readOnly].map((path) => resolve(path));
   const home = safeRealpath(homedir());
+  const shared = new Set([tmpdir(), '/tmp', '/var/tmp', '/dev/shm'].map((path) => safeRealpath(path) ?? path));
   for (const path of shown) {
     const real = safeRealpath(path) ?? path;
     if (real === '/' || (home !== undefined && within(home, real))) {
       throw new UsageError(`the sandbox shows the function's folder to it, and ${path} is or holds your home folder; put the function in a folder of its own`);
+    }
+    if (shared.has(real)) {
+      throw new UsageError(`the sandbox shows the function's folder to it, and ${path} is a temporary folder every program shares; put the function in a folder of its own`);
     }
   }
 
