@@ -129,7 +129,7 @@ describe('agent-secrets run: the function sandbox', () => {
     expect(hunt.keysInMemory).toEqual([]);
   });
 
-  it('what a TypeScript function writes to descriptors 1 and 2 (writeSync, pino on fd 2) is masked, and stdout holds only the result', async () => {
+  it('what a TypeScript function writes to descriptors 1 and 2 (writeSync, pino on fd 2, a program it starts) is masked, and stdout holds only the result', async () => {
     const result = await runFromShell([fixture('fdWrites.ts'), '--args', JSON.stringify({ name: 'booking_api_token' })]);
     expect(result.code).toBe(0);
     expect(result.stdout).toBe(`${JSON.stringify({ token: '***', length: SECRET.length }, null, 2)}\n`);
@@ -137,6 +137,7 @@ describe('agent-secrets run: the function sandbox', () => {
     expect(result.stderr).toContain('fd2 ***\n');
     expect(result.stderr).toContain('fd1 half *** end\n');
     expect(result.stderr).toMatch(/"token":"\*\*\*".*"msg":"pino line"/);
+    expect(result.stderr).toContain('child program ***\n');
     expect(leaksOf(result.stderr, [SECRET])).toEqual([]);
   });
 
@@ -189,6 +190,19 @@ describe('agent-secrets run: the function sandbox', () => {
     outputs.push(unsandboxed);
     expect(unsandboxed.code).toBe(0);
     expect(JSON.parse(unsandboxed.stdout).reads[0]).toMatchObject({ ok: true, sha256: sha256(SECRET) });
+  });
+
+  it('refuses a function right in a shared temporary folder, which the sandbox would show whole', async () => {
+    const file = join(tmpdir(), `agent-secrets-sandbox-${process.pid}.js`);
+    copyFileSync(fixture('plain.js'), file);
+    try {
+      const result = await runFromShell([file, '--args', '{}']);
+      expect(result.code).toBe(1);
+      expect(result.stdout).toBe('');
+      expect(result.stderr).toBe(`agent-secrets: the sandbox shows the function's folder to it, and ${tmpdir()} is a temporary folder every program shares; put the function in a folder of its own\n`);
+    } finally {
+      rmSync(file, { force: true });
+    }
   });
 
   it('refuses a function whose folder holds the home folder, which the sandbox would show', async () => {
