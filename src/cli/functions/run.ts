@@ -72,6 +72,7 @@ export async function runFunctionFile(options: RunOptions): Promise<number> {
   return runHosted(plan, { file, args: options.args, env: options.env, agent: identity.agent, account: identity.account }, client, masker, options.sandbox);
 }
 
+/** Starts the host, answers its reads, relays its output masked; the exit code a shell would report. */
 async function runHosted(plan: LaunchPlan, run: { file: string; args: unknown; env: FunctionEnv; agent: string; account: string }, client: RuntimeClient, masker: Masker, sandboxed: boolean): Promise<number> {
   const child = spawn(plan.command, plan.args, { env: plan.env, cwd: plan.cwd, stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
   const channel = child.stdio[3] as Duplex;
@@ -126,8 +127,9 @@ async function runHosted(plan: LaunchPlan, run: { file: string; args: unknown; e
   }
   await stderrClosed;
   if (!started) {
+    // bubblewrap could not make the sandbox (no namespaces here), or the runtime failed before our host ran.
     const complaint = Buffer.concat(early).toString('utf8').trim().split('\n')[0] || `exit code ${code}`;
-    const line = sandboxed
+    const line = sandboxed && complaint.startsWith('bwrap:')
       ? `agent-secrets: cannot sandbox the function (${complaint}); or run it with --no-sandbox, but ${WITHOUT_SANDBOX}\n`
       : `agent-secrets: the function's runtime did not start (${complaint})\n`;
     process.stderr.write(masker.mask(line));
