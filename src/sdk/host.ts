@@ -1,3 +1,4 @@
+import { fstatSync } from 'node:fs';
 import { Socket } from 'node:net';
 import { resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
@@ -24,7 +25,21 @@ import { Masker, StreamMasker } from './masking.js';
 
 const realStderr = process.stderr.write.bind(process.stderr);
 const masker = new Masker();
-const channel = new Socket({ fd: CHANNEL_FD, readable: true, writable: true });
+const channel = openChannel();
+
+function openChannel(): Socket {
+  let isSocket = false;
+  try {
+    isSocket = fstatSync(CHANNEL_FD).isSocket();
+  } catch {
+    // not open
+  }
+  if (!isSocket) {
+    realStderr('agent-secrets: this is the host process of `agent-secrets run`; use that command\n');
+    process.exit(1);
+  }
+  return new Socket({ fd: CHANNEL_FD, readable: true, writable: true });
+}
 
 /** Routes the process's own stdout and stderr through one masking stream onto standard error. */
 function maskProcessOutput(): { flush(): void } {
