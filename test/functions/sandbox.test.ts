@@ -110,13 +110,14 @@ describe('agent-secrets run: the function sandbox', () => {
     expect(hunt.secret).toBe(sha256(SECRET));
   };
 
-  it('a hostile TypeScript function finds no environment, command line, master key or store file, and its granted read works', async () => {
+  it('a hostile TypeScript function finds no environment, command line, master key or store file, nor the agent key in its own memory, and its granted read works', async () => {
     const result = await runFromShell([join(dir, 'hostile.ts'), '--args', JSON.stringify({ secret: 'booking_api_token', paths: storePaths() })]);
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const hunt = JSON.parse(result.stdout) as Hunt;
     expectNothingFound(hunt);
     expect(hunt.wroteOwnFolder).toBe(false);
+    expect(hunt.keysInMemory).toEqual([]);
     expect(existsSync(join(dir, 'planted.txt'))).toBe(false);
   });
 
