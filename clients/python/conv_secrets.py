@@ -26,7 +26,9 @@ import json
 import os
 import random
 import re
+import socket
 import sys
+import threading
 import time
 import urllib.error
 import urllib.parse
@@ -207,6 +209,28 @@ def _printable_url(url):
     return "%s://%s%s%s" % (parts.scheme, host, port, parts.path.rstrip("/"))
 
 
+def _origin(url):
+    parts = urllib.parse.urlsplit(url)
+    default = {"http": 80, "https": 443}.get(parts.scheme)
+    return (parts.scheme, (parts.hostname or "").lower(), parts.port or default)
+
+
+class _SameOriginCredentials(urllib.request.HTTPRedirectHandler):
+    """Follows redirects as urllib does, but a redirect to another origin (scheme, host or port) goes
+    without the Authorization header, as fetch does: the agent key is for agent-secrets alone."""
+
+    def redirect_request(self, req, fp, code, msg, headers, newurl):
+        new = super().redirect_request(req, fp, code, msg, headers, newurl)
+        if new is not None and _origin(new.full_url) != _origin(req.full_url):
+            for name in [name for name in new.headers if name.lower() == "authorization"]:
+                del new.headers[name]
+            new.unredirected_hdrs.pop("Authorization", None)
+        return new
+
+
+_OPENER = urllib.request.build_opener(_SameOriginCredentials())
+
+
 class RuntimeClient:
     RETRIED_STATUSES = (502, 503, 504)
 
@@ -227,7 +251,7 @@ class RuntimeClient:
                 time.sleep(self.backoff * 2 ** (attempt - 2) * (0.5 + random.random()))
             request = urllib.request.Request(self.url + path, headers={"Authorization": "Bearer " + self.agent_key, "Accept": "application/json"})
             try:
-                with urllib.request.urlopen(request, timeout=self.timeout) as response:
+                with _OPENER.open(request, timeout=self.timeout) as response:
                     status, text = response.status, response.read().decode("utf-8")
             except urllib.error.HTTPError as error:
                 status, text = error.code, error.read().decode("utf-8", "replace")
@@ -274,6 +298,63 @@ class RuntimeClient:
         if status != 200:
             raise self._refusal(status, body)
         return body
+
+
+class _ChannelClient:
+    """The run-time API as `agent-secrets run` answers it over its function channel (a descriptor it
+    hands the function's process): the runner holds the agent key and asks the service for each read,
+    so this process never holds the key."""
+
+    agent_key = None
+    url = "agent-secrets run"
+
+    def __init__(self, fd):
+        self._socket = socket.socket(fileno=fd)
+        self._lines = self._socket.makefile("rb")
+        self._lock = threading.Lock()
+        self._next = 1
+
+    def send(self, message):
+        self._socket.sendall((json.dumps(message) + "\n").encode("utf-8"))
+
+    def receive(self):
+        line = self._lines.readline()
+        if not line:
+            raise SecretsError("the runner closed the function channel", "channel_closed", 0)
+        return json.loads(line)
+
+    def _ask(self, message):
+        with self._lock:
+            ask = dict(message, id=self._next)
+            self._next += 1
+            self.send(ask)
+            answer = self.receive()
+            while answer.get("type") != "answer" or answer.get("id") != ask["id"]:
+                answer = self.receive()
+        if answer.get("ok"):
+            return answer["body"]
+        raise _from_wire(answer.get("error") or {})
+
+    def read_secret(self, name, agent=None):
+        if not isinstance(name, str) or not name:
+            raise SecretsError('get_secret needs the secret\'s name, e.g. get_secret("stripe_api_key").', "invalid_input", 0, name, agent)
+        return self._ask({"type": "read", "name": name})
+
+    def list_readable_secrets(self):
+        return self._ask({"type": "list"})
+
+
+def _from_wire(error):
+    """The error the function would have got had it asked the service itself."""
+    message, code, status = error.get("message") or "agent-secrets refused.", error.get("code") or "error", error.get("status") or 0
+    secret, agent = error.get("secret"), error.get("agent")
+    if code == "SecretNotFound" and secret is not None:
+        return SecretNotFound(message, status, secret, agent)
+    if code == "MissingAccess" and secret is not None:
+        return MissingAccess(message, status, secret, agent)
+    if code == "unreachable":
+        return VaultUnreachable(message, error.get("reason") or "network", secret, agent)
+    return SecretsError(message, code, status, secret, agent)
 
 
 # ---------------------------------------------------------------- the conv object
@@ -339,7 +420,8 @@ class Conv:
     def __init__(self, client, agent, account, env="sandbox", masker=None, log_stream=None):
         self._client = client
         self._masker = masker or Masker()
-        self._masker.remember(client.agent_key)
+        if client.agent_key:
+            self._masker.remember(client.agent_key)
         self.agent = agent
         self.account = account
         self.env = env
@@ -392,33 +474,52 @@ def _run(argv):
     import traceback
 
     parser = argparse.ArgumentParser(prog="conv_secrets.py", description="Run one Python agent function: main(conv, args) or handler(conv, args).")
-    parser.add_argument("file")
+    parser.add_argument("file", nargs="?")
     parser.add_argument("--args", default="{}", help="the arguments, as JSON; - reads them from standard input")
     parser.add_argument("--env", default=None, choices=ENVS)
+    # `agent-secrets run` hands the function channel over on this descriptor (see src/sdk/hostChannel.ts).
+    parser.add_argument("--channel-fd", type=int, default=None, help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
-    try:
-        args = json.loads(sys.stdin.read() if options.args == "-" else options.args)
-    except ValueError:
-        parser.error("--args must be JSON")
 
     real_stdout, real_stderr = sys.stdout, sys.stderr
-    try:
-        conv = connect(env=options.env, log_stream=real_stderr)
-    except SecretsError as error:
-        real_stderr.write("agent-secrets: %s: %s\n" % (type(error).__name__, error))
-        return 1
-    # The function reaches the vault through conv only; what it starts does not inherit the key.
-    os.environ.pop("AGENT_SECRETS_AGENT_KEY", None)
+    if options.channel_fd is not None:
+        client = _ChannelClient(options.channel_fd)
+        client.send({"type": "hello"})
+        run = client.receive()
+        file, args = run["file"], run["args"]
+        conv = Conv(client, run["agent"], run["account"], run["env"] if run["env"] in ENVS else "sandbox", log_stream=real_stderr)
+
+        def emit(text):
+            client.send({"type": "result", "text": text})
+    else:
+        if options.file is None:
+            parser.error("give the function file")
+        file = options.file
+        try:
+            args = json.loads(sys.stdin.read() if options.args == "-" else options.args)
+        except ValueError:
+            parser.error("--args must be JSON")
+        try:
+            conv = connect(env=options.env, log_stream=real_stderr)
+        except SecretsError as error:
+            real_stderr.write("agent-secrets: %s: %s\n" % (type(error).__name__, error))
+            return 1
+        # The function reaches the vault through conv only; what it starts does not inherit the key.
+        os.environ.pop("AGENT_SECRETS_AGENT_KEY", None)
+
+        def emit(text):
+            real_stdout.write(text + "\n")
+
     masked = _MaskedStream(conv._masker, real_stderr)
     try:
-        spec = importlib.util.spec_from_file_location("agent_function", options.file)
+        spec = importlib.util.spec_from_file_location("agent_function", file)
         if spec is None or spec.loader is None:
-            raise ImportError("cannot load " + options.file)
+            raise ImportError("cannot load " + file)
         module = importlib.util.module_from_spec(spec)
         spec.loader.exec_module(module)
         function = getattr(module, "main", None) or getattr(module, "handler", None)
         if not callable(function):
-            raise TypeError(options.file + " must define main(conv, args) or handler(conv, args)")
+            raise TypeError(file + " must define main(conv, args) or handler(conv, args)")
         sys.stdout = sys.stderr = masked
         result = function(conv, args)
     except Exception as error:  # noqa: BLE001 - a function's failure is reported, whatever it is
@@ -432,7 +533,7 @@ def _run(argv):
     sys.stdout, sys.stderr = real_stdout, real_stderr
     masked.flush()
     if result is not None:
-        real_stdout.write(conv.mask(_printable(result, indent=2)) + "\n")
+        emit(conv.mask(_printable(result, indent=2)))
     return 0
 
 

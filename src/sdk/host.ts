@@ -1,31 +1,45 @@
+import { fstatSync } from 'node:fs';
+import { Socket } from 'node:net';
 import { resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { pathToFileURL } from 'node:url';
-import { createConv, FUNCTION_ENVS, type AgentFunction, type FunctionEnv } from './conv.js';
+import { buildConv, FUNCTION_ENVS, type AgentFunction } from './conv.js';
 import { SecretsError } from './errors.js';
 import { describeThrown, toPrintable } from './format.js';
+import { CHANNEL_FD, channelRuntimeClient, readLines, sendLine, type AnswerMessage, type RunMessage, type ToHost } from './hostChannel.js';
 import { formatLogLine } from './log.js';
 import { Masker, StreamMasker } from './masking.js';
 
 /**
- * The child process of `agent-secrets run`: hosts one agent function. Started with a clean
- * environment holding only AGENT_SECRETS_AGENT_KEY and AGENT_SECRETS_URL; the file, its arguments and
- * its env arrive over the IPC channel (arguments can be personal data: they stay out of argv).
+ * The child process of `agent-secrets run`: hosts one agent function, inside the runner's sandbox
+ * (src/cli/functions/sandbox.ts). It holds no agent key and starts with an empty environment: the file,
+ * its arguments, env and the agent's identity arrive over the function channel (fd 3, see
+ * hostChannel.ts), and every get_secret is a request on that channel, answered by the runner.
  *
  * Output: everything the function prints (conv.log, console.*, process.stdout/stderr) goes to standard
- * error, masked; standard output carries only the result as JSON, masked; a failure ends with one line
- * `agent-secrets: function failed: <name>: <message>`, masked, and exit code 1.
+ * error, masked here and masked again by the runner, which relays descriptors 1 and 2 (also raw
+ * fs.writeSync writes); the result travels over the channel, and the runner alone prints it on its
+ * standard output. A failure ends with one line `agent-secrets: function failed: <name>: <message>`,
+ * masked, and exit code 1.
  */
 
-interface RunRequest {
-  file: string;
-  args: unknown;
-  env: FunctionEnv;
-}
-
-const realStdout = process.stdout.write.bind(process.stdout);
 const realStderr = process.stderr.write.bind(process.stderr);
 const masker = new Masker();
+const channel = openChannel();
+
+function openChannel(): Socket {
+  let isSocket = false;
+  try {
+    isSocket = fstatSync(CHANNEL_FD).isSocket();
+  } catch {
+    // not open
+  }
+  if (!isSocket) {
+    realStderr('agent-secrets: this is the host process of `agent-secrets run`; use that command\n');
+    process.exit(1);
+  }
+  return new Socket({ fd: CHANNEL_FD, readable: true, writable: true });
+}
 
 /** Routes the process's own stdout and stderr through one masking stream onto standard error. */
 function maskProcessOutput(): { flush(): void } {
@@ -52,15 +66,19 @@ function maskProcessOutput(): { flush(): void } {
 }
 
 const output = maskProcessOutput();
+let finishing = false;
 
-function finish(code: number, result?: string): never {
+function finish(code: number, result?: string): void {
+  if (finishing) return;
+  finishing = true;
   output.flush();
-  if (result !== undefined) realStdout(`${result}\n`);
+  if (result !== undefined) sendLine(channel, { type: 'result', text: result });
   // Exits even when the function left timers or sockets open: its turn of the conversation is over.
-  process.exit(code);
+  channel.end(() => process.exit(code));
 }
 
-function fail(prefix: string, thrown: unknown): never {
+function fail(prefix: string, thrown: unknown): void {
+  if (finishing) return;
   const { name, message, stack } = describeThrown(thrown);
   let text = `agent-secrets: ${prefix}${name}: ${message}\n`;
   // SDK errors explain themselves; for a bug in the function its stack is what the author needs.
@@ -70,20 +88,24 @@ function fail(prefix: string, thrown: unknown): never {
   }
   output.flush();
   realStderr(masker.mask(text));
-  return finish(1);
+  finish(1);
 }
 
-function nextRequest(): Promise<RunRequest> {
+/** Says hello, then waits for the runner's run message; answers to reads go to the client. */
+function connect(answer: (message: AnswerMessage) => void): Promise<RunMessage> {
   return new Promise((resolvePromise, reject) => {
-    if (!process.send) {
-      reject(new Error('this is the host process of `agent-secrets run`; use that command'));
-      return;
-    }
-    process.once('message', (message: RunRequest) => {
-      // Disconnecting inside the message handler trips Node; a closed channel lets the process end.
-      setImmediate(() => process.disconnect?.());
-      resolvePromise(message);
+    let run: RunMessage | undefined;
+    readLines(channel, (message) => {
+      const typed = message as ToHost;
+      if (typed.type === 'run' && run === undefined) {
+        run = typed;
+        resolvePromise(typed);
+      } else if (typed.type === 'answer') answer(typed);
     });
+    // The runner is gone (it was stopped): so is this turn.
+    channel.on('close', () => (run === undefined ? reject(new Error('the runner closed the function channel')) : process.exit(1)));
+    channel.on('error', () => undefined);
+    sendLine(channel, { type: 'hello' });
   });
 }
 
@@ -99,20 +121,17 @@ async function loadFunction(file: string): Promise<AgentFunction<unknown>> {
 }
 
 async function main(): Promise<void> {
-  const request = await nextRequest();
-  const agentKey = process.env.AGENT_SECRETS_AGENT_KEY ?? '';
-  const url = process.env.AGENT_SECRETS_URL;
-  // The function reaches the vault through conv only; neither it nor what it starts inherits the key.
-  delete process.env.AGENT_SECRETS_AGENT_KEY;
-  masker.remember(agentKey);
+  const reads = channelRuntimeClient(channel, 'agent-secrets run');
+  const request = await connect(reads.answer);
   const env = FUNCTION_ENVS.includes(request.env) ? request.env : 'sandbox';
-
-  let conv;
-  try {
-    conv = await createConv({ agentKey, url, env, masker, logSink: (entry) => process.stderr.write(`${formatLogLine(entry)}\n`) });
-  } catch (error) {
-    return fail('', error);
-  }
+  const conv = buildConv({
+    client: reads.client,
+    agent: request.agent,
+    account: request.account,
+    env,
+    masker,
+    logSink: (entry) => process.stderr.write(`${formatLogLine(entry)}\n`),
+  });
 
   let fn: AgentFunction<unknown>;
   try {

@@ -1,5 +1,7 @@
 import { spawn } from 'node:child_process';
 import { createHash } from 'node:crypto';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/harness.js';
@@ -61,6 +63,43 @@ describe('Python client (clients/python/conv_secrets.py) against the real server
     expect(refused.message).toContain('"support_only"');
     expect(out.log).toContain('[info] value *** {"value": "***", "quoted": "{\\"v\\": \\"***\\"}"}');
     expect(out.log.match(/\*\*\*/g).length).toBeGreaterThanOrEqual(9);
+  });
+
+  it('drops the agent key on a redirect to another origin (another port), and keeps it on the same origin', async () => {
+    const key = `ask_0123456789abcdef_${'K'.repeat(43)}`;
+    const seen: Array<{ at: string; path: string | undefined; authorization: string | undefined }> = [];
+    const listen = async (server: Server) => {
+      await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+      return (server.address() as AddressInfo).port;
+    };
+    const other = createServer((request, response) => {
+      seen.push({ at: 'other', path: request.url, authorization: request.headers.authorization });
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ agent: 'booking', account: 'default', secrets: [] }));
+    });
+    const otherPort = await listen(other);
+    const vault = createServer((request, response) => {
+      seen.push({ at: 'vault', path: request.url, authorization: request.headers.authorization });
+      const location = request.url === '/runtime/v1/secrets' ? '/moved/runtime/v1/secrets' : `http://127.0.0.1:${otherPort}/runtime/v1/secrets`;
+      response.writeHead(302, { location }).end();
+    });
+    const vaultPort = await listen(vault);
+    try {
+      const result = await python('python_client.py', ['[]'], { AGENT_SECRETS_URL: `http://127.0.0.1:${vaultPort}`, AGENT_SECRETS_AGENT_KEY: key });
+      expect(result.stderr).toBe('');
+      expect(JSON.parse(result.stdout)).toMatchObject({ agent: 'booking', account: 'default' });
+      expect(seen.filter((request) => request.path?.startsWith('/runtime/v1/secrets') || request.path?.startsWith('/moved'))).toEqual([
+        { at: 'vault', path: '/runtime/v1/secrets', authorization: `Bearer ${key}` },
+        { at: 'vault', path: '/moved/runtime/v1/secrets', authorization: `Bearer ${key}` },
+        { at: 'other', path: '/runtime/v1/secrets', authorization: undefined },
+        // list_secrets at the end of the script: the same way again.
+        { at: 'vault', path: '/runtime/v1/secrets', authorization: `Bearer ${key}` },
+        { at: 'vault', path: '/moved/runtime/v1/secrets', authorization: `Bearer ${key}` },
+        { at: 'other', path: '/runtime/v1/secrets', authorization: undefined },
+      ]);
+    } finally {
+      await new Promise((resolve) => vault.close(resolve));
+      await new Promise((resolve) => other.close(resolve));
+    }
   });
 
   it('an unreachable service is VaultUnreachable, not SecretNotFound', async () => {

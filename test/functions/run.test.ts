@@ -1,7 +1,6 @@
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/harness.js';
 import { closedPort, fixture, runCli, startCli, type CliResult } from './cli.js';
@@ -23,7 +22,6 @@ describe('agent-secrets run: functions against a real server (SQLite)', () => {
   let support: { id: string; key: string };
   let env: Record<string, string>;
   const outputs: CliResult[] = [];
-  let dir: string;
 
   const run = async (file: string, args: unknown = {}, extra: string[] = [], envOverride: Record<string, string> = {}) => {
     const result = await runCli(['run', fixture(file), '--args', JSON.stringify(args), ...extra], { ...env, ...envOverride });
@@ -52,7 +50,6 @@ describe('agent-secrets run: functions against a real server (SQLite)', () => {
       AGENT_SECRETS_TOKEN: h.admin.token,
       AGENT_SECRETS_MASTER_KEY: Buffer.alloc(32, 7).toString('base64'),
     };
-    dir = mkdtempSync(join(tmpdir(), 'agent-secrets-run-'));
   });
 
   afterAll(async () => {
@@ -65,7 +62,6 @@ describe('agent-secrets run: functions against a real server (SQLite)', () => {
       expect(text).not.toContain(h.admin.token);
     }
     expect(h.logLines.join('\n')).not.toContain('CANARY');
-    rmSync(dir, { recursive: true, force: true });
     await h?.close();
   });
 
@@ -119,36 +115,39 @@ describe('agent-secrets run: functions against a real server (SQLite)', () => {
     expect(result.stderr).toMatch(/at .*buggy\.ts/);
   });
 
-  const waitForFile = async (path: string) => {
-    for (let waited = 0; !existsSync(path); waited += 10) {
-      if (waited > 10_000) throw new Error(`no ${path}`);
-      await new Promise((resolve) => setTimeout(resolve, 10));
-    }
+  /** A URL the function waits on (the sandbox shares no folder with the test) and the call that answers it. */
+  const goSignal = async () => {
+    let release: () => void = () => undefined;
+    const released = new Promise<void>((resolve) => (release = resolve));
+    const server = createServer((_request, response) => void released.then(() => response.end('go')));
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    const { port } = server.address() as AddressInfo;
+    return { url: `http://127.0.0.1:${port}/go`, go: release, close: () => new Promise((resolve) => server.close(resolve)) };
   };
 
   it('a grant revoked between two calls of one running function holds from the next call', async () => {
-    const ready = join(dir, 'revoke.ready');
-    const go = join(dir, 'revoke.go');
-    const running = startCli(['run', fixture('twoReads.ts'), '--args', JSON.stringify({ name: 'revocable_token', ready, go })], env);
-    await waitForFile(ready);
+    const signal = await goSignal();
+    const running = startCli(['run', fixture('twoReads.ts'), '--args', JSON.stringify({ name: 'revocable_token', go: signal.url })], env);
+    await running.waitFor('ready for the change');
     const revoked = await h.call('PUT', '/api/v1/secrets/revocable_token/access', { token: h.admin.token, body: { agents: [] } });
     expect(revoked.status).toBe(200);
-    writeFileSync(go, 'go');
+    signal.go();
     const result = await running.done;
+    await signal.close();
     outputs.push(result);
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual({ first: { sha256: sha256('CANARY-revocable') }, second: { error: 'MissingAccess' } });
   });
 
   it('a value rotated between two calls of one running function is current at the next call', async () => {
-    const ready = join(dir, 'rotate.ready');
-    const go = join(dir, 'rotate.go');
-    const running = startCli(['run', fixture('twoReads.ts'), '--args', JSON.stringify({ name: 'rotating_token', ready, go })], env);
-    await waitForFile(ready);
+    const signal = await goSignal();
+    const running = startCli(['run', fixture('twoReads.ts'), '--args', JSON.stringify({ name: 'rotating_token', go: signal.url })], env);
+    await running.waitFor('ready for the change');
     const rotated = await h.call('PATCH', '/api/v1/secrets/rotating_token', { token: h.admin.token, body: { value: 'CANARY-rotating-v2' } });
     expect(rotated.status).toBe(200);
-    writeFileSync(go, 'go');
+    signal.go();
     const result = await running.done;
+    await signal.close();
     outputs.push(result);
     expect(JSON.parse(result.stdout)).toEqual({ first: { sha256: sha256('CANARY-rotating-v1') }, second: { sha256: sha256('CANARY-rotating-v2') } });
   });
@@ -182,11 +181,11 @@ describe('agent-secrets run: functions against a real server (SQLite)', () => {
     });
   });
 
-  it('the function runs with a clean environment: no key, token or master key, and no key in argv', async () => {
+  it('the function runs with an empty environment: no key, token or master key, and no key in argv', async () => {
     const result = await run('inspectProcess.ts', { guests: 2 }, ['--env', 'live']);
     expect(result.code).toBe(0);
     const seen = JSON.parse(result.stdout);
-    expect(seen.envNames).toEqual(['AGENT_SECRETS_URL']);
+    expect(seen.envNames).toEqual([]);
     expect(JSON.stringify([seen.argv, seen.execArgv])).not.toContain('ask_');
     expect(seen.conv).toEqual({ env: 'live', agent: 'booking', account: 'default' });
     expect(seen.args).toEqual({ guests: 2 });

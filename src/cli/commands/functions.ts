@@ -25,15 +25,16 @@ const withCliErrors = <A extends unknown[]>(action: (...args: A) => Promise<void
 export function functionCommands(program: Command, secrets: Command): void {
   program
     .command('run')
-    .description('run one agent function file (.ts, .js or .py) with a conv object; prints its logs (stderr) and result (stdout), masked')
+    .description('run one agent function file (.ts, .js or .py) with a conv object, in a sandbox; prints its logs (stderr) and result (stdout), masked')
     .argument('<file>', 'a module whose default export is async (conv, args) => result')
     .option('--agent-key <key>', 'the agent\'s key (or AGENT_SECRETS_AGENT_KEY)')
     .option('--args <json>', 'the arguments, as JSON', parseArgs, {})
     .option('--env <env>', 'sandbox, pre-release or live', parseEnv, 'sandbox')
+    .option('--no-sandbox', 'run the function without the sandbox (bubblewrap): it can then read what your user can, other processes\' environments included')
     .action(
-      withCliErrors(async (file: string, flags: { agentKey?: string; args: unknown; env: FunctionEnv }) => {
+      withCliErrors(async (file: string, flags: { agentKey?: string; args: unknown; env: FunctionEnv; sandbox: boolean }) => {
         const agentKey = agentKeyFrom(flags.agentKey);
-        process.exitCode = await runFunctionFile({ file, args: flags.args, env: flags.env, agentKey, url: serviceUrl() });
+        process.exitCode = await runFunctionFile({ file, args: flags.args, env: flags.env, agentKey, url: serviceUrl(), sandbox: flags.sandbox });
       }),
     );
 

@@ -5,6 +5,9 @@ import { ApiError } from '../api.js';
 /** The agent key for run-time commands: --agent-key, else AGENT_SECRETS_AGENT_KEY. Never echoed. */
 export const AGENT_KEY_ENV = 'AGENT_SECRETS_AGENT_KEY';
 
+/** The variables that unlock more than one command's secrets: never handed to what a command starts. */
+export const CREDENTIAL_VARIABLES = [AGENT_KEY_ENV, 'AGENT_SECRETS_TOKEN', 'AGENT_SECRETS_MASTER_KEY', 'AGENT_SECRETS_DATABASE_URL'];
+
 const AGENT_KEY_SHAPE = /^ask_[0-9a-f]{16}_[A-Za-z0-9_-]{43}$/;
 
 export function agentKeyFrom(flag: string | undefined): string {

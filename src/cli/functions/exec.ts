@@ -1,11 +1,10 @@
 import { spawn } from 'node:child_process';
-import { StringDecoder } from 'node:string_decoder';
-import type { Readable, Writable } from 'node:stream';
 import { UsageError } from '../configError.js';
-import { Masker, StreamMasker } from '../../sdk/masking.js';
+import { Masker } from '../../sdk/masking.js';
 import { runtimeClient } from '../../sdk/runtimeClient.js';
-import { AGENT_KEY_ENV } from './agentKey.js';
+import { CREDENTIAL_VARIABLES } from './agentKey.js';
 import { parseSecretRequest, variablesFor } from './envNames.js';
+import { relayMasked } from './relay.js';
 import { waitForChild } from './signals.js';
 
 /**
@@ -15,23 +14,6 @@ import { waitForChild } from './signals.js';
  * unlock other secrets (agent key, management token, master key, database URL): it gets exactly the
  * secrets it was given.
  */
-const WITHHELD = [AGENT_KEY_ENV, 'AGENT_SECRETS_TOKEN', 'AGENT_SECRETS_MASTER_KEY', 'AGENT_SECRETS_DATABASE_URL'];
-
-function relay(from: Readable, to: Writable, masker: Masker): Promise<void> {
-  const stream = new StreamMasker(masker);
-  const decoder = new StringDecoder('utf8');
-  return new Promise((resolve) => {
-    from.on('data', (chunk: Buffer) => {
-      const text = stream.push(decoder.write(chunk));
-      if (text) to.write(text);
-    });
-    from.on('close', () => {
-      const text = stream.push(decoder.end()) + stream.end();
-      if (text) to.write(text);
-      resolve();
-    });
-  });
-}
 
 export async function execWithSecrets(options: { agentKey: string; url: string; secrets: string[]; command: string[] }): Promise<number> {
   const [command, ...commandArgs] = options.command;
@@ -54,11 +36,11 @@ export async function execWithSecrets(options: { agentKey: string; url: string; 
   }
 
   const env: NodeJS.ProcessEnv = { ...process.env };
-  for (const name of WITHHELD) delete env[name];
+  for (const name of CREDENTIAL_VARIABLES) delete env[name];
   for (const [name, { value }] of variables) env[name] = value;
 
   const child = spawn(command, commandArgs, { env, stdio: ['inherit', 'pipe', 'pipe'] });
-  const relayed = Promise.all([relay(child.stdout, process.stdout, masker), relay(child.stderr, process.stderr, masker)]);
+  const relayed = Promise.all([relayMasked(child.stdout, process.stdout, masker), relayMasked(child.stderr, process.stderr, masker)]);
   try {
     const code = await waitForChild(child);
     await relayed;

@@ -1,20 +1,27 @@
 import { spawn } from 'node:child_process';
-import { accessSync, constants, existsSync, statSync } from 'node:fs';
-import { delimiter, extname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { existsSync, statSync } from 'node:fs';
+import { extname, resolve } from 'node:path';
+import type { Duplex } from 'node:stream';
 import { InvalidArgumentError } from 'commander';
 import { UsageError } from '../configError.js';
 import { FUNCTION_ENVS, type FunctionEnv } from '../../sdk/conv.js';
-import { AGENT_KEY_ENV } from './agentKey.js';
+import { SecretsError } from '../../sdk/errors.js';
+import { describeThrown } from '../../sdk/format.js';
+import { readLines, sendLine, toWire, type FromHost, type WireError } from '../../sdk/hostChannel.js';
+import { Masker } from '../../sdk/masking.js';
+import { runtimeClient, type RuntimeClient } from '../../sdk/runtimeClient.js';
+import { maskedWriter } from './relay.js';
+import { hostCommand } from './runtimes.js';
+import { sandboxedCommand, unsandboxedCommand, WITHOUT_SANDBOX, type LaunchPlan } from './sandbox.js';
 import { waitForChild } from './signals.js';
 
 /**
- * `agent-secrets run`: one function file in a child process (src/sdk/host.ts) that holds only the
- * agent key and the service URL: no management token, no master key, nothing else of this shell's
- * environment. The key travels in the child's environment, never in its argv (visible in `ps`);
- * the arguments travel over IPC. TypeScript runs through tsx, resolved from this package so that it
- * works from any directory. A .py file runs the same way under python3 with the one-file Python
- * client (clients/python/conv_secrets.py) as its host.
+ * `agent-secrets run`: one function file in a sandboxed child process (sandbox.ts) that holds the
+ * agent's capability and nothing more. The runner keeps the agent key: the child asks it over the
+ * function channel (descriptor 3, src/sdk/hostChannel.ts) for every read, and the runner asks the
+ * service, every time (SPEC S7), so it knows every value the function got. It relays the child's
+ * descriptors 1 and 2 to standard error with those values masked, and alone writes standard output:
+ * the function's result, masked.
  */
 const FUNCTION_EXTENSIONS = new Set(['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs', '.py']);
 
@@ -31,42 +38,104 @@ export function parseEnv(text: string): FunctionEnv {
   return text as FunctionEnv;
 }
 
-export async function runFunctionFile(options: { file: string; args: unknown; env: FunctionEnv; agentKey: string; url: string }): Promise<number> {
+export interface RunOptions {
+  file: string;
+  args: unknown;
+  env: FunctionEnv;
+  agentKey: string;
+  url: string;
+  /** false with --no-sandbox. */
+  sandbox: boolean;
+}
+
+export async function runFunctionFile(options: RunOptions): Promise<number> {
   const file = resolve(options.file);
   if (!existsSync(file) || !statSync(file).isFile()) throw new UsageError(`no function file at ${options.file}`);
   if (!FUNCTION_EXTENSIONS.has(extname(file))) throw new UsageError(`${options.file} is not a .ts, .js or .py file`);
-  const env = { [AGENT_KEY_ENV]: options.agentKey, AGENT_SECRETS_URL: options.url };
 
-  if (extname(file) === '.py') {
-    const python = findOnPath('python3');
-    if (!python) throw new UsageError('python3 is not on PATH; it runs .py functions');
-    const host = fileURLToPath(new URL('../../../clients/python/conv_secrets.py', import.meta.url));
-    // Arguments on standard input, not argv: they can be personal data, and argv shows in `ps`.
-    const child = spawn(python, [host, file, '--args', '-', '--env', options.env], { env, stdio: ['pipe', 'inherit', 'inherit'] });
-    child.stdin.end(JSON.stringify(options.args));
-    return waitForChild(child);
+  const command = await hostCommand(file);
+  const plan = options.sandbox ? sandboxedCommand(command, { cwd: process.cwd() }) : unsandboxedCommand(command, {});
+
+  const masker = new Masker();
+  masker.remember(options.agentKey);
+  const client = runtimeClient({ agentKey: options.agentKey, url: options.url });
+  let identity;
+  try {
+    // A bad key, a disabled vault or an unreachable service stop the run before the function starts.
+    identity = await client.listReadableSecrets();
+  } catch (error) {
+    if (!(error instanceof SecretsError)) throw error;
+    process.stderr.write(masker.mask(`agent-secrets: ${error.name}: ${error.message}\n`));
+    return 1;
   }
-
-  const host = fileURLToPath(new URL('../../sdk/host.js', import.meta.url));
-  const tsx = import.meta.resolve('tsx');
-  const child = spawn(process.execPath, ['--import', tsx, host], {
-    env,
-    stdio: ['ignore', 'inherit', 'inherit', 'ipc'],
-  });
-  child.send({ file, args: options.args, env: options.env });
-  return waitForChild(child);
+  if (!options.sandbox) process.stderr.write(`agent-secrets: running without a sandbox (--no-sandbox): ${WITHOUT_SANDBOX}\n`);
+  return runHosted(plan, { file, args: options.args, env: options.env, agent: identity.agent, account: identity.account }, client, masker, options.sandbox);
 }
 
-/** The program's full path, looked up on this shell's PATH (the child's environment has none). */
-function findOnPath(program: string): string | undefined {
-  for (const dir of (process.env.PATH ?? '').split(delimiter)) {
-    if (dir === '') continue;
+/** Starts the host, answers its reads, relays its output masked; the exit code a shell would report. */
+async function runHosted(plan: LaunchPlan, run: { file: string; args: unknown; env: FunctionEnv; agent: string; account: string }, client: RuntimeClient, masker: Masker, sandboxed: boolean): Promise<number> {
+  const child = spawn(plan.command, plan.args, { env: plan.env, cwd: plan.cwd, stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
+  const channel = child.stdio[3] as Duplex;
+  const stderr = maskedWriter(process.stderr, masker);
+  // Until the host says hello, what comes on standard error is the sandbox's or runtime's own complaint.
+  let started = false;
+  const early: Buffer[] = [];
+  let result: string | undefined;
+  child.stderr?.on('data', (chunk: Buffer) => (started ? stderr.write(chunk) : early.push(chunk)));
+  const stderrClosed = new Promise<void>((done) => child.stderr?.on('close', () => done()));
+  // A channel that breaks its protocol (not JSON, a line too long) ends the run: no read can be answered.
+  channel.on('error', () => child.kill('SIGKILL'));
+
+  const answer = async (id: number, ask: () => Promise<unknown>) => {
     try {
-      accessSync(join(dir, program), constants.X_OK);
-      return join(dir, program);
-    } catch {
-      // not here
+      sendLine(channel, { type: 'answer', id, ok: true, body: await ask() });
+    } catch (error) {
+      const wire: WireError = error instanceof SecretsError ? toWire(error) : { name: 'SecretsError', message: describeThrown(error).message, code: 'error', status: 0 };
+      sendLine(channel, { type: 'answer', id, ok: false, error: wire });
     }
+  };
+  readLines(channel, (message) => {
+    const typed = message as Partial<FromHost> & { id?: unknown; name?: unknown; text?: unknown };
+    if (typed.type === 'hello' && !started) {
+      started = true;
+      for (const chunk of early.splice(0)) stderr.write(chunk);
+      sendLine(channel, { type: 'run', ...run });
+    } else if (!started) {
+      // Nothing counts before the hello.
+    } else if (typed.type === 'result' && typeof typed.text === 'string') {
+      result = typed.text;
+    } else if (typeof typed.id !== 'number') {
+      // Not a request.
+    } else if (typed.type === 'read' && typeof typed.name === 'string') {
+      const name = typed.name;
+      void answer(typed.id, async () => {
+        const secret = await client.readSecret(name, run.agent);
+        // Remembered before the function can see it: everything it writes from now on is masked.
+        masker.remember(secret.value);
+        return secret;
+      });
+    } else if (typed.type === 'list') {
+      void answer(typed.id, () => client.listReadableSecrets());
+    }
+  });
+
+  let code: number;
+  try {
+    code = await waitForChild(child);
+  } catch (error) {
+    throw new UsageError(`cannot start ${plan.command}: ${(error as { code?: string }).code ?? describeThrown(error).message}`);
   }
-  return undefined;
+  await stderrClosed;
+  if (!started) {
+    // bubblewrap could not make the sandbox (no namespaces here), or the runtime failed before our host ran.
+    const complaint = Buffer.concat(early).toString('utf8').trim().split('\n')[0] || `exit code ${code}`;
+    const line = sandboxed && complaint.startsWith('bwrap:')
+      ? `agent-secrets: cannot sandbox the function (${complaint}); or run it with --no-sandbox, but ${WITHOUT_SANDBOX}\n`
+      : `agent-secrets: the function's runtime did not start (${complaint})\n`;
+    process.stderr.write(masker.mask(line));
+    return code === 0 ? 1 : code;
+  }
+  stderr.end();
+  if (code === 0 && result !== undefined) process.stdout.write(`${masker.mask(result)}\n`);
+  return code;
 }
