@@ -1,4 +1,6 @@
-import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import { STATUS_CODES } from 'node:http';
+import type { Socket } from 'node:net';
+import type { ConnectionError, FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { VaultError, type ErrorCode } from '../domain/errors.js';
 import { isStorageUnavailable } from '../vault/index.js';
@@ -7,6 +9,10 @@ import { isStorageUnavailable } from '../vault/index.js';
 export const STATUS_OF: Record<ErrorCode, number> = {
   invalid_input: 400,
   payload_too_large: 413,
+  unsupported_media_type: 415,
+  uri_too_long: 414,
+  headers_too_large: 431,
+  request_timeout: 408,
   unauthenticated: 401,
   csrf_failed: 403,
   admin_required: 403,
@@ -19,6 +25,7 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   rate_limited: 429,
   audit_unavailable: 503,
   unavailable: 503,
+  secret_unreadable: 500,
   SecretNotFound: 404,
   MissingAccess: 403,
 };
@@ -62,8 +69,13 @@ export function toVaultError(error: unknown): VaultError | undefined {
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new VaultError('invalid_input', 'The body must be valid JSON.', 'body');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new VaultError('unsupported_media_type', 'Send the body as JSON: "content-type: application/json".', 'body');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return new VaultError('invalid_input', 'Send the body as application/json.', 'body');
+      return new VaultError('invalid_input', 'The body does not match its content-length.', 'body');
+    case 'FST_ERR_BAD_URL':
+      return new VaultError('invalid_input', 'The path is not valid: it holds a malformed %-escape.', 'url');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new VaultError('uri_too_long', 'A part of the path is too long.', 'url');
     default:
       break;
   }
@@ -80,10 +92,63 @@ export function sendError(reply: FastifyReply, error: VaultError): FastifyReply 
 export function errorHandler(this: unknown, error: unknown, request: FastifyRequest, reply: FastifyReply) {
   const known = toVaultError(error);
   if (known?.code === 'unavailable') request.log.warn({ failure: { name: (error as Error).name, message: (error as Error).message } }, 'database unavailable');
+  // Names the secret and version, never a value: the operator's cue that stored bytes were tampered with.
+  if (known?.code === 'secret_unreadable') request.log.error({ failure: { name: known.name, message: known.message } }, 'stored value failed its integrity check');
   if (known === undefined) {
     // Only the class and message are logged: the store and crypto layers keep values out of both.
     request.log.error({ failure: { name: (error as Error)?.name, message: (error as Error)?.message, code: (error as FastifyError)?.code } }, 'request failed');
     return reply.status(500).send({ error: { code: 'internal', message: 'Something went wrong on our side; it has been logged.' } });
   }
   return sendError(reply, known);
+}
+
+/**
+ * Fastify's own refusals made before a route runs (a malformed %-escape, a path part longer than the
+ * router takes): the documented shape instead of Fastify's `{"statusCode","error","message"}`.
+ */
+export function frameworkErrorHandler(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  void sendError(reply, toVaultError(error) ?? new VaultError('invalid_input', 'The request is malformed.'));
+}
+
+/** The bounds a request must keep to arrive, as the refusals name them. */
+export interface ArrivalBounds {
+  headersTimeoutMs: number;
+  requestTimeoutMs: number;
+}
+
+function connectionErrorOf(code: string, bounds: ArrivalBounds): VaultError {
+  switch (code) {
+    case 'HPE_HEADER_OVERFLOW':
+      return new VaultError('headers_too_large', 'The request line and headers are too large.');
+    case 'ERR_HTTP_REQUEST_TIMEOUT':
+      return new VaultError(
+        'request_timeout',
+        `The request did not arrive in time: its headers must arrive within ${bounds.headersTimeoutMs / 1000} s, the whole request within ${bounds.requestTimeoutMs / 1000} s.`,
+      );
+    default:
+      return new VaultError('invalid_input', 'The request is not valid HTTP/1.1.');
+  }
+}
+
+/**
+ * What Node's HTTP parser refuses before Fastify sees a request (headers too large, a request that
+ * takes too long to arrive, bytes that are not HTTP), answered in the documented shape on the raw
+ * socket, which is then closed.
+ */
+export function connectionErrorHandler(bounds: ArrivalBounds) {
+  return (error: ConnectionError, socket: Socket): void => {
+    if (error.code === 'ECONNRESET' || socket.destroyed) return;
+    // As Node's own handler does: answer only while no answer has begun on this socket, else just close.
+    const answer = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
+    if (socket.writable && answer?.headersSent !== true) {
+      const known = connectionErrorOf(error.code, bounds);
+      const status = STATUS_OF[known.code];
+      const body = JSON.stringify(errorBody(known));
+      socket.write(
+        `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
+          `Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`,
+      );
+    }
+    socket.destroy(error);
+  };
 }

@@ -6,7 +6,8 @@ import { VaultError } from '../domain/errors.js';
 import type { Vault } from '../vault/index.js';
 import { authenticateUser } from './auth.js';
 import { registerConsole } from './console.js';
-import { errorHandler } from './errors.js';
+import { connectionErrorHandler, errorHandler, frameworkErrorHandler } from './errors.js';
+import { registerJsonBody } from './jsonBody.js';
 import { DEFAULT_RATE_LIMITS, type RateLimits } from './rateLimit.js';
 import { peopleRoutes } from './routes/people.js';
 import { runtimeRoutes } from './routes/runtime.js';
@@ -19,23 +20,52 @@ export interface ServerOptions {
   /** Mark the session cookie Secure (set when served over HTTPS). */
   secureCookies?: boolean;
   limits?: Partial<RateLimits>;
+  /** Tests shorten these to see them hold; the service runs with DEFAULT_CONNECTION_LIMITS. */
+  connections?: Partial<ConnectionLimits>;
 }
+
+/** How long a client may take and how many connections it may hold: a slow client cannot pin the service. */
+export interface ConnectionLimits {
+  /** The request line and headers must have arrived this long after the request began. */
+  headersTimeoutMs: number;
+  /** The whole request, body included, must have arrived this long after it began. */
+  requestTimeoutMs: number;
+  /** A connection on which nothing moves for this long is closed. */
+  idleTimeoutMs: number;
+  /** Connections open at once; further ones are closed as they come. */
+  maxConnections: number;
+}
+
+export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, idleTimeoutMs: 60_000, maxConnections: 4096 };
 
 // 64 KiB of value can take six times that as JSON escapes; anything larger is refused with 413.
 const BODY_LIMIT = 1024 * 1024;
 
 export async function buildServer(options: ServerOptions) {
   const { vault } = options;
+  const connections = { ...DEFAULT_CONNECTION_LIMITS, ...options.connections };
   const app = Fastify({
     loggerInstance: options.logger,
     // Per-request log lines cost a third of peak throughput and add nothing an audit event lacks.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
-    requestTimeout: 30_000,
-    connectionTimeout: 60_000,
+    http: {
+      headersTimeout: connections.headersTimeoutMs,
+      requestTimeout: connections.requestTimeoutMs,
+      // Node checks the two bounds above on this interval (30 s by default), which let a slow body
+      // stay open up to twice the bound; checking often keeps the bound what it says.
+      connectionsCheckingInterval: Math.min(1000, Math.max(50, connections.headersTimeoutMs / 10)),
+    },
+    requestTimeout: connections.requestTimeoutMs,
+    connectionTimeout: connections.idleTimeoutMs,
     routerOptions: { maxParamLength: 512 },
     return503OnClosing: true,
+    frameworkErrors: frameworkErrorHandler,
+    clientErrorHandler: connectionErrorHandler(connections),
   }).withTypeProvider<ZodTypeProvider>();
+  app.server.maxConnections = connections.maxConnections;
+
+  registerJsonBody(app);
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

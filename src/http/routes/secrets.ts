@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Vault } from '../../vault/index.js';
 import { callerOf } from '../auth.js';
-import { accessBody, agentParams, accessSchema, createSecretBody, errorSchema, listSecretsQuery, secretParams, secretSummarySchema, secretValueResponse, updateSecretBody } from '../schemas.js';
+import { accessBody, agentParams, accessSchema, createSecretBody, errorSchema, listSecretsQuery, secretParams, secretSummarySchema, secretValueResponse, updateSecretBody, versionNumber, versionParams } from '../schemas.js';
 
 const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema };
 const tags = ['secrets'];
@@ -60,7 +60,7 @@ export function secretRoutes(vault: Vault): FastifyPluginAsyncZod {
           summary: "Reveal a secret's value (audited)",
           tags,
           params: secretParams,
-          body: z.strictObject({ version: z.number().int().min(1).optional() }).nullish(),
+          body: z.strictObject({ version: versionNumber.optional() }).nullish(),
           response: { 200: secretValueResponse, ...errors },
         },
       },
@@ -135,7 +135,7 @@ export function secretRoutes(vault: Vault): FastifyPluginAsyncZod {
         schema: {
           summary: 'Restore an old version (makes a new version with its value)',
           tags,
-          params: secretParams.extend({ version: z.coerce.number({ error: 'must be a version number' }).int().min(1, { error: 'must be a version number' }) }),
+          params: versionParams,
           response: { 200: secretSummarySchema, ...errors },
         },
       },
