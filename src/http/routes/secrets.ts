@@ -6,6 +6,7 @@ import { accessBody, agentParams, accessSchema, createSecretBody, errorSchema, l
 
 const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema };
 const tags = ['secrets'];
+const unreadable = errorSchema.describe('secret_unreadable: the stored value fails its integrity check (altered or moved in the database); nothing is answered, the attempt is audited');
 
 /** Secret management (SPEC S1–S6): admins of an account whose vault is enabled. */
 export function secretRoutes(vault: Vault): FastifyPluginAsyncZod {
@@ -61,7 +62,7 @@ export function secretRoutes(vault: Vault): FastifyPluginAsyncZod {
           tags,
           params: secretParams,
           body: z.strictObject({ version: versionNumber.optional() }).nullish(),
-          response: { 200: secretValueResponse, ...errors },
+          response: { 200: secretValueResponse, ...errors, 500: unreadable },
         },
       },
       async (request, reply) => {
@@ -136,7 +137,7 @@ export function secretRoutes(vault: Vault): FastifyPluginAsyncZod {
           summary: 'Restore an old version (makes a new version with its value)',
           tags,
           params: versionParams,
-          response: { 200: secretSummarySchema, ...errors },
+          response: { 200: secretSummarySchema, ...errors, 500: unreadable },
         },
       },
       async (request) => secrets.restoreVersion(callerOf(request), request.params.name, request.params.version),
