@@ -64,6 +64,12 @@ export async function buildServer(options: ServerOptions) {
     clientErrorHandler: connectionErrorHandler(connections),
   }).withTypeProvider<ZodTypeProvider>();
   app.server.maxConnections = connections.maxConnections;
+  // Closing stops Node's checks of the bounds above, so a client dripping its request would hold a
+  // shutdown open for ever: what is still open one request bound after closing began is cut.
+  app.addHook('preClose', (done) => {
+    setTimeout(() => app.server.closeAllConnections(), connections.requestTimeoutMs).unref();
+    done();
+  });
 
   registerJsonBody(app);
 

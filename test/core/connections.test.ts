@@ -157,6 +157,20 @@ describe('slow clients', () => {
     expectDocumentedShape(answer.body, 'request_timeout');
   });
 
+  it('lets a shutdown end one request bound after it began, with a client still dripping its body', async () => {
+    const closing = await startHarness('sqlite', { connections: bounds });
+    const dripping = exchange(portOf(closing), 'POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 100000\r\n\r\n{', {
+      drip: ' ',
+      everyMs: 100,
+      waitMs: 8000,
+    });
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const started = Date.now();
+    const closed = await Promise.race([closing.close().then(() => Date.now() - started), new Promise<string>((resolve) => setTimeout(() => resolve('still closing'), 5000))]);
+    expect(closed).toBeLessThan(bounds.requestTimeoutMs + 1000);
+    expect((await dripping).closedAfterMs).toBeDefined();
+  });
+
   it('still serves a client that sends its request in time', async () => {
     const answer = await exchange(portOf(h), 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     expect(answer.status).toBe(200);
