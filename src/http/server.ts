@@ -59,16 +59,24 @@ export async function buildServer(options: ServerOptions) {
     requestTimeout: connections.requestTimeoutMs,
     connectionTimeout: connections.idleTimeoutMs,
     routerOptions: { maxParamLength: 512 },
-    return503OnClosing: true,
+    // Answered by the onRequest hook below instead, in the documented shape.
+    return503OnClosing: false,
     frameworkErrors: frameworkErrorHandler,
     clientErrorHandler: connectionErrorHandler(connections),
   }).withTypeProvider<ZodTypeProvider>();
   app.server.maxConnections = connections.maxConnections;
   // Closing stops Node's checks of the bounds above, so a client dripping its request would hold a
   // shutdown open for ever: what is still open one request bound after closing began is cut.
+  let closing = false;
   app.addHook('preClose', (done) => {
+    closing = true;
     setTimeout(() => app.server.closeAllConnections(), connections.requestTimeoutMs).unref();
     done();
+  });
+  // A request that reaches a closing instance (pipelined, or on a busy keep-alive connection) is sent
+  // elsewhere by its client or load balancer: 503, and the connection closes.
+  app.addHook('onRequest', async () => {
+    if (closing) throw new VaultError('unavailable', 'This instance is shutting down; send the request again and another instance (or this one, restarted) will answer.');
   });
 
   registerJsonBody(app);

@@ -171,6 +171,27 @@ describe('slow clients', () => {
     expect((await dripping).closedAfterMs).toBeDefined();
   });
 
+  it('answers a request that reaches a closing server with 503 unavailable in the documented shape', async () => {
+    const closing = await startHarness('sqlite');
+    const socket = connect(portOf(closing), '127.0.0.1');
+    let received = '';
+    socket.on('data', (chunk: Buffer) => (received += chunk.toString('utf8')));
+    const ended = new Promise((resolve) => socket.on('close', resolve));
+    // The first request is under way (its body not yet sent) when closing begins; the second follows
+    // it on the same connection and reaches the server while it closes.
+    socket.write('POST /api/v1/auth/login HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nContent-Length: 2\r\n\r\n');
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    const closed = closing.close();
+    await new Promise((resolve) => setTimeout(resolve, 200));
+    socket.write('{}GET /healthz HTTP/1.1\r\nHost: x\r\n\r\n');
+    await ended;
+    await closed;
+    const answers = received.split(/(?=HTTP\/1\.1 )/);
+    expect(answers).toHaveLength(2);
+    expect(answers[1]).toMatch(/^HTTP\/1\.1 503 /);
+    expectDocumentedShape(JSON.parse(answers[1]?.split('\r\n\r\n')[1] ?? ''), 'unavailable');
+  });
+
   it('still serves a client that sends its request in time', async () => {
     const answer = await exchange(portOf(h), 'GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n');
     expect(answer.status).toBe(200);
