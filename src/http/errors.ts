@@ -1,6 +1,4 @@
-import { STATUS_CODES } from 'node:http';
-import type { Socket } from 'node:net';
-import type { ConnectionError, FastifyError, FastifyReply, FastifyRequest } from 'fastify';
+import type { FastifyError, FastifyReply, FastifyRequest } from 'fastify';
 import { hasZodFastifySchemaValidationErrors } from 'fastify-type-provider-zod';
 import { VaultError, type ErrorCode } from '../domain/errors.js';
 import { isStorageUnavailable } from '../vault/index.js';
@@ -108,47 +106,4 @@ export function errorHandler(this: unknown, error: unknown, request: FastifyRequ
  */
 export function frameworkErrorHandler(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
   void sendError(reply, toVaultError(error) ?? new VaultError('invalid_input', 'The request is malformed.'));
-}
-
-/** The bounds a request must keep to arrive, as the refusals name them. */
-export interface ArrivalBounds {
-  headersTimeoutMs: number;
-  requestTimeoutMs: number;
-}
-
-function connectionErrorOf(code: string, bounds: ArrivalBounds): VaultError {
-  switch (code) {
-    case 'HPE_HEADER_OVERFLOW':
-      return new VaultError('headers_too_large', 'The request line and headers are too large.');
-    case 'ERR_HTTP_REQUEST_TIMEOUT':
-      return new VaultError(
-        'request_timeout',
-        `The request did not arrive in time: its headers must arrive within ${bounds.headersTimeoutMs / 1000} s, the whole request within ${bounds.requestTimeoutMs / 1000} s.`,
-      );
-    default:
-      return new VaultError('invalid_input', 'The request is not valid HTTP/1.1.');
-  }
-}
-
-/**
- * What Node's HTTP parser refuses before Fastify sees a request (headers too large, a request that
- * takes too long to arrive, bytes that are not HTTP), answered in the documented shape on the raw
- * socket, which is then closed.
- */
-export function connectionErrorHandler(bounds: ArrivalBounds) {
-  return (error: ConnectionError, socket: Socket): void => {
-    if (error.code === 'ECONNRESET' || socket.destroyed) return;
-    // As Node's own handler does: answer only while no answer has begun on this socket, else just close.
-    const answer = (socket as Socket & { _httpMessage?: { headersSent?: boolean } })._httpMessage;
-    if (socket.writable && answer?.headersSent !== true) {
-      const known = connectionErrorOf(error.code, bounds);
-      const status = STATUS_OF[known.code];
-      const body = JSON.stringify(errorBody(known));
-      socket.write(
-        `HTTP/1.1 ${status} ${STATUS_CODES[status] ?? ''}\r\nContent-Type: application/json; charset=utf-8\r\nContent-Length: ${Buffer.byteLength(body)}\r\n` +
-          `Cache-Control: no-store\r\nX-Content-Type-Options: nosniff\r\nConnection: close\r\n\r\n${body}`,
-      );
-    }
-    socket.destroy(error);
-  };
 }

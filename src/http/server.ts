@@ -6,7 +6,8 @@ import { VaultError } from '../domain/errors.js';
 import type { Vault } from '../vault/index.js';
 import { authenticateUser } from './auth.js';
 import { registerConsole } from './console.js';
-import { connectionErrorHandler, errorHandler, frameworkErrorHandler } from './errors.js';
+import { DEFAULT_CONNECTION_LIMITS, boundConnections, connectionOptions, type ConnectionLimits } from './connections.js';
+import { errorHandler, frameworkErrorHandler } from './errors.js';
 import { registerJsonBody } from './jsonBody.js';
 import { DEFAULT_RATE_LIMITS, type RateLimits } from './rateLimit.js';
 import { peopleRoutes } from './routes/people.js';
@@ -20,23 +21,9 @@ export interface ServerOptions {
   /** Mark the session cookie Secure (set when served over HTTPS). */
   secureCookies?: boolean;
   limits?: Partial<RateLimits>;
-  /** Tests shorten these to see them hold; the service runs with DEFAULT_CONNECTION_LIMITS. */
+  /** Tests shorten these to see them hold; the service runs with DEFAULT_CONNECTION_LIMITS (src/http/connections.ts). */
   connections?: Partial<ConnectionLimits>;
 }
-
-/** How long a client may take and how many connections it may hold: a slow client cannot pin the service. */
-export interface ConnectionLimits {
-  /** The request line and headers must have arrived this long after the request began. */
-  headersTimeoutMs: number;
-  /** The whole request, body included, must have arrived this long after it began. */
-  requestTimeoutMs: number;
-  /** A connection on which nothing moves for this long is closed. */
-  idleTimeoutMs: number;
-  /** Connections open at once; further ones are closed as they come. */
-  maxConnections: number;
-}
-
-export const DEFAULT_CONNECTION_LIMITS: ConnectionLimits = { headersTimeoutMs: 10_000, requestTimeoutMs: 30_000, idleTimeoutMs: 60_000, maxConnections: 4096 };
 
 // 64 KiB of value can take six times that as JSON escapes; anything larger is refused with 413.
 const BODY_LIMIT = 1024 * 1024;
@@ -49,36 +36,11 @@ export async function buildServer(options: ServerOptions) {
     // Per-request log lines cost a third of peak throughput and add nothing an audit event lacks.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
-    http: {
-      headersTimeout: connections.headersTimeoutMs,
-      requestTimeout: connections.requestTimeoutMs,
-      // Node checks the two bounds above on this interval (30 s by default), which let a slow body
-      // stay open up to twice the bound; checking often keeps the bound what it says.
-      connectionsCheckingInterval: Math.min(1000, Math.max(50, connections.headersTimeoutMs / 10)),
-    },
-    requestTimeout: connections.requestTimeoutMs,
-    connectionTimeout: connections.idleTimeoutMs,
+    ...connectionOptions(connections),
     routerOptions: { maxParamLength: 512 },
-    // Answered by the onRequest hook below instead, in the documented shape.
-    return503OnClosing: false,
     frameworkErrors: frameworkErrorHandler,
-    clientErrorHandler: connectionErrorHandler(connections),
   }).withTypeProvider<ZodTypeProvider>();
-  app.server.maxConnections = connections.maxConnections;
-  // Closing stops Node's checks of the bounds above, so a client dripping its request would hold a
-  // shutdown open for ever: what is still open one request bound after closing began is cut.
-  let closing = false;
-  app.addHook('preClose', (done) => {
-    closing = true;
-    setTimeout(() => app.server.closeAllConnections(), connections.requestTimeoutMs).unref();
-    done();
-  });
-  // A request that reaches a closing instance (pipelined, or on a busy keep-alive connection) is sent
-  // elsewhere by its client or load balancer: 503, and the connection closes.
-  app.addHook('onRequest', async () => {
-    if (closing) throw new VaultError('unavailable', 'This instance is shutting down; send the request again and another instance (or this one, restarted) will answer.');
-  });
-
+  boundConnections(app, connections);
   registerJsonBody(app);
 
   app.setValidatorCompiler(validatorCompiler);

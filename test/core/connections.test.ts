@@ -6,7 +6,8 @@
 import { connect, type Socket } from 'node:net';
 import pino from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { DEFAULT_CONNECTION_LIMITS, buildServer } from '../../src/http/server.js';
+import { DEFAULT_CONNECTION_LIMITS } from '../../src/http/connections.js';
+import { buildServer } from '../../src/http/server.js';
 import { startHarness, type Harness } from '../support/harness.js';
 
 interface RawAnswer {

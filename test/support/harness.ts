@@ -1,7 +1,8 @@
 import pino from 'pino';
 import { Writable } from 'node:stream';
 import type { RateLimits } from '../../src/http/rateLimit.js';
-import { buildServer, type ConnectionLimits } from '../../src/http/server.js';
+import type { ConnectionLimits } from '../../src/http/connections.js';
+import { buildServer } from '../../src/http/server.js';
 import { createVault, type Vault } from '../../src/vault/index.js';
 import { freshStore, testMasterKey, type DatabaseKind, type TestStorage } from './stores.js';
 
