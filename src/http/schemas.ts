@@ -37,6 +37,7 @@ export function decimalInteger(min: number, max: number, what = 'a whole number'
   return z
     .string({ error: rule })
     .regex(/^(0|[1-9][0-9]*)$/, { error: rule })
+    .describe(`${what} from ${min} to ${max}, in decimal digits`)
     .transform(Number)
     .pipe(z.number().min(min, { error: rule }).max(max, { error: rule }));
 }
