@@ -89,7 +89,9 @@ export function boundConnections(app: FastifyInstance, limits: ConnectionLimits)
   });
   // A request that reaches a closing instance (pipelined, or on a busy keep-alive connection) is sent
   // elsewhere by its client or load balancer: 503, and the connection closes.
-  app.addHook('onRequest', async () => {
-    if (closing) throw new VaultError('unavailable', 'This instance is shutting down; send the request again and another instance (or this one, restarted) will answer.');
+  // A callback hook, not an async one: it runs on every request, the hot path included.
+  app.addHook('onRequest', (_request, _reply, done) => {
+    if (closing) done(new VaultError('unavailable', 'This instance is shutting down; send the request again and another instance (or this one, restarted) will answer.'));
+    else done();
   });
 }
