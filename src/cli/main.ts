@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { MasterKeyError } from '../crypto/masterKey.js';
 import { VaultError } from '../domain/errors.js';
+import { isStorageUnavailable } from '../vault/index.js';
 import { ApiError } from './api.js';
 import { functionCommands } from './commands/functions.js';
 import { maintenanceCommands } from './commands/maintenance.js';
@@ -31,7 +32,9 @@ function oneLine(error: unknown): string | undefined {
   if (error instanceof ConfigError || error instanceof MasterKeyError || error instanceof UsageError) return error.message;
   const code = (error as { code?: string }).code;
   if (code === 'EADDRINUSE') return `the port is already in use: ${(error as Error).message}`;
-  if (code === 'EACCES' || code === 'ENOENT') return (error as Error).message;
+  if (code === 'EACCES' || code === 'ENOENT' || code === 'EPERM' || code === 'EROFS') return (error as Error).message;
+  // A database that cannot be written or reached is the operator's to fix, not a bug: one line.
+  if (isStorageUnavailable(error)) return `the database cannot be used right now: ${(error as Error).message}`;
   return undefined;
 }
 

@@ -13,7 +13,8 @@ export interface ServeFlags extends StorageFlags {
 /** Starts the service; on the first start with an empty store, creates the default account and its admin. */
 export async function serve(flags: ServeFlags): Promise<void> {
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', redact: ['req.headers.authorization', 'req.headers.cookie'] });
-  const { vault, description } = await openVault(flags, { createIfMissing: true, log: logger });
+  // A store that cannot take writes could answer nothing but 503 (every read writes its audit event).
+  const { vault, description } = await openVault(flags, { createIfMissing: true, log: logger, requireWrites: true });
 
   let firstAdmin: Awaited<ReturnType<typeof vault.accounts.createAccount>> | undefined;
   if (await vault.accounts.isEmpty()) {

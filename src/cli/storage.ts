@@ -2,6 +2,7 @@ import { existsSync, mkdirSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { MASTER_KEY_ENV, createMasterKeyFile, parseMasterKey, readMasterKeyFile, type MasterKey } from '../crypto/masterKey.js';
 import { migrateToLatest, openStore, type Store, type StoreLocation } from '../store/database.js';
+import { checkWritable } from '../store/writable.js';
 import type { Log } from '../vault/log.js';
 import { ConfigError } from './configError.js';
 import { createVault, type Vault } from '../vault/index.js';
@@ -74,22 +75,30 @@ export function redactUrl(url: string): string {
   }
 }
 
-/** Opens the store where the flags say and migrates it; a database that cannot be opened is one clear line. */
-export async function openMigratedStore(flags: StorageFlags, createIfMissing: boolean): Promise<{ store: Store; masterKey: MasterKey; description: string }> {
+/**
+ * Opens the store where the flags say and migrates it; with `requireWrites`, also proves it takes
+ * writes. A database that cannot be opened, migrated or written is one clear line.
+ */
+export async function openMigratedStore(flags: StorageFlags, createIfMissing: boolean, requireWrites = false): Promise<{ store: Store; masterKey: MasterKey; description: string }> {
   const storage = resolveStorage(flags, createIfMissing);
-  const store = openStore(storage.location);
+  let store: Store | undefined;
+  let step = 'cannot open the database';
   try {
+    // Opening is inside too: a file SQLite cannot open (not permitted, read-only) is a setting to fix.
+    store = openStore(storage.location);
     await migrateToLatest(store);
+    step = 'the database does not take writes';
+    if (requireWrites) await checkWritable(store);
   } catch (error) {
-    await store.close().catch(() => undefined);
-    throw new ConfigError(`cannot open the database (${storage.description}): ${error instanceof Error ? error.message : String(error)}`);
+    await store?.close().catch(() => undefined);
+    throw new ConfigError(`${step} (${storage.description}): ${error instanceof Error ? error.message : String(error)}`);
   }
   return { store, masterKey: storage.masterKey, description: storage.description };
 }
 
 /** Opens the store (migrating it) and the vault over it. */
-export async function openVault(flags: StorageFlags, options: { createIfMissing: boolean; log: Log }): Promise<{ vault: Vault; store: Store; description: string }> {
-  const { store, masterKey, description } = await openMigratedStore(flags, options.createIfMissing);
+export async function openVault(flags: StorageFlags, options: { createIfMissing: boolean; log: Log; requireWrites?: boolean }): Promise<{ vault: Vault; store: Store; description: string }> {
+  const { store, masterKey, description } = await openMigratedStore(flags, options.createIfMissing, options.requireWrites);
   return { vault: createVault({ store, masterKey, log: options.log }), store, description };
 }
 

@@ -29,7 +29,8 @@ export const AUDIT_ACTIONS = [
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 
-export const AUDIT_OUTCOMES = ['success', 'denied', 'not_found'] as const;
+// failed: allowed, but the stored value failed its integrity check, so nothing was answered.
+export const AUDIT_OUTCOMES = ['success', 'denied', 'not_found', 'failed'] as const;
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
 
 /** One event as stored, without its place in the chain. Never holds a value, key or token. */

@@ -6,6 +6,10 @@
 export type ErrorCode =
   | 'invalid_input'
   | 'payload_too_large'
+  | 'unsupported_media_type'
+  | 'uri_too_long'
+  | 'headers_too_large'
+  | 'request_timeout'
   | 'unauthenticated'
   | 'csrf_failed'
   | 'admin_required'
@@ -18,6 +22,7 @@ export type ErrorCode =
   | 'rate_limited'
   | 'audit_unavailable'
   | 'unavailable'
+  | 'secret_unreadable'
   | 'SecretNotFound'
   | 'MissingAccess';
 
@@ -46,6 +51,19 @@ export function secretNotFound(secret: string, agent: string, suggestion?: strin
     'SecretNotFound',
     `Secret "${secret}" does not exist in this account (agent "${agent}").${hint} ` +
       `Check the name, or ask an admin to create it on the Secrets tab and grant "${agent}" access.`,
+  );
+}
+
+/**
+ * A stored value that fails its integrity check: its ciphertext (or its data key) was altered, or moved
+ * from another secret or version, or sealed under a master key this service does not hold. Nothing
+ * is answered; the store, not the request, is at fault, so retrying does not help.
+ */
+export function secretUnreadable(secret: string, version: number): VaultError {
+  return new VaultError(
+    'secret_unreadable',
+    `Version ${version} of secret "${secret}" cannot be opened: it fails its integrity check (the stored bytes were altered or moved, ` +
+      'or sealed under another master key). Nothing was answered and the attempt is audited; set a new value, or restore the store from a backup.',
   );
 }
 

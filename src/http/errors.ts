@@ -7,6 +7,10 @@ import { isStorageUnavailable } from '../vault/index.js';
 export const STATUS_OF: Record<ErrorCode, number> = {
   invalid_input: 400,
   payload_too_large: 413,
+  unsupported_media_type: 415,
+  uri_too_long: 414,
+  headers_too_large: 431,
+  request_timeout: 408,
   unauthenticated: 401,
   csrf_failed: 403,
   admin_required: 403,
@@ -19,6 +23,7 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   rate_limited: 429,
   audit_unavailable: 503,
   unavailable: 503,
+  secret_unreadable: 500,
   SecretNotFound: 404,
   MissingAccess: 403,
 };
@@ -62,8 +67,13 @@ export function toVaultError(error: unknown): VaultError | undefined {
     case 'FST_ERR_CTP_EMPTY_JSON_BODY':
       return new VaultError('invalid_input', 'The body must be valid JSON.', 'body');
     case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return new VaultError('unsupported_media_type', 'Send the body as JSON: "content-type: application/json".', 'body');
     case 'FST_ERR_CTP_INVALID_CONTENT_LENGTH':
-      return new VaultError('invalid_input', 'Send the body as application/json.', 'body');
+      return new VaultError('invalid_input', 'The body does not match its content-length.', 'body');
+    case 'FST_ERR_BAD_URL':
+      return new VaultError('invalid_input', 'The path is not valid: it holds a malformed %-escape.', 'url');
+    case 'FST_ERR_MAX_PARAM_LENGTH':
+      return new VaultError('uri_too_long', 'A part of the path is too long.', 'url');
     default:
       break;
   }
@@ -80,10 +90,20 @@ export function sendError(reply: FastifyReply, error: VaultError): FastifyReply 
 export function errorHandler(this: unknown, error: unknown, request: FastifyRequest, reply: FastifyReply) {
   const known = toVaultError(error);
   if (known?.code === 'unavailable') request.log.warn({ failure: { name: (error as Error).name, message: (error as Error).message } }, 'database unavailable');
+  // Names the secret and version, never a value: the operator's cue that stored bytes were tampered with.
+  if (known?.code === 'secret_unreadable') request.log.error({ failure: { name: known.name, message: known.message } }, 'stored value failed its integrity check');
   if (known === undefined) {
     // Only the class and message are logged: the store and crypto layers keep values out of both.
     request.log.error({ failure: { name: (error as Error)?.name, message: (error as Error)?.message, code: (error as FastifyError)?.code } }, 'request failed');
     return reply.status(500).send({ error: { code: 'internal', message: 'Something went wrong on our side; it has been logged.' } });
   }
   return sendError(reply, known);
+}
+
+/**
+ * Fastify's own refusals made before a route runs (a malformed %-escape, a path part longer than the
+ * router takes): the documented shape instead of Fastify's `{"statusCode","error","message"}`.
+ */
+export function frameworkErrorHandler(error: FastifyError, _request: FastifyRequest, reply: FastifyReply): void {
+  void sendError(reply, toVaultError(error) ?? new VaultError('invalid_input', 'The request is malformed.'));
 }

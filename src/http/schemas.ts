@@ -24,7 +24,28 @@ const tokenNameSchema = z
   .max(100, { error: 'must be at most 100 characters' })
   .regex(NO_CONTROL_CHARACTERS, { error: 'must not contain control characters' });
 
+/** Versions are stored as 32-bit integers (PostgreSQL `integer`); a larger number names no version. */
+export const VERSION_MAX = 2_147_483_647;
+
+/**
+ * A whole number in a path or query, in plain decimal digits only: z.coerce.number would also take
+ * "0x1", "1e0", " 1", "+1" or "01" (so version 0x1 restored version 1). The message states the rule,
+ * for every way of breaking it.
+ */
+export function decimalInteger(min: number, max: number, what = 'a whole number') {
+  const rule = `must be ${what} from ${min} to ${max}, in decimal digits`;
+  return z
+    .string({ error: rule })
+    .regex(/^(0|[1-9][0-9]*)$/, { error: rule })
+    .describe(`${what} from ${min} to ${max}, in decimal digits`)
+    .transform(Number)
+    .pipe(z.number().min(min, { error: rule }).max(max, { error: rule }));
+}
+
+export const versionNumber = z.number({ error: `must be a version number from 1 to ${VERSION_MAX}` }).int().min(1).max(VERSION_MAX);
+
 export const secretParams = z.object({ name: z.string().min(1).max(200) });
+export const versionParams = secretParams.extend({ version: decimalInteger(1, VERSION_MAX, 'a version number') });
 export const agentParams = z.object({ agent: refSchema });
 
 export const createSecretBody = z.strictObject(
@@ -49,7 +70,7 @@ export const accessBody = z.strictObject({
 export const listSecretsQuery = z.object({
   search: z.string().max(128).optional(),
   after: z.string().max(128).optional(),
-  limit: z.coerce.number({ error: 'must be a number' }).int().min(1).max(500).default(50),
+  limit: decimalInteger(1, 500).default(50),
 });
 
 export const secretSummarySchema = z.object({
@@ -103,6 +124,6 @@ export const auditQuery = z.object({
   outcome: z.string().max(32).optional(),
   since: z.iso.datetime({ error: 'must be an ISO-8601 UTC time like 2026-01-31T12:00:00Z' }).optional(),
   until: z.iso.datetime({ error: 'must be an ISO-8601 UTC time like 2026-01-31T12:00:00Z' }).optional(),
-  before: z.coerce.number().int().min(1).optional(),
-  limit: z.coerce.number({ error: 'must be a number' }).int().min(1).max(1000).default(100),
+  before: decimalInteger(1, Number.MAX_SAFE_INTEGER, 'a sequence number').optional(),
+  limit: decimalInteger(1, 1000).default(100),
 });

@@ -6,7 +6,9 @@ import { VaultError } from '../domain/errors.js';
 import type { Vault } from '../vault/index.js';
 import { authenticateUser } from './auth.js';
 import { registerConsole } from './console.js';
-import { errorHandler } from './errors.js';
+import { DEFAULT_CONNECTION_LIMITS, boundConnections, connectionOptions, type ConnectionLimits } from './connections.js';
+import { errorHandler, frameworkErrorHandler } from './errors.js';
+import { registerJsonBody } from './jsonBody.js';
 import { DEFAULT_RATE_LIMITS, type RateLimits } from './rateLimit.js';
 import { peopleRoutes } from './routes/people.js';
 import { runtimeRoutes } from './routes/runtime.js';
@@ -19,6 +21,8 @@ export interface ServerOptions {
   /** Mark the session cookie Secure (set when served over HTTPS). */
   secureCookies?: boolean;
   limits?: Partial<RateLimits>;
+  /** Tests shorten these to see them hold; the service runs with DEFAULT_CONNECTION_LIMITS (src/http/connections.ts). */
+  connections?: Partial<ConnectionLimits>;
 }
 
 // 64 KiB of value can take six times that as JSON escapes; anything larger is refused with 413.
@@ -26,16 +30,18 @@ const BODY_LIMIT = 1024 * 1024;
 
 export async function buildServer(options: ServerOptions) {
   const { vault } = options;
+  const connections = { ...DEFAULT_CONNECTION_LIMITS, ...options.connections };
   const app = Fastify({
     loggerInstance: options.logger,
     // Per-request log lines cost a third of peak throughput and add nothing an audit event lacks.
     logController: new LogController({ disableRequestLogging: true }),
     bodyLimit: BODY_LIMIT,
-    requestTimeout: 30_000,
-    connectionTimeout: 60_000,
+    ...connectionOptions(connections),
     routerOptions: { maxParamLength: 512 },
-    return503OnClosing: true,
+    frameworkErrors: frameworkErrorHandler,
   }).withTypeProvider<ZodTypeProvider>();
+  boundConnections(app, connections);
+  registerJsonBody(app);
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);

@@ -154,7 +154,9 @@ export class ServerSqliteDriver implements Driver {
 
   async rollbackTransaction(connection: DatabaseConnection): Promise<void> {
     try {
-      await connection.executeQuery(ROLLBACK);
+      // A statement or COMMIT that failed for want of storage (read-only, full, I/O error) may have
+      // rolled back already; a second ROLLBACK would fail and hide the error that says why (a 503).
+      if (this.db.inTransaction) await connection.executeQuery(ROLLBACK);
     } finally {
       this.writeTurn?.ended();
     }

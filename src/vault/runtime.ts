@@ -1,5 +1,5 @@
 import { credentialId, credentialMatches } from '../crypto/tokens.js';
-import { VaultError, invalidInput, missingAccess, secretNotFound } from '../domain/errors.js';
+import { VaultError, invalidInput, missingAccess, secretNotFound, secretUnreadable } from '../domain/errors.js';
 import { SECRET_NAME_PATTERN, SECRET_NAME_RULE } from '../domain/names.js';
 import { type SecretKind, type SecretValue } from '../domain/secrets.js';
 import { SUGGESTION_DISTANCE, closestName } from '../domain/suggest.js';
@@ -7,7 +7,7 @@ import type { Store } from '../store/database.js';
 import { listReadableSecrets, loadAgentKey, runtimeReader, suggestionCandidates } from '../store/runtime.js';
 import type { AuditTrail } from './audit.js';
 import type { Actor } from './callers.js';
-import type { SealingService } from './sealing.js';
+import { UNREADABLE_DETAIL, type SealingService } from './sealing.js';
 
 export interface SecretForAgent {
   name: string;
@@ -84,11 +84,15 @@ export function runtimeService(deps: { store: Store; sealing: SealingService; au
       throw missingAccess(secret.name, agent.name);
     }
 
-    const value = await sealing.openVersion(store.db, row.account_id, secret.id, {
+    const value = await sealing.openVersionIfIntact(store.db, row.account_id, secret.id, {
       version: row.current_version,
       data_key_id: row.data_key_id,
       ciphertext: row.ciphertext,
     });
+    if (value === undefined) {
+      await audit.recordRead(row.account_id, { actor, action: 'secret.read', outcome: 'failed', secret, version: row.current_version, agent, detail: UNREADABLE_DETAIL });
+      throw secretUnreadable(secret.name, row.current_version);
+    }
 
     await audit.recordRead(
       row.account_id,

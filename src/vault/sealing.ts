@@ -1,4 +1,4 @@
-import { open, seal, secretVersionAad, type Keyring, type WrappedDataKey } from '../crypto/keyring.js';
+import { IntegrityError, open, seal, secretVersionAad, type Keyring, type WrappedDataKey } from '../crypto/keyring.js';
 import { decodeSecretValue, encodeSecretValue, type SecretValue } from '../domain/secrets.js';
 import type { Db, Tx } from '../store/database.js';
 import { loadDataKey } from '../store/runtime.js';
@@ -30,6 +30,21 @@ export function sealingService(keyring: Keyring) {
     return decodeSecretValue(open(key, version.ciphertext, secretVersionAad(accountId, secretId, version.version), `secret version ${version.version}`));
   }
 
+  /**
+   * As openVersion, for the use cases that audit the attempt (reads, reveals, restores): undefined
+   * when the stored bytes fail their integrity check (the ciphertext or its data key altered, moved
+   * from another secret or version, or sealed under a master key not held here), so the caller can
+   * record the failure before refusing. Any other failure, such as storage, is thrown as it is.
+   */
+  async function openVersionIfIntact(db: Db | Tx, accountId: string, secretId: string, version: { version: number; data_key_id: string; ciphertext: Buffer }) {
+    try {
+      return await openVersion(db, accountId, secretId, version);
+    } catch (error) {
+      if (error instanceof IntegrityError) return undefined;
+      throw error;
+    }
+  }
+
   /** A fresh data key for an account, made current for everything sealed from now on. */
   async function rotateDataKey(tx: Tx, accountId: string): Promise<string> {
     const id = newId('dk');
@@ -42,10 +57,13 @@ export function sealingService(keyring: Keyring) {
     return id;
   }
 
-  return { sealVersion, openVersion, rotateDataKey };
+  return { sealVersion, openVersion, openVersionIfIntact, rotateDataKey };
 }
 
 export type SealingService = ReturnType<typeof sealingService>;
+
+/** The audit detail of an attempt refused because the stored value failed its integrity check. */
+export const UNREADABLE_DETAIL = { reason: 'integrity_check_failed' } as const;
 
 export function toWrapped(row: DataKeysTable): WrappedDataKey {
   const previous =

@@ -1,4 +1,4 @@
-import { VaultError, invalidInput, notFound } from '../domain/errors.js';
+import { VaultError, invalidInput, notFound, secretUnreadable } from '../domain/errors.js';
 import { kindOf, keyNamesOf, type SecretKind, type SecretValue } from '../domain/secrets.js';
 import type { Store, Tx } from '../store/database.js';
 import { accessListRows, countSecrets, findSecretByName, insertGrants, listSecretRows, nextVersion } from '../store/secrets.js';
@@ -8,7 +8,7 @@ import { actorOf, requireSecretAdmin, type UserCaller } from './callers.js';
 import { newId, nowIso } from './ids.js';
 import { findAgent, resolveAgents } from './agents.js';
 import { listReadableSecrets } from '../store/runtime.js';
-import type { SealingService } from './sealing.js';
+import { UNREADABLE_DETAIL, type SealingService } from './sealing.js';
 
 export interface SecretSummary {
   id: string;
@@ -188,15 +188,23 @@ export function secretsService(deps: { store: Store; audit: AuditTrail; sealing:
   async function revealSecret(caller: UserCaller, name: string, version?: number): Promise<{ name: string; kind: SecretKind; version: number; value: SecretValue }> {
     requireSecretAdmin(caller);
     const actor = actorOf(caller);
-    return audit.change(caller.accountId, async (tx, record) => {
+    const revealed = await audit.change(caller.accountId, async (tx, record) => {
       const secret = await requireSecret(tx, caller.accountId, name);
       const wanted = version ?? secret.current_version;
       const row = await tx.selectFrom('secret_versions').selectAll().where('secret_id', '=', secret.id).where('version', '=', wanted).executeTakeFirst();
       if (!row) throw notFound(`Secret "${secret.name}" has no version ${wanted}.`, 'version');
-      const value = await sealing.openVersion(tx, caller.accountId, secret.id, row);
-      record({ actor, action: 'secret.reveal', outcome: 'success', secret: { id: secret.id, name: secret.name }, version: wanted });
+      const value = await sealing.openVersionIfIntact(tx, caller.accountId, secret.id, row);
+      const event = { actor, action: 'secret.reveal', secret: { id: secret.id, name: secret.name }, version: wanted } as const;
+      if (value === undefined) {
+        // Returned, not thrown, so that the failed attempt's event commits with the transaction.
+        record({ ...event, outcome: 'failed', detail: UNREADABLE_DETAIL });
+        return { refused: secretUnreadable(secret.name, wanted) };
+      }
+      record({ ...event, outcome: 'success' });
       return { name: secret.name, kind: row.kind as SecretKind, version: wanted, value };
     });
+    if ('refused' in revealed) throw revealed.refused;
+    return revealed;
   }
 
   async function listVersions(caller: UserCaller, name: string): Promise<VersionInfo[]> {
@@ -223,18 +231,25 @@ export function secretsService(deps: { store: Store; audit: AuditTrail; sealing:
   async function restoreVersion(caller: UserCaller, name: string, version: number): Promise<SecretSummary> {
     requireSecretAdmin(caller);
     const actor = actorOf(caller);
-    return audit.change(caller.accountId, async (tx, record) => {
+    const restored = await audit.change(caller.accountId, async (tx, record) => {
       const secret = await requireSecret(tx, caller.accountId, name);
       const old = await tx.selectFrom('secret_versions').selectAll().where('secret_id', '=', secret.id).where('version', '=', version).executeTakeFirst();
       if (!old) throw notFound(`Secret "${secret.name}" has no version ${version}.`, 'version');
-      const value = await sealing.openVersion(tx, caller.accountId, secret.id, old);
+      const value = await sealing.openVersionIfIntact(tx, caller.accountId, secret.id, old);
+      if (value === undefined) {
+        // As a reveal: the failed attempt is recorded and committed, and nothing new is made.
+        record({ actor, action: 'secret.restore', outcome: 'failed', secret: { id: secret.id, name: secret.name }, version, detail: { ...UNREADABLE_DETAIL, restoredFrom: version } });
+        return { refused: secretUnreadable(secret.name, version) };
+      }
       const at = nowIso();
       const next = await nextVersion(tx, secret.id, actor.name, at);
       await writeVersion(tx, caller.accountId, secret.id, next, value, actor.name, at, version);
       record({ actor, action: 'secret.restore', outcome: 'success', secret: { id: secret.id, name: secret.name }, version: next, detail: { restoredFrom: version } });
       const row = await requireSecret(tx, caller.accountId, name);
-      return summarize(row, await countGrants(tx, secret.id));
+      return { summary: summarize(row, await countGrants(tx, secret.id)) };
     });
+    if ('refused' in restored) throw restored.refused;
+    return restored.summary;
   }
 
   /** SPEC S6: every agent of the account, checked where it has access. */

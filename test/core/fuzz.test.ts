@@ -1,7 +1,8 @@
 /**
  * Hostile input: thousands of malformed requests to every route, with and without valid
- * credentials. Only 4xx may come back — never a 5xx, never a crash, never a change to stored data,
- * never a canary value in an answer or a log line. The generator is seeded: a failure names its seed.
+ * credentials. Only 4xx may come back, each in the documented error shape — never a 5xx, never a
+ * crash, never a change to stored data, never a canary value in an answer or a log line. The
+ * generator is seeded: a failure names its seed.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/harness.js';
@@ -157,6 +158,7 @@ describe.each(DATABASES)('fuzzing every route on %s', (kind) => {
       }
       const allowed = status < 500 && (status >= 400 || isLegitimateSuccess(method, url, token, h));
       if (!allowed) failures.push(`#${i} ${method} ${url.slice(0, 80)} → ${status} ${text.slice(0, 120)}`);
+      if (status >= 400 && !isDocumentedError(text)) failures.push(`#${i} ${method} ${url.slice(0, 80)} → ${status} not in the documented error shape: ${text.slice(0, 120)}`);
       if (text.includes(CANARY) && !(status === 200 && url.startsWith('/runtime/v1/secrets/'))) failures.push(`#${i} leaked a value: ${method} ${url.slice(0, 80)}`);
     }
 
@@ -166,6 +168,16 @@ describe.each(DATABASES)('fuzzing every route on %s', (kind) => {
     expect(h.logLines.join('\n')).not.toContain(CANARY);
   });
 });
+
+/** `{"error": {"code", "message", "field"?}}` and nothing else, as SPEC section 4 documents every refusal. */
+function isDocumentedError(text: string): boolean {
+  try {
+    const body = JSON.parse(text) as { error?: { code?: unknown; message?: unknown } };
+    return Object.keys(body).join() === 'error' && typeof body.error?.code === 'string' && typeof body.error.message === 'string';
+  } catch {
+    return false;
+  }
+}
 
 /**
  * The few well-formed requests a fuzzer can still make: reading lists with a valid credential, and

@@ -1,6 +1,7 @@
 import pino from 'pino';
 import { Writable } from 'node:stream';
 import type { RateLimits } from '../../src/http/rateLimit.js';
+import type { ConnectionLimits } from '../../src/http/connections.js';
 import { buildServer } from '../../src/http/server.js';
 import { createVault, type Vault } from '../../src/vault/index.js';
 import { freshStore, testMasterKey, type DatabaseKind, type TestStorage } from './stores.js';
@@ -26,7 +27,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(kind: DatabaseKind, options: { limits?: Partial<RateLimits> } = {}): Promise<Harness> {
+export async function startHarness(kind: DatabaseKind, options: { limits?: Partial<RateLimits>; connections?: Partial<ConnectionLimits> } = {}): Promise<Harness> {
   const { store, storage, dispose } = await freshStore(kind);
   const logLines: string[] = [];
   const sink = new Writable({
@@ -37,7 +38,7 @@ export async function startHarness(kind: DatabaseKind, options: { limits?: Parti
   });
   const logger = pino({ level: 'debug' }, sink);
   const vault = createVault({ store, masterKey: testMasterKey(), log: logger });
-  const app = await buildServer({ vault, logger, ...(options.limits ? { limits: options.limits } : {}) });
+  const app = await buildServer({ vault, logger, ...(options.limits ? { limits: options.limits } : {}), ...(options.connections ? { connections: options.connections } : {}) });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   if (typeof address !== 'object' || address === null) throw new Error('no address');

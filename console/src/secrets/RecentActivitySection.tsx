@@ -16,7 +16,7 @@ const ACTIONS: Record<string, string> = {
   'secret.delete': 'Deleted',
 };
 
-const OUTCOMES: Record<string, string> = { success: 'allowed', denied: 'refused', not_found: 'not found' };
+const OUTCOMES: Record<string, string> = { success: 'allowed', denied: 'refused', not_found: 'not found', failed: 'unreadable' };
 
 /** SPEC S13: the last 20 audit events of this secret, newest first. */
 export function RecentActivitySection({ secretName, revision }: { secretName: string; revision: number }) {

@@ -412,7 +412,7 @@ export function manageCommands(program: Command, api: () => ApiClient = () => ap
       .option('--agent <agent>')
       .option('--actor <actor>')
       .option('--action <action>', 'e.g. secret.read, secret.access_set')
-      .option('--outcome <outcome>', 'success, denied or not_found')
+      .option('--outcome <outcome>', 'success, denied, not_found or failed')
       .option('--since <time>', 'ISO-8601 UTC')
       .option('--until <time>', 'ISO-8601 UTC');
   type AuditFlags = Record<string, string | boolean | undefined>;

@@ -22,7 +22,16 @@ export function runtimeRoutes(vault: Vault, limits: RateLimits): FastifyPluginAs
           summary: 'Read a secret as an agent (conv.utils.get_secret)',
           tags: ['runtime'],
           params: z.object({ name: z.string() }),
-          response: { 200: secretValueResponse, 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 429: errorSchema, 503: errorSchema },
+          response: {
+            200: secretValueResponse,
+            400: errorSchema,
+            401: errorSchema,
+            403: errorSchema,
+            404: errorSchema,
+            429: errorSchema,
+            500: errorSchema.describe('secret_unreadable: the stored value fails its integrity check (altered or moved in the database); nothing is answered, the attempt is audited'),
+            503: errorSchema,
+          },
         },
       },
       async (request, reply) => {

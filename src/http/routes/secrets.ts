@@ -2,10 +2,11 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Vault } from '../../vault/index.js';
 import { callerOf } from '../auth.js';
-import { accessBody, agentParams, accessSchema, createSecretBody, errorSchema, listSecretsQuery, secretParams, secretSummarySchema, secretValueResponse, updateSecretBody } from '../schemas.js';
+import { accessBody, agentParams, accessSchema, createSecretBody, errorSchema, listSecretsQuery, secretParams, secretSummarySchema, secretValueResponse, updateSecretBody, versionNumber, versionParams } from '../schemas.js';
 
 const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema };
 const tags = ['secrets'];
+const unreadable = errorSchema.describe('secret_unreadable: the stored value fails its integrity check (altered or moved in the database); nothing is answered, the attempt is audited');
 
 /** Secret management (SPEC S1–S6): admins of an account whose vault is enabled. */
 export function secretRoutes(vault: Vault): FastifyPluginAsyncZod {
@@ -60,8 +61,8 @@ export function secretRoutes(vault: Vault): FastifyPluginAsyncZod {
           summary: "Reveal a secret's value (audited)",
           tags,
           params: secretParams,
-          body: z.strictObject({ version: z.number().int().min(1).optional() }).nullish(),
-          response: { 200: secretValueResponse, ...errors },
+          body: z.strictObject({ version: versionNumber.optional() }).nullish(),
+          response: { 200: secretValueResponse, ...errors, 500: unreadable },
         },
       },
       async (request, reply) => {
@@ -135,8 +136,8 @@ export function secretRoutes(vault: Vault): FastifyPluginAsyncZod {
         schema: {
           summary: 'Restore an old version (makes a new version with its value)',
           tags,
-          params: secretParams.extend({ version: z.coerce.number({ error: 'must be a version number' }).int().min(1, { error: 'must be a version number' }) }),
-          response: { 200: secretSummarySchema, ...errors },
+          params: versionParams,
+          response: { 200: secretSummarySchema, ...errors, 500: unreadable },
         },
       },
       async (request) => secrets.restoreVersion(callerOf(request), request.params.name, request.params.version),
