@@ -5,6 +5,7 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import { sql } from 'kysely';
 import { openStore } from './database.js';
+import { checkWritable } from './writable.js';
 import { groupCommit, readEventTransaction, type WorkerReply, type WorkerRequest, type WriterThreadData } from './readEvents.js';
 
 const { file, writeTurns, pragmas, traceStatements } = workerData as WriterThreadData;
@@ -13,6 +14,11 @@ const store = openStore(
   { kind: 'sqlite', file },
   { writerThreadTurns: writeTurns, ...(traceStatements ? { onQuery: (text: string) => statements.push(text) } : {}) },
 );
+// SQLite opens a file it may not write (immutable, a read-only mount) read-only without a word, and that
+// connection stays read-only once the file is writable again. This thread only writes: it does not
+// start on such a connection (its start fails the batch that asked for it), and the next batch
+// starts a new thread, which opens anew.
+await checkWritable(store);
 const writeBatch = groupCommit(readEventTransaction(store), { concurrency: 1, gatherTurn: true });
 
 async function handle(request: WorkerRequest): Promise<void> {
