@@ -24,18 +24,18 @@ const positive = (text: string): number => {
   return value;
 };
 
-const email = (text: string): string => {
+export const email = (text: string): string => {
   if (!EMAIL_PATTERN.test(text)) throw new InvalidArgumentError(`must be ${EMAIL_RULE}`);
   return text;
 };
 
-const accountName = (text: string): string => {
+export const accountName = (text: string): string => {
   if (!ACCOUNT_NAME_PATTERN.test(text)) throw new InvalidArgumentError(`must be ${ACCOUNT_NAME_RULE}`);
   return text;
 };
 
 /** Runs `work` on the vault straight over storage, closing it after. */
-async function withVault<T>(flags: StorageFlags, createIfMissing: boolean, work: (vault: Vault) => Promise<T>): Promise<T> {
+export async function withVault<T>(flags: StorageFlags, createIfMissing: boolean, work: (vault: Vault) => Promise<T>): Promise<T> {
   // Loaded on use: commands that only talk to the API start faster without the database drivers.
   const { openVault } = await import('../storage.js');
   const { vault } = await openVault(flags, { createIfMissing, log: silentLog });
