@@ -31,9 +31,11 @@ async function peopleIn(location: StoreLocation): Promise<{ accounts: number; us
   const store = openStore(location);
   try {
     const accounts = await store.db.selectFrom('accounts').select('id').execute();
-    const users = await store.db.selectFrom('users').select(['password_one_time', 'password_expires_at', 'created_at']).execute();
+    const users = await store.db.selectFrom('users').select('id').execute();
     const tokens = await store.db.selectFrom('personal_tokens').select('id').execute();
-    return { accounts: accounts.length, users: users.length, tokens: tokens.length, ...(users[0] ? { admin: users[0] } : {}) };
+    if (users.length === 0) return { accounts: accounts.length, users: 0, tokens: tokens.length };
+    const admin = await store.db.selectFrom('users').select(['password_one_time', 'password_expires_at', 'created_at']).executeTakeFirstOrThrow();
+    return { accounts: accounts.length, users: users.length, tokens: tokens.length, admin };
   } finally {
     await store.close();
   }
