@@ -128,6 +128,10 @@ describe('agent-secrets on the embedded default', () => {
     expect(json).toMatchObject({ account: 'acme', email: 'ops@acme.example.com' });
     const acmeSecrets = await fetch(`${server.url}/api/v1/secrets`, { headers: { authorization: `Bearer ${json.token}` } });
     expect(((await acmeSecrets.json()) as { total: number }).total).toBe(0);
+    // init's password is one-time (SPEC S19): it signs in once, to choose a new one; the token is unaffected.
+    const signIn = () => fetch(`${server.url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: json.email, password: json.password }) });
+    expect(((await (await signIn()).json()) as { passwordChangeRequired: boolean }).passwordChangeRequired).toBe(true);
+    expect((await signIn()).status).toBe(401);
 
     expect((await runCli(['accounts', 'set-vault', 'acme', 'off', '--data', join(dir, 'data')])).stdout).toContain('is now off');
     const accounts = JSON.parse((await runCli(['accounts', 'list', '--json', '--data', join(dir, 'data')])).stdout) as Array<{ name: string; vaultEnabled: boolean }>;

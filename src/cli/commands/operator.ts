@@ -64,7 +64,7 @@ export function operatorCommands(program: Command): void {
   addStorageOptions(
     program
       .command('init')
-      .description('create an account with the vault enabled and its first admin; prints the password and a token once')
+      .description('create an account with the vault enabled and its first admin; prints a one-time password and a token once')
       .requiredOption('--admin-email <email>', 'the first admin', email)
       .option('--account <name>', 'account name', accountName, 'default')
       .option('--json', 'print {"account","email","password","token"}'),
@@ -73,7 +73,8 @@ export function operatorCommands(program: Command): void {
     emit(flags.json, created, (value) => {
       process.stdout.write(
         `Created account "${value.account}" (vault enabled) with admin ${value.email}.\n` +
-          `  password  ${value.password}\n  token     ${value.token}\nThese are shown only now.\n`,
+          `  password  ${value.password}\n  token     ${value.token}\nThese are shown only now. The password is one-time: it signs in once, within 72 hours, to choose your own.\n` +
+          'The token is a credential of its own and keeps working.\n',
       );
     });
   });
