@@ -37,7 +37,14 @@ export async function serve(flags: ServeFlags): Promise<void> {
   const url = `http://${hostForUrl === '0.0.0.0' ? '127.0.0.1' : hostForUrl}:${port}`;
   logger.info({ url, storage: description }, 'agent-secrets is listening');
 
-  await makeFirstAdmin(vault, flags.adminEmail, url, logger);
+  try {
+    await makeFirstAdmin(vault, flags.adminEmail, url, logger);
+  } catch (error) {
+    // A service that could not make its first admin would listen with nobody able to use it.
+    await app.close().catch(() => undefined);
+    await vault.close().catch(() => undefined);
+    throw error;
+  }
   process.stdout.write(`agent-secrets listening on ${url} (${description})\n`);
 
   let closing = false;
@@ -60,7 +67,8 @@ async function makeFirstAdmin(vault: Vault, email: string, url: string, logger: 
   try {
     if (!onTerminal) {
       const made = await vault.accounts.createAccountAwaitingReset('default', email);
-      logger.info(
+      // A warning, so that it shows at every log level but silent: without it nobody knows how to get in.
+      logger.warn(
         { account: made.account, email: made.email },
         `First start: created account "default" and its first admin ${made.email}. There is no terminal to show a password on: to sign in, run "agent-secrets users reset-password ${made.email}" with this service's --data or --database-url, for a one-time password.`,
       );

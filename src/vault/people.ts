@@ -9,8 +9,6 @@ import { OPERATOR, actorOf, requireAdmin, type Actor, type UserCaller } from './
 import { looksLikeId, newId, nowIso } from './ids.js';
 import { hashPassword, passwordColumns, passwordMatches, preparePassword, type PreparedPassword } from './passwords.js';
 
-export { hashPassword, preparePassword } from './passwords.js';
-
 export const SESSION_HOURS = 12;
 
 const unauthenticated = (message = 'Sign in, or send a valid personal access token as "Authorization: Bearer <token>".'): VaultError =>

@@ -91,7 +91,7 @@ describe.each(DATABASES)('first start on %s', (kind: DatabaseKind) => {
     expect(output).not.toMatch(TOKEN);
     const hints = output.split('\n').filter((line) => line.includes('agent-secrets users reset-password admin@example.com'));
     expect(hints).toHaveLength(1);
-    expect(JSON.parse(hints[0] ?? '{}')).toMatchObject({ level: 30, email: 'admin@example.com' });
+    expect(JSON.parse(hints[0] ?? '{}')).toMatchObject({ level: 40, email: 'admin@example.com' });
     // No credential that nobody was shown: no token, and a password that can no longer sign in.
     expect(await peopleIn(location)).toEqual({ accounts: 1, users: 1, tokens: 0 });
     const admin = await firstAdminPassword(location);
