@@ -81,7 +81,9 @@ export function passwordsService(deps: { store: Store; audit: AuditTrail }) {
 
   /** Gives the user a one-time password and ends their sessions, in the transaction `tx`. */
   async function storeOneTimePassword(tx: Tx, user: { id: string; email: string }, prepared: PreparedPassword, actor: Actor, record: RecordAudit): Promise<void> {
-    await tx.updateTable('users').set(passwordColumns(prepared)).where('id', '=', user.id).execute();
+    const updated = await tx.updateTable('users').set(passwordColumns(prepared)).where('id', '=', user.id).executeTakeFirst();
+    // Removed between being found and this transaction: nothing to reset, nothing to audit.
+    if (Number(updated.numUpdatedRows) !== 1) throw notFound(`No user ${user.email}.`, 'user');
     const endedSessions = Number((await tx.deleteFrom('sessions').where('user_id', '=', user.id).executeTakeFirst()).numDeletedRows);
     record({ actor, action: 'user.password_reset', outcome: 'success', detail: { userId: user.id, email: user.email, endedSessions } });
   }
