@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, type StoreLocation } from '../../src/store/database.js';
-import { firstAdminToken, runCli, startServe, startServeOnTerminal, type ServeProcess } from '../support/processes.js';
+import { firstAdminToken, outputOf, runCli, startServe, startServeOnTerminal, type ServeProcess } from '../support/processes.js';
 import { DATABASES, freshStorage, type DatabaseKind, type TestStorage } from '../support/stores.js';
 
 /** What a one-time password looks like (src/crypto/tokens.ts), wherever it would appear. */
@@ -86,10 +86,11 @@ describe.each(DATABASES)('first start on %s', (kind: DatabaseKind) => {
 
   it('without a terminal prints no password and no token, and logs one line saying how to get in', async () => {
     server = await startServe(args, { env });
-    const output = server.output();
+    const hint = 'agent-secrets users reset-password admin@example.com';
+    const output = await outputOf(server, hint);
     expect(output).not.toMatch(ONE_TIME_PASSWORD);
     expect(output).not.toMatch(TOKEN);
-    const hints = output.split('\n').filter((line) => line.includes('agent-secrets users reset-password admin@example.com'));
+    const hints = output.split('\n').filter((line) => line.includes(hint));
     expect(hints).toHaveLength(1);
     expect(JSON.parse(hints[0] ?? '{}')).toMatchObject({ level: 40, email: 'admin@example.com' });
     // No credential that nobody was shown: no token, and a password that can no longer sign in.

@@ -141,3 +141,12 @@ export async function firstAdminToken(url: string, storageArgs: string[], option
   if (token.status !== 201) throw new Error(`token failed: ${token.status}`);
   return ((await token.json()) as { token: string }).token;
 }
+
+/**
+ * Waits until a serve process has printed `text`: its log lines (pino, written asynchronously) may
+ * reach the pipe after the "listening" line that startServe waits for.
+ */
+export async function outputOf(server: ServeProcess, text: string, timeoutMs = 5000): Promise<string> {
+  for (let waited = 0; !server.output().includes(text) && waited < timeoutMs; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+  return server.output();
+}
