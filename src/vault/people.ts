@@ -77,7 +77,11 @@ export function peopleService(deps: { store: Store; audit: AuditTrail }) {
     if (!user || !ok) throw unauthenticated('Wrong email or password.');
     const oneTime = user.password_one_time === 1;
     // Only someone who knows the one-time password learns that it is spent.
-    const spent = unauthenticated('This one-time password has been used or has expired. Ask an admin to reset your password (an operator can run: agent-secrets users reset-password EMAIL).');
+    const spent = new VaultError(
+      'unauthenticated',
+      'This one-time password has been used or has expired. Ask an admin to reset your password (an operator can run: agent-secrets users reset-password EMAIL).',
+      'password',
+    );
     const credential = issueCredential('ass');
     const csrfToken = randomBytes(32).toString('base64url');
     const sessionId = `ses_${credential.id}`;

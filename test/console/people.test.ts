@@ -174,6 +174,13 @@ describe('console: agents, users, members and narrow screens in a real browser',
     await page.getByRole('heading', { name: 'Choose your password' }).waitFor();
     expect(await page.getByRole('navigation', { name: 'Sections' }).count()).toBe(0);
     await screenshot(page, '24-choose-password');
+    // Used once, it signs in no more, and the sign-in page says why.
+    const again = await pageFor();
+    await again.page.goto('/');
+    await again.page.getByLabel('Email').fill(person.email);
+    await again.page.getByLabel('Password').fill(oneTime);
+    await again.page.getByRole('button', { name: 'Sign in' }).click();
+    await again.page.getByText('This one-time password has been used or has expired.').waitFor();
     // Nothing else works: the console comes back here, and the API refuses this session.
     await page.goto('/agents');
     await page.getByRole('heading', { name: 'Choose your password' }).waitFor();

@@ -94,6 +94,7 @@ describe.each(DATABASES)('passwords and admins on %s', (kind) => {
       const again = await login(user.email, user.password);
       expect(again.status).toBe(401);
       expect(again.body.error.code).toBe('unauthenticated');
+      expect(again.body.error).toMatchObject({ code: 'unauthenticated', field: 'password' });
       expect(again.body.error.message).toContain('one-time password has been used or has expired');
       // The hint is given only to someone who knows the password: a wrong one gets the usual answer.
       const wrong = await login(user.email, 'not the one-time password');
