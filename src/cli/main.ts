@@ -7,6 +7,7 @@ import { functionCommands } from './commands/functions.js';
 import { maintenanceCommands } from './commands/maintenance.js';
 import { manageCommands } from './commands/manage.js';
 import { operatorCommands } from './commands/operator.js';
+import { usersCommands } from './commands/users.js';
 import { ConfigError, UsageError } from './configError.js';
 import { guardTerminal } from './terminal.js';
 
@@ -20,6 +21,7 @@ export function buildProgram(): Command {
     .exitOverride();
   operatorCommands(program);
   const { secrets, keys } = manageCommands(program);
+  usersCommands(program);
   functionCommands(program, secrets);
   maintenanceCommands(program, keys);
   return program;

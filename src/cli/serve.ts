@@ -1,5 +1,6 @@
-import pino from 'pino';
+import pino, { type Logger } from 'pino';
 import { buildServer } from '../http/server.js';
+import type { Vault } from '../vault/index.js';
 import { openVault, type StorageFlags } from './storage.js';
 
 export interface ServeFlags extends StorageFlags {
@@ -10,46 +11,40 @@ export interface ServeFlags extends StorageFlags {
   readsPerSecond: number;
 }
 
-/** Starts the service; on the first start with an empty store, creates the default account and its admin. */
+/**
+ * Starts the service. On the first start with an empty store it creates the default account and its
+ * first admin, but only once the service listens (SPEC S20): a start that fails (a busy port) leaves
+ * nothing half made. The admin's one-time password and token go to a terminal only, never into a log
+ * stream; without a terminal the log says how to get in instead.
+ */
 export async function serve(flags: ServeFlags): Promise<void> {
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', redact: ['req.headers.authorization', 'req.headers.cookie'] });
   // A store that cannot take writes could answer nothing but 503 (every read writes its audit event).
   const { vault, description } = await openVault(flags, { createIfMissing: true, log: logger, requireWrites: true });
 
-  let firstAdmin: Awaited<ReturnType<typeof vault.accounts.createAccount>> | undefined;
-  if (await vault.accounts.isEmpty()) {
-    try {
-      firstAdmin = await vault.accounts.createAccount('default', flags.adminEmail);
-    } catch (error) {
-      // Several instances started at once on an empty database: another one made the account.
-      if (await vault.accounts.isEmpty()) throw error;
-    }
-  }
-
   await vault.store.readEvents.ready();
   const app = await buildServer({ vault, logger, secureCookies: flags.secureCookies ?? false, limits: { readsPerSecond: flags.readsPerSecond } });
-  await app.listen({ port: flags.port, host: flags.host });
+  try {
+    await app.listen({ port: flags.port, host: flags.host });
+  } catch (error) {
+    // Let go of the database and the audit writer, so that the one line the caller prints is the end.
+    await app.close().catch(() => undefined);
+    await vault.close().catch(() => undefined);
+    throw error;
+  }
   const address = app.server.address();
   const port = typeof address === 'object' && address !== null ? address.port : flags.port;
   const hostForUrl = flags.host.includes(':') ? `[${flags.host}]` : flags.host;
   const url = `http://${hostForUrl === '0.0.0.0' ? '127.0.0.1' : hostForUrl}:${port}`;
   logger.info({ url, storage: description }, 'agent-secrets is listening');
 
-  // Printed once to the terminal, never to the log: the first admin's credentials.
-  if (firstAdmin) {
-    process.stdout.write(
-      [
-        '',
-        'First start: created account "default" with the secrets vault enabled, and its first admin.',
-        `  console   ${url}/`,
-        `  email     ${firstAdmin.email}`,
-        `  password  ${firstAdmin.password}`,
-        `  token     ${firstAdmin.token}`,
-        'These are shown only now. Use the token with the CLI:',
-        `  export AGENT_SECRETS_URL=${url} AGENT_SECRETS_TOKEN=${firstAdmin.token}`,
-        '',
-      ].join('\n') + '\n',
-    );
+  try {
+    await makeFirstAdmin(vault, flags.adminEmail, url, logger);
+  } catch (error) {
+    // A service that could not make its first admin would listen with nobody able to use it.
+    await app.close().catch(() => undefined);
+    await vault.close().catch(() => undefined);
+    throw error;
   }
   process.stdout.write(`agent-secrets listening on ${url} (${description})\n`);
 
@@ -64,4 +59,40 @@ export async function serve(flags: ServeFlags): Promise<void> {
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+/** SPEC S20: the default account and its first admin, on an empty store, told about on a terminal only. */
+async function makeFirstAdmin(vault: Vault, email: string, url: string, logger: Logger): Promise<void> {
+  if (!(await vault.accounts.isEmpty())) return;
+  const onTerminal = process.stdout.isTTY === true;
+  try {
+    if (!onTerminal) {
+      const made = await vault.accounts.createAccountAwaitingReset('default', email);
+      // A warning, so that it shows at every log level but silent: without it nobody knows how to get in.
+      logger.warn(
+        { account: made.account, email: made.email },
+        `First start: created account "default" and its first admin ${made.email}. There is no terminal to show a password on: to sign in, run "agent-secrets users reset-password ${made.email}" with this service's --data or --database-url, for a one-time password.`,
+      );
+      return;
+    }
+    const firstAdmin = await vault.accounts.createAccount('default', email);
+    // Straight to the terminal, never through the logger.
+    process.stdout.write(
+      [
+        '',
+        'First start: created account "default" with the secrets vault enabled, and its first admin.',
+        `  console   ${url}/`,
+        `  email     ${firstAdmin.email}`,
+        `  password  ${firstAdmin.password}`,
+        `  token     ${firstAdmin.token}`,
+        'These are shown only now. The password is one-time: it signs in once, within 72 hours, to choose',
+        'your own. The token is a credential of its own and keeps working. Use it with the CLI:',
+        `  export AGENT_SECRETS_URL=${url} AGENT_SECRETS_TOKEN=${firstAdmin.token}`,
+        '',
+      ].join('\n') + '\n',
+    );
+  } catch (error) {
+    // Several instances started at once on an empty database: another one made the account.
+    if (await vault.accounts.isEmpty()) throw error;
+  }
 }

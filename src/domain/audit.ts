@@ -17,6 +17,8 @@ export const AUDIT_ACTIONS = [
   'user.create',
   'user.role_set',
   'user.remove',
+  'user.password_change',
+  'user.password_reset',
   'token.create',
   'token.revoke',
   'account.create',

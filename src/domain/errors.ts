@@ -13,6 +13,7 @@ export type ErrorCode =
   | 'unauthenticated'
   | 'csrf_failed'
   | 'admin_required'
+  | 'password_change_required'
   | 'vault_not_enabled'
   | 'forbidden'
   | 'not_found'

@@ -1,7 +1,7 @@
 import { timingSafeEqual } from 'node:crypto';
 import type { FastifyReply, FastifyRequest } from 'fastify';
 import { VaultError } from '../domain/errors.js';
-import type { UserCaller } from '../vault/callers.js';
+import { passwordChangeRequired, type UserCaller } from '../vault/callers.js';
 import type { Vault } from '../vault/index.js';
 
 export const SESSION_COOKIE = 'agent_secrets_session';
@@ -35,8 +35,10 @@ function sameText(a: string, b: string): boolean {
  * Resolves the caller of a management request, fresh on every request (a revoked token or a removed
  * user holds at once): a personal access token, or the console's session cookie. Cookie-authenticated
  * writes must also carry the session's CSRF token in a header, which another site cannot read.
+ * A session opened with a one-time password gets 403 password_change_required everywhere but on the
+ * few routes that say `allowPasswordChangeOnly` (who am I, change my password; SPEC S19).
  */
-export function authenticateUser(vault: Vault) {
+export function authenticateUser(vault: Vault, options: { allowPasswordChangeOnly?: boolean } = {}) {
   return async (request: FastifyRequest, _reply: FastifyReply): Promise<void> => {
     const token = bearerToken(request);
     if (token !== undefined) {
@@ -54,6 +56,7 @@ export function authenticateUser(vault: Vault) {
         throw new VaultError('csrf_failed', `Missing or wrong ${CSRF_HEADER} header; reload the console and try again.`);
       }
     }
+    if (caller.session?.passwordChangeOnly && options.allowPasswordChangeOnly !== true) throw passwordChangeRequired();
     request.caller = caller;
     request.csrfToken = csrfToken;
   };

@@ -14,6 +14,7 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   unauthenticated: 401,
   csrf_failed: 403,
   admin_required: 403,
+  password_change_required: 403,
   vault_not_enabled: 403,
   forbidden: 403,
   not_found: 404,

@@ -113,6 +113,12 @@ export const loginBody = z.strictObject({ email: z.string().max(320).regex(NO_CO
 export const tokenBody = z.strictObject({ name: tokenNameSchema });
 export const agentBody = z.strictObject({ name: agentNameSchema });
 export const agentKeyBody = z.strictObject({ name: tokenNameSchema.optional() }).nullish();
+/** SPEC S19: the current password is only compared, so it gets no rule but a bound; the new one gets the rule. */
+export const passwordChangeBody = z.strictObject({
+  currentPassword: z.string({ error: 'must be a string' }).max(PASSWORD_MAX, { error: `must be at most ${PASSWORD_MAX} characters` }),
+  newPassword: passwordSchema,
+});
+export const oneTimePasswordSchema = z.object({ id: z.string(), email: z.string(), password: z.string().describe('A one-time password, shown once: it signs in once, to choose a new password, within 72 hours') });
 export const userBody = z.strictObject({ email: emailSchema, role: roleSchema, password: passwordSchema.optional() });
 export const userPatchBody = z.strictObject({ role: roleSchema });
 

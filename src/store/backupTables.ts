@@ -7,9 +7,11 @@ export interface BackupTable {
   /** The primary key: the order rows are read and written in, and the key pages are cut on. */
   key: readonly string[];
   columns: Readonly<Record<string, ColumnKind>>;
+  /** Values for columns that backups made by older versions do not hold. */
+  defaults?: Readonly<Record<string, unknown>>;
 }
 
-type TableSpec<T> = { key: ReadonlyArray<keyof T & string>; columns: { readonly [K in keyof T]-?: ColumnKind } };
+type TableSpec<T> = { key: ReadonlyArray<keyof T & string>; columns: { readonly [K in keyof T]-?: ColumnKind }; defaults?: { readonly [K in keyof T]?: T[K] } };
 type Skipped = { skip: string; /** Holds a row in every store, even a new one. */ alwaysPresent?: true };
 
 /**
@@ -20,7 +22,19 @@ const SPEC: { [T in keyof Database]: TableSpec<Database[T]> | Skipped } = {
   accounts: { key: ['id'], columns: { id: 'plain', name: 'plain', vault_enabled: 'plain', data_key_id: 'plain', created_at: 'plain' } },
   users: {
     key: ['id'],
-    columns: { id: 'plain', account_id: 'plain', email: 'plain', role: 'plain', password_hash: 'plain', created_at: 'plain', created_by: 'plain' },
+    columns: {
+      id: 'plain',
+      account_id: 'plain',
+      email: 'plain',
+      role: 'plain',
+      password_hash: 'plain',
+      created_at: 'plain',
+      created_by: 'plain',
+      password_one_time: 'plain',
+      password_expires_at: 'plain',
+    },
+    // Backups made before migration 0005 have no such columns: their passwords count as chosen ones.
+    defaults: { password_one_time: 0 },
   },
   sessions: { skip: 'console sessions last hours; a restored store signs everyone out of the console' },
   personal_tokens: {

@@ -42,6 +42,13 @@ export interface Store {
    * SQLite without Kysely's per-statement machinery (the audit writer's loop), on PostgreSQL a Kysely one.
    */
   writeTransaction<T>(work: (runner: QueryRunner) => Promise<T>): Promise<T>;
+  /**
+   * Inside a write transaction: holds the account's row until the transaction ends, so that changes to
+   * the account's people (roles, removals, passwords) run one at a time and each sees the one before it
+   * committed. PostgreSQL locks the row (FOR NO KEY UPDATE: inserts that reference the account are not
+   * held up); SQLite's write transactions begin IMMEDIATE and already hold the whole database.
+   */
+  lockAccount(tx: Tx, accountId: string): Promise<void>;
   /** Where run-time reads' audit events are written, batch by batch (see readEvents.ts). */
   readonly readEvents: ReadEventWriter;
   /** SQLite only: a per-connection setting (e.g. query_only), made on every connection the store has. */
@@ -79,6 +86,7 @@ export function openStore(location: StoreLocation, options: StoreOptions = {}): 
       dialect: 'sqlite',
       read,
       writeTransaction,
+      lockAccount: async () => undefined,
       readEvents: writer ?? inProcessWriter({ db, writeTransaction }),
       async setPragma(pragma) {
         connection.pragma(pragma);
@@ -101,6 +109,9 @@ export function openStore(location: StoreLocation, options: StoreOptions = {}): 
     dialect: 'postgres',
     read,
     writeTransaction,
+    async lockAccount(tx, accountId) {
+      await tx.selectFrom('accounts').select('id').where('id', '=', accountId).forNoKeyUpdate().execute();
+    },
     readEvents: inProcessWriter({ db, writeTransaction }, postgresReadEventWriter({ db, writeTransaction })),
     setPragma: () => Promise.reject(new Error('pragmas are SQLite settings')),
     close: () => db.destroy(),

@@ -213,6 +213,18 @@ export function migrationProvider(dialect: DialectName): MigrationProvider {
         }
       },
     },
+    '0005_passwords': {
+      // SPEC S19. A one-time password signs in once, into a session that may only change the password;
+      // unused, it stops signing in at password_expires_at. Signing in with it sets password_expires_at to
+      // that moment, so the same password never signs in again (the row keeps its hash, which the
+      // change-only session's "current password" is checked against). Rows from before this migration
+      // hold chosen passwords as far as anyone can tell: 0.
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('users').addColumn('password_one_time', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+        await db.schema.alterTable('users').addColumn('password_expires_at', 'text').execute();
+        await db.schema.alterTable('sessions').addColumn('password_change_only', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      },
+    },
   };
   // Kysely runs migrations in name order; the explicit sort keeps that true if names are added out of order.
   return { getMigrations: async () => Object.fromEntries(Object.entries(migrations).sort(([a], [b]) => a.localeCompare(b))) };

@@ -35,6 +35,10 @@ export interface UsersTable {
   password_hash: string;
   created_at: string;
   created_by: string;
+  /** 1 while the password is a one-time one that must be changed (SPEC S19). */
+  password_one_time: number;
+  /** A one-time password signs in only before this; set to the moment it is used. Null for a chosen password. */
+  password_expires_at: string | null;
 }
 
 export interface SessionsTable {
@@ -44,6 +48,8 @@ export interface SessionsTable {
   csrf_token: string;
   created_at: string;
   expires_at: string;
+  /** 1 for a session opened with a one-time password: it may only change the password. */
+  password_change_only: number;
 }
 
 export interface PersonalTokensTable {

@@ -1,10 +1,11 @@
 import { VaultError, notFound } from '../domain/errors.js';
-import type { Store } from '../store/database.js';
+import type { Store, Tx } from '../store/database.js';
 import { createAuditChain } from '../store/audit.js';
 import type { AuditTrail } from './audit.js';
 import { OPERATOR } from './callers.js';
 import { newId, nowIso } from './ids.js';
-import { insertToken, insertUser, preparePassword } from './people.js';
+import { insertToken, insertUser } from './people.js';
+import { preparePassword, type PreparedPassword } from './passwords.js';
 import type { SealingService } from './sealing.js';
 
 export interface AccountInfo {
@@ -31,6 +32,26 @@ export function accountsService(deps: { store: Store; audit: AuditTrail; sealing
   /** An account with the vault enabled, its first data key, and its first admin (password and token shown once). */
   async function createAccount(name: string, adminEmail: string, password?: string): Promise<NewAccount> {
     const prepared = await preparePassword(password);
+    return create(name, adminEmail, prepared, async (tx, user) => {
+      const token = await insertToken(tx, user.id, 'first admin');
+      return { account: name, email: user.email, password: password ?? prepared.oneTimePassword ?? '', token: token.token };
+    });
+  }
+
+  /**
+   * As createAccount, for a first start with no terminal to show credentials on (SPEC S20): the admin
+   * gets no token and a one-time password that has already expired, so no credential that nobody was
+   * shown lies around; `agent-secrets users reset-password` hands out the first one.
+   */
+  async function createAccountAwaitingReset(name: string, adminEmail: string): Promise<{ account: string; email: string }> {
+    const prepared = await preparePassword(undefined);
+    return create(name, adminEmail, prepared, async (tx, user) => {
+      await tx.updateTable('users').set({ password_expires_at: user.created_at }).where('id', '=', user.id).execute();
+      return { account: name, email: user.email };
+    });
+  }
+
+  async function create<T>(name: string, adminEmail: string, prepared: PreparedPassword, finish: (tx: Tx, user: { id: string; email: string; created_at: string }) => Promise<T>): Promise<T> {
     const id = newId('acc');
     return store.db.transaction().execute(async (tx) => {
       if (await tx.selectFrom('accounts').select('id').where('name', '=', name).executeTakeFirst()) {
@@ -40,10 +61,9 @@ export function accountsService(deps: { store: Store; audit: AuditTrail; sealing
       await createAuditChain(tx, id);
       await sealing.rotateDataKey(tx, id);
       return audit.changeWithin(tx, id, async (_tx, record) => {
-        const user = await insertUser(tx, id, adminEmail, 'admin', prepared.hash, OPERATOR);
-        const token = await insertToken(tx, user.id, 'first admin');
+        const user = await insertUser(tx, id, adminEmail, 'admin', prepared, OPERATOR);
         record({ actor: OPERATOR, action: 'account.create', outcome: 'success', detail: { account: name, admin: user.email } });
-        return { account: name, email: user.email, password: password ?? prepared.oneTimePassword ?? '', token: token.token };
+        return finish(tx, user);
       });
     });
   }
@@ -84,7 +104,7 @@ export function accountsService(deps: { store: Store; audit: AuditTrail; sealing
     return row === undefined;
   }
 
-  return { createAccount, listAccounts, setVault, isEmpty };
+  return { createAccount, createAccountAwaitingReset, listAccounts, setVault, isEmpty };
 }
 
 export type AccountsService = ReturnType<typeof accountsService>;

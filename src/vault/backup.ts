@@ -170,7 +170,7 @@ function decodeRow(table: BackupTable, row: Row): Row {
     if (!(column in table.columns)) throw new VaultError('invalid_input', `The backup file holds an unknown column (${column}); nothing was restored.`);
   }
   for (const [column, kind] of Object.entries(table.columns)) {
-    const value = row[column] ?? null;
+    const value = row[column] ?? (column in row ? null : (table.defaults?.[column] ?? null));
     out[column] = kind === 'bytes' && value !== null ? Buffer.from(String(value), 'base64') : value;
   }
   return out;

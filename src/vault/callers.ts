@@ -10,6 +10,12 @@ export interface UserCaller {
   accountName: string;
   vaultEnabled: boolean;
   via: 'token' | 'session';
+  /**
+   * The console session behind the call, if it came through one. A session opened with a one-time
+   * password may only change the password (SPEC S19); a personal access token is a credential of its
+   * own and is never limited that way.
+   */
+  session: { id: string; passwordChangeOnly: boolean } | null;
 }
 
 /** How an audit event names who acted. */
@@ -22,6 +28,10 @@ export interface Actor {
 export const actorOf = (caller: UserCaller): Actor => ({ type: 'user', id: caller.userId, name: caller.email });
 
 export const OPERATOR: Actor = { type: 'operator', id: null, name: 'operator' };
+
+/** The refusal a one-time sign-in gets everywhere but where it changes the password. */
+export const passwordChangeRequired = (): VaultError =>
+  new VaultError('password_change_required', 'You signed in with a one-time password: choose a new password first (POST /api/v1/auth/password).');
 
 export function requireAdmin(caller: UserCaller): void {
   if (caller.role !== 'admin') {

@@ -8,6 +8,7 @@ import { agentsService } from './agents.js';
 import { AuditTrail } from './audit.js';
 import { auditQueries } from './auditQueries.js';
 import type { Log } from './log.js';
+import { passwordsService } from './passwords.js';
 import { peopleService } from './people.js';
 import { runtimeService } from './runtime.js';
 import { sealingService } from './sealing.js';
@@ -24,6 +25,7 @@ export function createVault(deps: { store: Store; masterKey: MasterKey; log: Log
     audit,
     accounts: accountsService({ store, audit, sealing }),
     people: peopleService({ store, audit }),
+    passwords: passwordsService({ store, audit }),
     agents: agentsService({ store, audit }),
     secrets: secretsService({ store, audit, sealing }),
     runtime: runtimeService({ store, sealing, audit }),

@@ -1,18 +1,15 @@
 import { randomBytes } from 'node:crypto';
-import { hash as argonHash, verify as argonVerify } from '@node-rs/argon2';
 import { credentialId, credentialMatches, issueCredential, oneTimePassword } from '../crypto/tokens.js';
 import { VaultError, notFound } from '../domain/errors.js';
 import type { Role } from '../domain/roles.js';
 import type { Db, Store, Tx } from '../store/database.js';
+import { findUserForOperator, lockPeopleForAdmin, requireAnotherAdmin } from './accountAdmins.js';
 import type { AuditTrail } from './audit.js';
-import { actorOf, requireAdmin, type Actor, type UserCaller } from './callers.js';
+import { OPERATOR, actorOf, requireAdmin, type Actor, type UserCaller } from './callers.js';
 import { looksLikeId, newId, nowIso } from './ids.js';
+import { hashPassword, passwordColumns, passwordMatches, preparePassword, type PreparedPassword } from './passwords.js';
 
-// OWASP's recommended Argon2id floor: 19 MiB, 2 passes, 1 lane.
-const ARGON = { memoryCost: 19456, timeCost: 2, parallelism: 1 };
 export const SESSION_HOURS = 12;
-
-export const hashPassword = (password: string): Promise<string> => argonHash(password, ARGON);
 
 const unauthenticated = (message = 'Sign in, or send a valid personal access token as "Authorization: Bearer <token>".'): VaultError =>
   new VaultError('unauthenticated', message);
@@ -33,7 +30,7 @@ export interface TokenInfo {
 }
 
 /** The caller behind a user id, read fresh on every request: a removed user or changed role holds at once. */
-async function loadCaller(db: Db, userId: string, via: UserCaller['via']): Promise<UserCaller | undefined> {
+async function loadCaller(db: Db, userId: string, via: UserCaller['via'], session: UserCaller['session'] = null): Promise<UserCaller | undefined> {
   const row = await db
     .selectFrom('users as u')
     .innerJoin('accounts as a', 'a.id', 'u.account_id')
@@ -41,22 +38,13 @@ async function loadCaller(db: Db, userId: string, via: UserCaller['via']): Promi
     .where('u.id', '=', userId)
     .executeTakeFirst();
   if (!row) return undefined;
-  return { userId: row.id, email: row.email, role: row.role as Role, accountId: row.account_id, accountName: row.account_name, vaultEnabled: row.vault_enabled === 1, via };
+  return { userId: row.id, email: row.email, role: row.role as Role, accountId: row.account_id, accountName: row.account_name, vaultEnabled: row.vault_enabled === 1, via, session };
 }
 
-/**
- * A password to store: the chosen one, or a one-time password to hand over. Hashed before any
- * transaction starts, so the slow hash never holds a database lock.
- */
-export async function preparePassword(password: string | undefined): Promise<{ hash: string; oneTimePassword: string | undefined }> {
-  const chosen = password ?? oneTimePassword();
-  return { hash: await hashPassword(chosen), oneTimePassword: password === undefined ? chosen : undefined };
-}
-
-export async function insertUser(tx: Tx, accountId: string, email: string, role: Role, passwordHash: string, by: Actor) {
+export async function insertUser(tx: Tx, accountId: string, email: string, role: Role, password: PreparedPassword, by: Actor) {
   const taken = await tx.selectFrom('users').select('id').where('email', '=', email.toLowerCase()).executeTakeFirst();
   if (taken) throw new VaultError('email_taken', `A user with email ${email.toLowerCase()} already exists.`, 'email');
-  const row = { id: newId('usr'), account_id: accountId, email: email.toLowerCase(), role, password_hash: passwordHash, created_at: nowIso(), created_by: by.name };
+  const row = { id: newId('usr'), account_id: accountId, email: email.toLowerCase(), role, ...passwordColumns(password), created_at: nowIso(), created_by: by.name };
   await tx.insertInto('users').values(row).execute();
   return row;
 }
@@ -74,26 +62,56 @@ export function peopleService(deps: { store: Store; audit: AuditTrail }) {
   // A hash to verify against when the email is unknown, so both cases take the same time.
   const decoyHash = hashPassword(oneTimePassword());
 
-  /** Email + password → a console session (cookie token and CSRF token). */
+  /**
+   * Email + password → a console session (cookie token and CSRF token). A one-time password (SPEC S19)
+   * signs in once, before it expires, into a session that may only change the password; the sign-in
+   * uses it up in the same transaction that opens the session, so two sign-ins with it cannot both win.
+   */
   async function login(email: string, password: string) {
-    const user = await store.db.selectFrom('users').select(['id', 'password_hash']).where('email', '=', email.toLowerCase()).executeTakeFirst();
-    const ok = await argonVerify(user?.password_hash ?? (await decoyHash), password).catch(() => false);
+    const user = await store.db
+      .selectFrom('users')
+      .select(['id', 'password_hash', 'password_one_time', 'password_expires_at'])
+      .where('email', '=', email.toLowerCase())
+      .executeTakeFirst();
+    const ok = await passwordMatches(user?.password_hash ?? (await decoyHash), password);
     if (!user || !ok) throw unauthenticated('Wrong email or password.');
+    const oneTime = user.password_one_time === 1;
+    // Only someone who knows the one-time password learns that it is spent.
+    const spent = new VaultError(
+      'unauthenticated',
+      'This one-time password has been used or has expired. Ask an admin to reset your password (an operator can run: agent-secrets users reset-password EMAIL).',
+      'password',
+    );
     const credential = issueCredential('ass');
     const csrfToken = randomBytes(32).toString('base64url');
-    const now = new Date();
-    await store.db
-      .insertInto('sessions')
-      .values({
-        id: `ses_${credential.id}`,
-        user_id: user.id,
-        token_hash: credential.hash,
-        csrf_token: csrfToken,
-        created_at: now.toISOString(),
-        expires_at: new Date(now.getTime() + SESSION_HOURS * 3600_000).toISOString(),
-      })
-      .execute();
-    const caller = await loadCaller(store.db, user.id, 'session');
+    const sessionId = `ses_${credential.id}`;
+    await store.db.transaction().execute(async (tx) => {
+      const now = new Date();
+      if (oneTime) {
+        const used = await tx
+          .updateTable('users')
+          .set({ password_expires_at: now.toISOString() })
+          .where('id', '=', user.id)
+          .where('password_one_time', '=', 1)
+          .where('password_hash', '=', user.password_hash)
+          .where('password_expires_at', '>', now.toISOString())
+          .executeTakeFirst();
+        if (Number(used.numUpdatedRows) !== 1) throw spent;
+      }
+      await tx
+        .insertInto('sessions')
+        .values({
+          id: sessionId,
+          user_id: user.id,
+          token_hash: credential.hash,
+          csrf_token: csrfToken,
+          created_at: now.toISOString(),
+          expires_at: new Date(now.getTime() + SESSION_HOURS * 3600_000).toISOString(),
+          password_change_only: oneTime ? 1 : 0,
+        })
+        .execute();
+    });
+    const caller = await loadCaller(store.db, user.id, 'session', { id: sessionId, passwordChangeOnly: oneTime });
     if (!caller) throw unauthenticated();
     return { sessionToken: credential.token, csrfToken, caller };
   }
@@ -116,9 +134,13 @@ export function peopleService(deps: { store: Store; audit: AuditTrail }) {
   async function authenticateSession(sessionToken: string): Promise<{ caller: UserCaller; csrfToken: string }> {
     const id = credentialId(sessionToken, 'ass');
     if (id === undefined) throw unauthenticated('Your session has ended; sign in again.');
-    const row = await store.db.selectFrom('sessions').select(['user_id', 'token_hash', 'csrf_token', 'expires_at']).where('id', '=', `ses_${id}`).executeTakeFirst();
+    const row = await store.db
+      .selectFrom('sessions')
+      .select(['user_id', 'token_hash', 'csrf_token', 'expires_at', 'password_change_only'])
+      .where('id', '=', `ses_${id}`)
+      .executeTakeFirst();
     if (!row || row.expires_at <= nowIso() || !credentialMatches(sessionToken, row.token_hash)) throw unauthenticated('Your session has ended; sign in again.');
-    const caller = await loadCaller(store.db, row.user_id, 'session');
+    const caller = await loadCaller(store.db, row.user_id, 'session', { id: `ses_${id}`, passwordChangeOnly: row.password_change_only === 1 });
     if (!caller) throw unauthenticated('Your session has ended; sign in again.');
     return { caller, csrfToken: row.csrf_token };
   }
@@ -172,7 +194,8 @@ export function peopleService(deps: { store: Store; audit: AuditTrail }) {
     const actor = actorOf(caller);
     const password = await preparePassword(input.password);
     return audit.change(caller.accountId, async (tx, record) => {
-      const row = await insertUser(tx, caller.accountId, input.email, input.role, password.hash, actor);
+      await lockPeopleForAdmin(store, tx, caller);
+      const row = await insertUser(tx, caller.accountId, input.email, input.role, password, actor);
       record({ actor, action: 'user.create', outcome: 'success', detail: { userId: row.id, email: row.email, role: row.role } });
       const user: UserInfo & { password?: string } = { id: row.id, email: row.email, role: input.role, createdAt: row.created_at, createdBy: row.created_by };
       if (password.oneTimePassword !== undefined) user.password = password.oneTimePassword;
@@ -184,10 +207,12 @@ export function peopleService(deps: { store: Store; audit: AuditTrail }) {
     requireAdmin(caller);
     const actor = actorOf(caller);
     return audit.change(caller.accountId, async (tx, record) => {
+      await lockPeopleForAdmin(store, tx, caller);
       const user = await requireUser(tx, caller.accountId, ref);
       if (user.id === caller.userId && role !== 'admin') {
         throw new VaultError('forbidden', 'You cannot take away your own admin role; ask another admin.', 'role');
       }
+      if (user.role === 'admin' && role !== 'admin') await requireAnotherAdmin(tx, caller.accountId, user.id, 'role');
       await tx.updateTable('users').set({ role }).where('id', '=', user.id).execute();
       record({ actor, action: 'user.role_set', outcome: 'success', detail: { userId: user.id, email: user.email, role } });
       return { id: user.id, email: user.email, role, createdAt: user.created_at, createdBy: user.created_by };
@@ -199,8 +224,10 @@ export function peopleService(deps: { store: Store; audit: AuditTrail }) {
     requireAdmin(caller);
     const actor = actorOf(caller);
     await audit.change(caller.accountId, async (tx, record) => {
+      await lockPeopleForAdmin(store, tx, caller);
       const user = await requireUser(tx, caller.accountId, ref);
       if (user.id === caller.userId) throw new VaultError('forbidden', 'You cannot remove yourself; ask another admin.', 'user');
+      if (user.role === 'admin') await requireAnotherAdmin(tx, caller.accountId, user.id, 'user');
       await tx.deleteFrom('sessions').where('user_id', '=', user.id).execute();
       await tx.deleteFrom('personal_tokens').where('user_id', '=', user.id).execute();
       await tx.deleteFrom('users').where('id', '=', user.id).execute();
@@ -208,7 +235,23 @@ export function peopleService(deps: { store: Store; audit: AuditTrail }) {
     });
   }
 
-  return { login, logout, authenticateToken, authenticateSession, listTokens, createToken, revokeToken, listUsers, createUser, setRole, removeUser };
+  /**
+   * The operator's way back for an account left without a usable admin (`agent-secrets users set-role`),
+   * straight on storage and audited as the operator. It too keeps the account's last admin.
+   */
+  async function setRoleAsOperator(email: string, role: Role, accountName?: string): Promise<UserInfo & { account: string }> {
+    const user = await findUserForOperator(store.db, email, accountName);
+    return audit.change(user.accountId, async (tx, record) => {
+      await store.lockAccount(tx, user.accountId);
+      const fresh = await requireUser(tx, user.accountId, user.id);
+      if (fresh.role === 'admin' && role !== 'admin') await requireAnotherAdmin(tx, user.accountId, user.id, 'role');
+      await tx.updateTable('users').set({ role }).where('id', '=', user.id).execute();
+      record({ actor: OPERATOR, action: 'user.role_set', outcome: 'success', detail: { userId: user.id, email: user.email, role } });
+      return { id: user.id, email: user.email, role, createdAt: user.createdAt, createdBy: user.createdBy, account: user.accountName };
+    });
+  }
+
+  return { login, logout, authenticateToken, authenticateSession, listTokens, createToken, revokeToken, listUsers, createUser, setRole, removeUser, setRoleAsOperator };
 }
 
 export type PeopleService = ReturnType<typeof peopleService>;

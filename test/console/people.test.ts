@@ -147,6 +147,82 @@ describe('console: agents, users, members and narrow screens in a real browser',
     expect(problems).toEqual([]);
   });
 
+  it('an admin resets a password on the Users tab; it signs in once, straight to choosing a password, and nothing else works until then', async () => {
+    const person = { email: 'reset.me@example.com', password: 'reset-me-password-1' };
+    expect((await h.call('POST', '/api/v1/users', { token: h.admin.token, body: { ...person, role: 'member' } })).status).toBe(201);
+    const admin = await pageFor();
+    await signIn(admin.page, h.admin.email, h.admin.password);
+    await admin.page.getByRole('link', { name: 'Users' }).click();
+    expect(await admin.page.getByRole('button', { name: `Reset password of ${h.admin.email}` }).count()).toBe(0);
+    await admin.page.getByRole('button', { name: `Reset password of ${person.email}` }).click();
+    await admin.page.getByRole('button', { name: 'Reset password', exact: true }).click();
+    await admin.page.getByText(`One-time password for ${person.email} — shown only now`).waitFor();
+    const oneTime = ((await admin.page.locator('.one-time-password').textContent()) ?? '').trim();
+    expect(oneTime).toMatch(/^[A-Za-z0-9]{20}$/);
+    await screenshot(admin.page, '23-users-password-reset');
+    expect(admin.problems).toEqual([]);
+
+    const { page, problems } = await pageFor();
+    // The reset ended the old password.
+    await page.goto('/');
+    await page.getByLabel('Email').fill(person.email);
+    await page.getByLabel('Password').fill(person.password);
+    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByText('That email and password do not match an account.').waitFor();
+    await signIn(page, person.email, oneTime);
+    await page.waitForURL('**/account/password');
+    await page.getByRole('heading', { name: 'Choose your password' }).waitFor();
+    expect(await page.getByRole('navigation', { name: 'Sections' }).count()).toBe(0);
+    await screenshot(page, '24-choose-password');
+    // Used once, it signs in no more, and the sign-in page says why.
+    const again = await pageFor();
+    await again.page.goto('/');
+    await again.page.getByLabel('Email').fill(person.email);
+    await again.page.getByLabel('Password').fill(oneTime);
+    await again.page.getByRole('button', { name: 'Sign in' }).click();
+    await again.page.getByText('This one-time password has been used or has expired.').waitFor();
+    // Nothing else works: the console comes back here, and the API refuses this session.
+    await page.goto('/agents');
+    await page.getByRole('heading', { name: 'Choose your password' }).waitFor();
+    expect(page.url()).toMatch(/\/account\/password$/);
+    const refused = await page.evaluate(async () => {
+      const response = await fetch('/api/v1/agents');
+      return { status: response.status, code: ((await response.json()) as { error: { code: string } }).error.code };
+    });
+    expect(refused).toEqual({ status: 403, code: 'password_change_required' });
+
+    await page.getByLabel('One-time password').fill(oneTime);
+    await page.getByLabel('New password', { exact: true }).fill('short');
+    await page.getByLabel('New password again').fill('short');
+    await page.getByRole('button', { name: 'Save password' }).click();
+    await page.getByText('Use at least 12 characters.').waitFor();
+    const chosen = 'my very own password 42';
+    await page.getByLabel('New password', { exact: true }).fill(chosen);
+    await page.getByLabel('New password again').fill(chosen);
+    await page.getByRole('button', { name: 'Save password' }).click();
+    await page.waitForURL('**/agents');
+    await page.getByText('Your password is changed.').waitFor();
+    expect(await page.getByRole('navigation', { name: 'Sections' }).getByRole('link').allTextContents()).toEqual(['Agents', 'Users']);
+
+    // From the user menu, later: a wrong current password is named, and nothing changes.
+    await page.getByRole('link', { name: 'Change password' }).click();
+    await page.getByRole('heading', { name: 'Change password' }).waitFor();
+    await page.getByLabel('Current password').fill('not my password at all');
+    await page.getByLabel('New password', { exact: true }).fill('another long password');
+    await page.getByLabel('New password again').fill('another long password');
+    await page.getByRole('button', { name: 'Save password' }).click();
+    await page.getByText('That is not your current password.').waitFor();
+    await expectNoSidewaysScroll(page);
+    await screenshot(page, '25-change-password');
+
+    // The one-time password never signs in again; the chosen one does.
+    expect((await h.call('POST', '/api/v1/auth/login', { body: { email: person.email, password: oneTime } })).status).toBe(401);
+    expect((await h.call('POST', '/api/v1/auth/login', { body: { email: person.email, password: chosen } })).status).toBe(200);
+    expect(h.logLines.join('\n')).not.toContain(oneTime);
+    expect(h.logLines.join('\n')).not.toContain(chosen);
+    expect(problems).toEqual([]);
+  });
+
   it('signs in and moves around by keyboard alone, with a visible focus ring', async () => {
     const { page } = await pageFor();
     await page.goto('/');

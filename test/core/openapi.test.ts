@@ -21,6 +21,19 @@ describe('the OpenAPI document', () => {
     expect(create.properties.name.pattern).toBe(String.raw`^(?!\.\.?$)[A-Za-z0-9_.-]{1,128}$`);
   });
 
+  it('documents the password routes of SPEC S19 with their schemas', async () => {
+    const doc = (await h.call('GET', '/api/openapi.json')).body;
+    const change = doc.paths['/api/v1/auth/password'].post;
+    const body = change.requestBody.content['application/json'].schema;
+    expect(body.required).toEqual(expect.arrayContaining(['currentPassword', 'newPassword']));
+    expect(body.properties.newPassword.minLength).toBe(12);
+    expect(change.responses['200'].content['application/json'].schema.properties.passwordChangeRequired.type).toBe('boolean');
+    const reset = doc.paths['/api/v1/users/{id}/password-reset'].post;
+    expect(reset.responses['200'].content['application/json'].schema.required).toEqual(expect.arrayContaining(['password']));
+    const login = doc.paths['/api/v1/auth/login'].post;
+    expect(login.responses['200'].content['application/json'].schema.required).toContain('passwordChangeRequired');
+  });
+
   it('answers unknown routes with the error shape', async () => {
     const response = await h.call('GET', '/api/v1/nothing-here');
     expect(response.status).toBe(404);

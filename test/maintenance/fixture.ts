@@ -28,6 +28,8 @@ export async function populate(store: Store, masterKey: MasterKey): Promise<Popu
     const created = await vault.accounts.createAccount(account, `admin@${account}.example.com`, 'correct horse battery staple');
     adminTokens[account] = created.token;
     const admin = await vault.people.authenticateToken(created.token);
+    // A user with a pending one-time password (SPEC S19): a backup carries that state and its expiry.
+    await vault.people.createUser(admin, { email: `invited@${account}.example.com`, role: 'member' });
     await vault.agents.createAgent(admin, 'booking');
     await vault.agents.createAgent(admin, 'support');
     const key = await vault.agents.createAgentKey(admin, 'booking', 'functions');

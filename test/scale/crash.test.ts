@@ -9,7 +9,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { startServe, type ServeProcess } from '../support/processes.js';
+import { firstAdminToken, startServe, type ServeProcess } from '../support/processes.js';
 import { DATABASES, freshStorage, type TestStorage } from '../support/stores.js';
 
 const ROUNDS = Number(process.env.CRASH_ROUNDS ?? 3);
@@ -54,7 +54,8 @@ describe.each(DATABASES)('kill -9 during writes and reads on %s', (kind) => {
     if (kind === 'postgres') storage = await freshStorage('postgres');
     args = kind === 'postgres' ? ['--database-url', storage?.where ?? ''] : ['--data', join(dir, 'data')];
     server = await startServe(args, { env });
-    admin = /token\s+(asp_\S+)/.exec(server.output())?.[1] ?? '';
+    // Without a terminal the first start shows no credentials (SPEC S20): the operator's way in.
+    admin = await firstAdminToken(server.url, args, { env });
     await call(server.url, 'POST', '/api/v1/agents', admin, { name: 'reader' });
     agentKey = (await call(server.url, 'POST', '/api/v1/agents/reader/keys', admin, {}))?.body.key as string;
   });

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import pino from 'pino';
 import { Writable } from 'node:stream';
 import type { RateLimits } from '../../src/http/rateLimit.js';
@@ -64,7 +65,11 @@ export async function startHarness(kind: DatabaseKind, options: { limits?: Parti
     return { status: response.status, body: parsed as any, headers: response.headers };
   };
 
-  const admin = await vault.accounts.createAccount('default', 'admin@example.com');
+  // A chosen password, so that tests sign in to a full session; a one-time one would open a session
+  // that may only change the password (SPEC S19, tested in test/core/passwords.test.ts). Random, so
+  // that leak checks look for something that appears nowhere else.
+  const adminPassword = () => `harness-${randomBytes(12).toString('base64url')}`;
+  const admin = await vault.accounts.createAccount('default', 'admin@example.com', adminPassword());
 
   return {
     url,
@@ -73,7 +78,7 @@ export async function startHarness(kind: DatabaseKind, options: { limits?: Parti
     logLines,
     admin,
     call,
-    newAccount: (name) => vault.accounts.createAccount(name, `admin@${name}.example.com`),
+    newAccount: (name) => vault.accounts.createAccount(name, `admin@${name}.example.com`, adminPassword()),
     async agentWithKey(adminToken, name) {
       const agent = await call('POST', '/api/v1/agents', { token: adminToken, body: { name } });
       if (agent.status !== 201) throw new Error(`agent ${name}: ${agent.status} ${JSON.stringify(agent.body)}`);

@@ -75,3 +75,78 @@ export function startServe(args: string[], options: { env?: Record<string, strin
     child.on('exit', (code) => fail(new Error(`serve exited with ${code}:\n${output}`)));
   });
 }
+
+/**
+ * `agent-secrets serve` on a terminal of its own (a pseudo-terminal from util-linux `script`), the only
+ * place a first start shows the first admin's credentials (SPEC S20).
+ */
+export function startServeOnTerminal(args: string[], options: { env?: Record<string, string | undefined> } = {}): Promise<ServeProcess> {
+  const quote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
+  const command = [process.execPath, CLI, 'serve', '--port', '0', ...args].map(quote).join(' ');
+  return new Promise((resolve, reject) => {
+    const child = spawn('script', ['-qefc', command, '/dev/null'], { env: childEnv(options.env ?? {}), stdio: ['ignore', 'pipe', 'pipe'] });
+    let output = '';
+    let settled = false;
+    const timer = setTimeout(() => fail(new Error(`serve did not start in time:\n${output}`)), 20_000);
+    const fail = (error: Error) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      child.kill('SIGTERM');
+      reject(error);
+    };
+    const onData = (chunk: Buffer) => {
+      output += chunk.toString();
+      const match = /agent-secrets listening on (http:\/\/[^\s]+)/.exec(output);
+      if (match?.[1] && !settled) {
+        settled = true;
+        clearTimeout(timer);
+        resolve({
+          url: match[1],
+          child,
+          output: () => output,
+          // `script` ends the service it runs when it is told to end.
+          stop: () =>
+            new Promise((done) => {
+              if (child.exitCode !== null) return done(child.exitCode);
+              child.once('exit', (code) => done(code));
+              child.kill('SIGTERM');
+            }),
+        });
+      }
+    };
+    child.stdout.on('data', onData);
+    child.stderr.on('data', onData);
+    child.on('exit', (code) => fail(new Error(`serve exited with ${code}:\n${output}`)));
+  });
+}
+
+/**
+ * The first admin's way in after a first start with no terminal (SPEC S20), as an operator follows it:
+ * `users reset-password` on storage, a one-time sign-in, a password of their own, then a personal
+ * access token. Returns the token.
+ */
+export async function firstAdminToken(url: string, storageArgs: string[], options: { env?: Record<string, string | undefined>; email?: string } = {}): Promise<string> {
+  const email = options.email ?? 'admin@example.com';
+  const reset = await runCli(['users', 'reset-password', email, '--json', ...storageArgs], { env: options.env ?? {} });
+  if (reset.code !== 0) throw new Error(`users reset-password failed: ${reset.stderr}`);
+  const { password } = JSON.parse(reset.stdout) as { password: string };
+  const login = await fetch(`${url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email, password }) });
+  if (login.status !== 200) throw new Error(`one-time sign-in failed: ${login.status}`);
+  const { csrfToken } = (await login.json()) as { csrfToken: string };
+  const headers = { 'content-type': 'application/json', cookie: (login.headers.get('set-cookie') ?? '').split(';')[0] ?? '', 'x-csrf-token': csrfToken };
+  const changed = await fetch(`${url}/api/v1/auth/password`, { method: 'POST', headers, body: JSON.stringify({ currentPassword: password, newPassword: `first admin ${Math.random().toString(36).slice(2)}` }) });
+  if (changed.status !== 200) throw new Error(`password change failed: ${changed.status}`);
+  const token = await fetch(`${url}/api/v1/tokens`, { method: 'POST', headers, body: JSON.stringify({ name: 'first admin' }) });
+  if (token.status !== 201) throw new Error(`token failed: ${token.status}`);
+  return ((await token.json()) as { token: string }).token;
+}
+
+/**
+ * Waits until a serve process has printed `text`: its log lines (pino, written asynchronously) may
+ * reach the pipe after the "listening" line that startServe waits for.
+ */
+export async function outputOf(server: ServeProcess, text: string, timeoutMs = 5000): Promise<string> {
+  for (let waited = 0; !server.output().includes(text) && waited < timeoutMs; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
+  return server.output();
+}

@@ -5,6 +5,8 @@ export type Role = 'admin' | 'member';
 export interface Session {
   user: { id: string; email: string; role: string };
   account: { id: string; name: string; vaultEnabled: boolean };
+  /** Signed in with a one-time password: this session may only change the password (SPEC S19). */
+  passwordChangeRequired: boolean;
   csrfToken?: string;
 }
 

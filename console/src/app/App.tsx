@@ -7,6 +7,7 @@ import { SecretPage } from '../secrets/SecretPage';
 import { SecretsListPage } from '../secrets/SecretsListPage';
 import { Refusal } from '../ui/Refusal';
 import { UsersPage } from '../users/UsersPage';
+import { ChangePasswordPage, CHANGE_PASSWORD_PATH } from './ChangePasswordPage';
 import { navigate, usePath } from './router';
 import { canManageSecrets, isAdmin, SessionProvider, useSession } from './session';
 import { SignInPage } from './SignInPage';
@@ -26,10 +27,15 @@ function Pages() {
   const path = usePath();
   const { session } = useSession();
   const home = canManageSecrets(session) ? '/secrets' : '/agents';
+  const mustChange = session.passwordChangeRequired;
 
   useEffect(() => {
-    if (path === '/' || path === '/login') navigate(home, { replace: true });
-  }, [path, home]);
+    // SPEC S19: a one-time sign-in may only change the password; the console goes nowhere else.
+    if (mustChange && path !== CHANGE_PASSWORD_PATH) navigate(CHANGE_PASSWORD_PATH, { replace: true });
+    else if (path === '/' || path === '/login') navigate(home, { replace: true });
+  }, [path, home, mustChange]);
+
+  if (mustChange || path === CHANGE_PASSWORD_PATH) return <ChangePasswordPage />;
 
   if (path === '/secrets') return <SecretsGate><SecretsListPage /></SecretsGate>;
   if (path === ADD_SECRET_PATH) return <SecretsGate><AddSecretPage /></SecretsGate>;

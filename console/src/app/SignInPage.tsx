@@ -20,7 +20,9 @@ export function SignInPage({ onSignedIn, notice }: { onSignedIn(session: Session
       setPassword('');
       onSignedIn(session);
     } catch (failure) {
-      setError(failure instanceof ApiError && failure.status === 401 ? 'That email and password do not match an account.' : failure instanceof Error ? failure.message : 'Sign-in failed.');
+      // A spent one-time password is named (field "password"); anything else stays one vague line.
+      const spent = failure instanceof ApiError && failure.status === 401 && failure.field === 'password';
+      setError(spent ? failure.message : failure instanceof ApiError && failure.status === 401 ? 'That email and password do not match an account.' : failure instanceof Error ? failure.message : 'Sign-in failed.');
       setBusy(false);
     }
   };

@@ -1,16 +1,20 @@
 import { canManageSecrets, useSession } from './session';
 import { usePath } from './router';
 import { Link } from '../ui/Link';
+import { CHANGE_PASSWORD_PATH } from './ChangePasswordPage';
 
 /** Brand, the tabs this person may use, and who is signed in. */
 export function TopBar() {
   const { session, signOut } = useSession();
   const path = usePath();
-  const tabs = [
-    { to: '/agents', label: 'Agents' },
-    { to: '/users', label: 'Users' },
-    ...(canManageSecrets(session) ? [{ to: '/secrets', label: 'Secrets' }] : []),
-  ];
+  // Until a one-time password is replaced, nothing else works: no tabs to offer.
+  const tabs = session.passwordChangeRequired
+    ? []
+    : [
+        { to: '/agents', label: 'Agents' },
+        { to: '/users', label: 'Users' },
+        ...(canManageSecrets(session) ? [{ to: '/secrets', label: 'Secrets' }] : []),
+      ];
   return (
     <header className="top-bar">
       <div className="top-bar-inner">
@@ -24,6 +28,7 @@ export function TopBar() {
             {session.account.name}
           </span>
         </p>
+        {tabs.length === 0 ? null : (
         <nav className="tabs" aria-label="Sections">
           {tabs.map((tab) => (
             <Link key={tab.to} to={tab.to} className="tab" current={path === tab.to || path.startsWith(`${tab.to}/`)}>
@@ -31,9 +36,15 @@ export function TopBar() {
             </Link>
           ))}
         </nav>
+        )}
         <div className="who">
           <span className="who-email">{session.user.email}</span>
           <span className="badge">{session.user.role}</span>
+          {session.passwordChangeRequired ? null : (
+            <Link to={CHANGE_PASSWORD_PATH} className="button button-small button-quiet" current={path === CHANGE_PASSWORD_PATH}>
+              Change password
+            </Link>
+          )}
           <button type="button" className="button button-small button-quiet" onClick={() => void signOut()}>
             Sign out
           </button>

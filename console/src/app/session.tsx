@@ -5,6 +5,8 @@ import type { Session } from '../api/types';
 interface SessionState {
   session: Session;
   signOut(): Promise<void>;
+  /** The server's answer after a change to this session (a new password lifts passwordChangeRequired). */
+  replaceSession(session: Session): void;
 }
 
 const SessionContext = createContext<SessionState | null>(null);
@@ -54,5 +56,5 @@ export function SessionProvider({ children, signedOut }: { children: ReactNode; 
   if (phase.kind === 'loading') return <p className="page-status" role="status">Loading…</p>;
   if (phase.kind === 'unreachable') return <p className="page-status" role="alert">{phase.message}</p>;
   if (phase.kind === 'signed-out') return <>{signedOut(signedIn, phase.notice)}</>;
-  return <SessionContext.Provider value={{ session: phase.session, signOut }}>{children}</SessionContext.Provider>;
+  return <SessionContext.Provider value={{ session: phase.session, signOut, replaceSession: signedIn }}>{children}</SessionContext.Provider>;
 }

@@ -1,8 +1,8 @@
 import { useState, type FormEvent } from 'react';
 import { ApiError, api, messageOf } from '../api/client';
 import type { Role, User } from '../api/types';
-import { CopyButton } from '../ui/CopyButton';
 import { Field } from '../ui/Field';
+import { OneTimePasswordNotice } from './OneTimePasswordNotice';
 
 /** Adds a person with a role; without a chosen password the server makes a one-time one, shown once. */
 export function AddUserForm({ onAdded }: { onAdded(email: string): void }) {
@@ -35,19 +35,7 @@ export function AddUserForm({ onAdded }: { onAdded(email: string): void }) {
   return (
     <section className="section card" aria-labelledby="add-user-title">
       <h2 id="add-user-title">Add user</h2>
-      {oneTime ? (
-        <div className="one-time" role="status">
-          <p className="notice-title">One-time password for {oneTime.email} — shown only now</p>
-          <p className="small">Give it to them privately; they sign in with it at this address.</p>
-          <div className="value-row">
-            <code className="value-text">{oneTime.password}</code>
-            <CopyButton text={() => oneTime.password} label="Copy password" />
-          </div>
-          <button type="button" className="button button-small" onClick={() => setOneTime(null)}>
-            Done
-          </button>
-        </div>
-      ) : null}
+      {oneTime ? <OneTimePasswordNotice email={oneTime.email} password={oneTime.password} onDone={() => setOneTime(null)} /> : null}
       <form method="post" className="user-form" onSubmit={submit}>
         <Field label="Email" error={errors.email}>
           <input className="input" type="email" value={email} onChange={(event) => setEmail(event.target.value)} autoComplete="off" required />

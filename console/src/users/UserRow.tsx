@@ -4,10 +4,11 @@ import type { Role, User } from '../api/types';
 import { When } from '../ui/When';
 import { InlineConfirm } from '../ui/InlineConfirm';
 
-/** One person: their role (changed with an explicit Save) and Remove, which is never offered for yourself. */
-export function UserRow({ user, isYou, onChanged }: { user: User; isYou: boolean; onChanged(message: string): void }) {
+/** One person: their role (changed with an explicit Save), a password reset and Remove, neither offered for yourself. */
+export function UserRow({ user, isYou, onChanged, onPasswordReset }: { user: User; isYou: boolean; onChanged(message: string): void; onPasswordReset(email: string, password: string): void }) {
   const [role, setRole] = useState<Role>(user.role === 'admin' ? 'admin' : 'member');
   const [removing, setRemoving] = useState(false);
+  const [resetting, setResetting] = useState(false);
   const [error, setError] = useState<string | null>(null);
 
   const act = async (work: () => Promise<unknown>, message: string) => {
@@ -46,6 +47,24 @@ export function UserRow({ user, isYou, onChanged }: { user: User; isYou: boolean
         <When at={user.createdAt} /> <span className="muted">by {user.createdBy}</span>
       </td>
       <td className="cell-actions">
+        {isYou ? null : resetting ? (
+          <InlineConfirm
+            prompt={`Reset the password of ${user.email}? Their sessions end.`}
+            confirmLabel="Reset password"
+            onConfirm={() =>
+              void act(async () => {
+                const reset = await api.post<{ email: string; password: string }>(`/api/v1/users/${seg(user.id)}/password-reset`);
+                setResetting(false);
+                onPasswordReset(reset.email, reset.password);
+              }, `The password of ${user.email} is reset.`)
+            }
+            onCancel={() => setResetting(false)}
+          />
+        ) : (
+          <button type="button" className="button button-small" onClick={() => setResetting(true)} aria-label={`Reset password of ${user.email}`}>
+            Reset password…
+          </button>
+        )}{' '}
         {isYou ? (
           <span className="muted small">You cannot remove yourself</span>
         ) : removing ? (

@@ -6,14 +6,16 @@ import { useLoad } from '../app/useLoad';
 import { Notice } from '../ui/Notice';
 import { Refusal } from '../ui/Refusal';
 import { AddUserForm } from './AddUserForm';
+import { OneTimePasswordNotice } from './OneTimePasswordNotice';
 import { UserRow } from './UserRow';
 import { TableHead } from '../ui/TableHead';
 
-/** SPEC S16: the account's people — add with a role, change roles, remove (never yourself). */
+/** SPEC S16, S19: the account's people — add with a role, change roles, reset passwords, remove (never yourself). */
 export function UsersPage() {
   const { session } = useSession();
   const [users, reload] = useLoad(() => api.get<{ users: User[] }>('/api/v1/users'), 'users');
   const [notice, setNotice] = useState<string | null>(null);
+  const [oneTime, setOneTime] = useState<{ email: string; password: string } | null>(null);
 
   if (!isAdmin(session)) {
     return (
@@ -31,6 +33,7 @@ export function UsersPage() {
       <h1>Users</h1>
       <p className="lead">Admins manage secrets, agents and people; members build agents and never see secret values.</p>
       {notice ? <Notice tone="success">{notice}</Notice> : null}
+      {oneTime ? <OneTimePasswordNotice email={oneTime.email} password={oneTime.password} onDone={() => setOneTime(null)} /> : null}
       <AddUserForm onAdded={(email) => changed(`${email} added.`)} />
       {users.state === 'failed' ? <Notice tone="error">{messageOf(users.error)}</Notice> : null}
       {users.state === 'loaded' ? (
@@ -38,7 +41,7 @@ export function UsersPage() {
           <TableHead columns={['Email', 'Role', 'Added']} actions />
           <tbody>
             {users.data.users.map((user) => (
-              <UserRow key={user.id} user={user} isYou={user.id === session.user.id} onChanged={changed} />
+              <UserRow key={user.id} user={user} isYou={user.id === session.user.id} onChanged={changed} onPasswordReset={(email, password) => setOneTime({ email, password })} />
             ))}
           </tbody>
         </table>

@@ -348,39 +348,6 @@ export function manageCommands(program: Command, api: () => ApiClient = () => ap
       process.stdout.write(`Revoked key ${id}.\n`);
     });
 
-  const users = program.command('users').description("the account's users");
-  users
-    .command('list')
-    .option('--json', 'JSON output')
-    .action(async (flags: { json?: boolean }) => {
-      const { users: rows } = await api().request<{ users: Array<Record<string, unknown>> }>('GET', '/api/v1/users');
-      emit(flags.json, rows, (list) => printTable(list, [['email', 'EMAIL'], ['role', 'ROLE'], ['id', 'ID'], ['createdAt', 'CREATED']]));
-    });
-  users
-    .command('add')
-    .argument('<email>')
-    .option('--role <role>', 'admin or member', 'member')
-    .option('--json', 'JSON output')
-    .action(async (email: string, flags: { role: string; json?: boolean }) => {
-      const user = await api().request<{ email: string; role: string; password?: string }>('POST', '/api/v1/users', { email, role: flags.role });
-      emit(flags.json, user, (u) => process.stdout.write(`Added ${u.email} as ${u.role}.${u.password ? ` One-time password (shown only now): ${u.password}` : ''}\n`));
-    });
-  users
-    .command('set-role')
-    .argument('<user>', 'email or id')
-    .argument('<role>', 'admin or member')
-    .action(async (user: string, role: string) => {
-      await api().request('PATCH', `/api/v1/users/${enc(user)}`, { role });
-      process.stdout.write(`${user} is now ${role}.\n`);
-    });
-  users
-    .command('remove')
-    .argument('<user>', 'email or id')
-    .action(async (user: string) => {
-      await api().request('DELETE', `/api/v1/users/${enc(user)}`);
-      process.stdout.write(`Removed ${user}.\n`);
-    });
-
   const tokens = program.command('tokens').description('your personal access tokens');
   tokens
     .command('list')

@@ -24,18 +24,18 @@ const positive = (text: string): number => {
   return value;
 };
 
-const email = (text: string): string => {
+export const email = (text: string): string => {
   if (!EMAIL_PATTERN.test(text)) throw new InvalidArgumentError(`must be ${EMAIL_RULE}`);
   return text;
 };
 
-const accountName = (text: string): string => {
+export const accountName = (text: string): string => {
   if (!ACCOUNT_NAME_PATTERN.test(text)) throw new InvalidArgumentError(`must be ${ACCOUNT_NAME_RULE}`);
   return text;
 };
 
 /** Runs `work` on the vault straight over storage, closing it after. */
-async function withVault<T>(flags: StorageFlags, createIfMissing: boolean, work: (vault: Vault) => Promise<T>): Promise<T> {
+export async function withVault<T>(flags: StorageFlags, createIfMissing: boolean, work: (vault: Vault) => Promise<T>): Promise<T> {
   // Loaded on use: commands that only talk to the API start faster without the database drivers.
   const { openVault } = await import('../storage.js');
   const { vault } = await openVault(flags, { createIfMissing, log: silentLog });
@@ -64,7 +64,7 @@ export function operatorCommands(program: Command): void {
   addStorageOptions(
     program
       .command('init')
-      .description('create an account with the vault enabled and its first admin; prints the password and a token once')
+      .description('create an account with the vault enabled and its first admin; prints a one-time password and a token once')
       .requiredOption('--admin-email <email>', 'the first admin', email)
       .option('--account <name>', 'account name', accountName, 'default')
       .option('--json', 'print {"account","email","password","token"}'),
@@ -73,7 +73,8 @@ export function operatorCommands(program: Command): void {
     emit(flags.json, created, (value) => {
       process.stdout.write(
         `Created account "${value.account}" (vault enabled) with admin ${value.email}.\n` +
-          `  password  ${value.password}\n  token     ${value.token}\nThese are shown only now.\n`,
+          `  password  ${value.password}\n  token     ${value.token}\nThese are shown only now. The password is one-time: it signs in once, within 72 hours, to choose your own.\n` +
+          'The token is a credential of its own and keeps working.\n',
       );
     });
   });

@@ -3,7 +3,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Vault } from '../../vault/index.js';
 import { callerOf } from '../auth.js';
-import { agentBody, agentKeyBody, agentParams, auditQuery, errorSchema, tokenBody, userBody, userPatchBody } from '../schemas.js';
+import { agentBody, agentKeyBody, agentParams, auditQuery, errorSchema, oneTimePasswordSchema, tokenBody, userBody, userPatchBody } from '../schemas.js';
 
 const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema };
 const noContent = { 204: z.null().describe('No content'), ...errors };
@@ -14,7 +14,7 @@ const idParam = z.object({ id: z.string().min(1).max(100) });
 
 /** Tokens, agents and keys, users, and the audit trail (SPEC S13, S16, S17). */
 export function peopleRoutes(vault: Vault): FastifyPluginAsyncZod {
-  const { people, agents, auditLog } = vault;
+  const { people, passwords, agents, auditLog } = vault;
   return async (app) => {
     // Personal access tokens: each person manages their own.
     app.get(
@@ -73,6 +73,18 @@ export function peopleRoutes(vault: Vault): FastifyPluginAsyncZod {
     );
     app.patch('/api/v1/users/:id', { schema: { summary: "Change a user's role", tags: ['users'], params: idParam, body: userPatchBody, response: { 200: userSchema, ...errors } } }, async (request) =>
       people.setRole(callerOf(request), request.params.id, request.body.role),
+    );
+    app.post(
+      '/api/v1/users/:id/password-reset',
+      {
+        schema: {
+          summary: "Reset a user's password (admins): a one-time password, shown once; ends that user's sessions (their tokens keep working)",
+          tags: ['users'],
+          params: idParam,
+          response: { 200: oneTimePasswordSchema, ...errors },
+        },
+      },
+      async (request) => passwords.resetPassword(callerOf(request), request.params.id),
     );
     app.delete('/api/v1/users/:id', { schema: { summary: 'Remove a user (never yourself)', tags: ['users'], params: idParam, response: noContent } }, async (request, reply) => {
       await people.removeUser(callerOf(request), request.params.id);

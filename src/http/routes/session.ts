@@ -5,16 +5,20 @@ import type { Vault } from '../../vault/index.js';
 import { SESSION_HOURS } from '../../vault/people.js';
 import { SESSION_COOKIE, authenticateUser, callerOf } from '../auth.js';
 import { RateLimiter, enforce, type RateLimits } from '../rateLimit.js';
-import { errorSchema, loginBody } from '../schemas.js';
+import { errorSchema, loginBody, passwordChangeBody } from '../schemas.js';
 
 const whoami = (caller: UserCaller) => ({
   user: { id: caller.userId, email: caller.email, role: caller.role },
   account: { id: caller.accountId, name: caller.accountName, vaultEnabled: caller.vaultEnabled },
+  passwordChangeRequired: caller.session?.passwordChangeOnly ?? false,
 });
 
 const sessionSchema = z.object({
   user: z.object({ id: z.string(), email: z.string(), role: z.string() }),
   account: z.object({ id: z.string(), name: z.string(), vaultEnabled: z.boolean() }),
+  passwordChangeRequired: z
+    .boolean()
+    .describe('True for a session opened with a one-time password: it may only change the password (POST /api/v1/auth/password); every other route answers 403 password_change_required'),
   csrfToken: z.string().optional(),
 });
 
@@ -49,9 +53,31 @@ export function sessionRoutes(vault: Vault, options: { secureCookies: boolean; l
       return reply.status(204).send();
     });
 
+    app.post(
+      '/api/v1/auth/password',
+      {
+        onRequest: authenticateUser(vault, { allowPasswordChangeOnly: true }),
+        schema: {
+          summary: "Change your own password (at least 12 characters, not the current one); ends your other sessions",
+          tags: ['auth'],
+          body: passwordChangeBody,
+          response: { 200: sessionSchema, 400: errorSchema, 401: errorSchema, 403: errorSchema, 409: errorSchema, 429: errorSchema },
+        },
+      },
+      async (request, reply) => {
+        const caller = callerOf(request);
+        // It checks a password, so guessing is slowed as sign-in is.
+        enforce(perAddress, request.ip, reply, 'password attempts from this address');
+        enforce(perAccount, caller.email, reply, 'password attempts for this account');
+        await vault.passwords.changePassword(caller, request.body.currentPassword, request.body.newPassword);
+        const changed = { ...caller, session: caller.session && { ...caller.session, passwordChangeOnly: false } };
+        return request.csrfToken === null ? whoami(changed) : { ...whoami(changed), csrfToken: request.csrfToken };
+      },
+    );
+
     app.get(
       '/api/v1/auth/session',
-      { onRequest: authenticateUser(vault), schema: { summary: 'Who is signed in', tags: ['auth'], response: { 200: sessionSchema, 401: errorSchema } } },
+      { onRequest: authenticateUser(vault, { allowPasswordChangeOnly: true }), schema: { summary: 'Who is signed in', tags: ['auth'], response: { 200: sessionSchema, 401: errorSchema } } },
       async (request) => {
         const caller = callerOf(request);
         return request.csrfToken === null ? whoami(caller) : { ...whoami(caller), csrfToken: request.csrfToken };
