@@ -96,13 +96,15 @@ describe.each(DATABASES)('encryption at rest on %s', (kind) => {
     await db.updateTable('secret_versions').set({ ciphertext: v1.ciphertext }).where('secret_id', '=', single.id).where('version', '=', 2).execute();
     const moved = await h.call('GET', '/runtime/v1/secrets/single', { token: agent.key });
     expect(moved.status).toBe(500);
+    expect(moved.body.error.code).toBe('secret_unreadable');
     expect(JSON.stringify(moved.body)).not.toContain(CANARY);
     // The same ciphertext put on another secret.
     await db.updateTable('secret_versions').set({ ciphertext: v1.ciphertext, kind: 'single' }).where('secret_id', '=', pair.id).execute();
     const copied = await h.call('GET', '/runtime/v1/secrets/pair', { token: agent.key });
     expect(copied.status).toBe(500);
     expect(JSON.stringify(copied.body)).not.toContain(CANARY);
-    expect(h.logLines.join('')).toContain('IntegrityError');
+    expect(copied.body.error.code).toBe('secret_unreadable');
+    expect(h.logLines.join('')).toContain('stored value failed its integrity check');
     expect(h.logLines.join('')).not.toContain(CANARY);
   });
 });
