@@ -2,6 +2,7 @@ import { Command, CommanderError } from 'commander';
 import { MasterKeyError } from '../crypto/masterKey.js';
 import { VaultError } from '../domain/errors.js';
 import { ApiError } from './api.js';
+import { auditCommands } from './commands/audit.js';
 import { functionCommands } from './commands/functions.js';
 import { maintenanceCommands } from './commands/maintenance.js';
 import { manageCommands } from './commands/manage.js';
@@ -18,6 +19,7 @@ export function buildProgram(): Command {
     .exitOverride();
   operatorCommands(program);
   const { secrets, keys } = manageCommands(program);
+  auditCommands(program);
   functionCommands(program, secrets);
   maintenanceCommands(program, keys);
   return program;
