@@ -144,8 +144,9 @@ export function threadWriter(file: string, writeTurns: SharedArrayBuffer, onQuer
   let worker: Worker | undefined;
   let nextId = 0;
   const pending = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
-  // The accounts whose audit key the running thread holds; a thread started anew gets them again.
-  let keysSent = new Set<string>();
+  // The audit key the running thread holds for each account; a thread started anew gets them again,
+  // and so does one whose key for an account is not the signer's (another vault on the same store).
+  let keysSent = new Map<string, unknown>();
   // Per-connection settings made on the store (see Store.setPragma) hold for this connection too,
   // including one started later.
   const pragmas: string[] = [];
@@ -156,7 +157,7 @@ export function threadWriter(file: string, writeTurns: SharedArrayBuffer, onQuer
   };
 
   function start(): Worker {
-    keysSent = new Set<string>();
+    keysSent = new Map<string, unknown>();
     const started = spawnWriter({ file, writeTurns, pragmas: [...pragmas], traceStatements: onQuery !== undefined });
     started.on('message', (reply: WorkerReply) => {
       for (const statement of reply.statements ?? []) onQuery?.(statement);
@@ -191,13 +192,14 @@ export function threadWriter(file: string, writeTurns: SharedArrayBuffer, onQuer
     worker ??= start();
     let previous: string | undefined;
     for (const { account_id: accountId } of batch.events) {
-      if (accountId === previous || keysSent.has(accountId)) continue;
+      if (accountId === previous) continue;
       previous = accountId;
       const key = signer.transferableKey(accountId);
       if (key === undefined) return Promise.reject(new Error(`the audit key of account ${accountId} is not loaded`));
+      if (keysSent.get(accountId) === key) continue;
       // Messages arrive in order: the key is there before the batch. Its answer needs no waiting.
       void send({ auditKey: { accountId, key } }).catch(() => undefined);
-      keysSent.add(accountId);
+      keysSent.set(accountId, key);
     }
     return send({ batch });
   }
