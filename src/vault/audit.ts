@@ -176,8 +176,9 @@ export class AuditTrail {
     let waits: Array<Promise<void>> | undefined;
     let previous: string | undefined;
     for (const { account_id: accountId } of events) {
-      if (accountId === previous || this.signer.has(accountId)) continue;
+      if (accountId === previous) continue;
       previous = accountId;
+      if (this.signer.has(accountId)) continue;
       let loading = this.loading.get(accountId);
       if (loading === undefined) {
         loading = this.loadKey(accountId).finally(() => this.loading.delete(accountId));
