@@ -137,6 +137,13 @@ describe.each(DATABASES)('the signed audit chain on %s', (kind) => {
     expect((await verify()).firstBroken).toMatchObject({ seq: forged.length + 1, reason: 'bad_signature' });
   });
 
+  it('one signature removed from the middle of the chain, nothing else changed: the next signed head no longer follows and fails', async () => {
+    const signed = pristine.filter((event) => event.signature !== null).map((event) => event.seq);
+    const middle = signed[Math.floor(signed.length / 2)] ?? 0;
+    await db().updateTable('audit_events').set({ signature: null }).where('account_id', '=', accountId).where('seq', '=', middle).execute();
+    expect((await verify()).firstBroken).toMatchObject({ seq: signed[signed.indexOf(middle) + 1], reason: 'bad_signature' });
+  });
+
   it('an event re-attributed to another actor, with every hash after it recomputed, is caught at the next signed head', async () => {
     const reveal = indexOf('secret.reveal');
     const forged = rechain(pristine.map((event, i) => (i === reveal ? { ...event, actor_id: null, actor_name: 'someone-else@example.com' } : event)));
@@ -248,6 +255,13 @@ describe.each(DATABASES)('the signed audit chain on %s', (kind) => {
     const withAuditorsKey = await runCli(['audit', 'verify', '--file', exportFile, '--public-key', keyFile], { env: {} });
     expect(withAuditorsKey.code).toBe(1);
     expect(withAuditorsKey.stdout).toMatch(/BROKEN at event \d+: event \d+'s signature does not verify/);
+
+    // And the live service, checked against a key that is not its own, is refused the same way.
+    const theirKeyFile = join(dir, `their-key-${Date.now()}.pem`);
+    writeFileSync(theirKeyFile, theirHeader.public_key);
+    const live = await runCli(['audit', 'verify', '--public-key', theirKeyFile], { env });
+    expect(live.code).toBe(1);
+    expect(live.stdout).toMatch(/^BROKEN at event 1: the service signs with audit key [0-9a-f]{32}, not the key you gave/);
   });
 
   it('the audit key never leaves the service: the public key is all an auditor gets, and no log line holds key material', async () => {
