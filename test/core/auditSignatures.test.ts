@@ -103,6 +103,18 @@ describe.each(DATABASES)('the signed audit chain on %s', (kind) => {
     expect(pristine[pristine.length - 1]?.signature).toMatch(/^[A-Za-z0-9+/]{86}==$/);
   });
 
+  it('a writer thread started anew (SQLite) gets the audit keys again and signs on; the chain still verifies', async () => {
+    const agent = await h.agentWithKey(h.admin.token, `restarted-${Date.now()}`);
+    await h.call('PUT', '/api/v1/secrets/k/access', { token: h.admin.token, body: { agents: ['reader', agent.name] } });
+    // Stops the thread (on PostgreSQL there is none, and this changes nothing); the next batch starts another.
+    await h.vault.store.readEvents.close();
+    expect((await h.call('GET', '/runtime/v1/secrets/k', { token: agent.key })).status).toBe(200);
+    const last = (await rows()).at(-1);
+    expect(last).toMatchObject({ action: 'secret.read', agent_name: agent.name });
+    expect(last?.signature).not.toBeNull();
+    expect(await verify()).toMatchObject({ ok: true, firstBroken: null });
+  });
+
   it('a reveal and a read removed, the rest renumbered, every hash recomputed with the published formula and the head moved: verify fails at the first signed head after the edit', async () => {
     const reveal = indexOf('secret.reveal');
     const forged = rechain(pristine.filter((_, i) => i !== reveal && i !== reveal + 1));
