@@ -68,15 +68,17 @@ export function groupCommit(writeOne: WriteBatch, { concurrency, gatherTurn }: {
     writers += 1;
     while (waiting.length > 0) {
       if (gatherTurn) await nextTurn();
-      const signer = waiting[0]?.signer;
-      let events = 0;
-      const take = waiting.findIndex((entry) => entry.signer !== signer || (events += entry.batch.events.length) > MAX_GROUP_EVENTS);
-      const group = waiting.splice(0, take <= 0 ? waiting.length : take);
-      if (group.length === 0 || signer === undefined) break;
+      const first = waiting[0];
+      if (first === undefined) break;
+      // The first batch always goes; the ones after it while they fit and have the same signer.
+      let events = first.batch.events.length;
+      let take = 1;
+      for (let next = waiting[take]; next !== undefined && next.signer === first.signer && (events += next.batch.events.length) <= MAX_GROUP_EVENTS; next = waiting[take]) take += 1;
+      const group = waiting.splice(0, take);
       try {
         await writeOne(
           merge(group.map(({ batch }) => batch)),
-          signer,
+          first.signer,
         );
         for (const { resolve } of group) resolve();
       } catch (error) {

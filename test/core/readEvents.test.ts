@@ -48,6 +48,43 @@ describe('group commit', () => {
     expect(writes).toEqual([['a'], ['b', 'c', 'd'], ['e']]);
   });
 
+  it('merges only batches of the same signer: a batch of another vault is written, and signed, on its own', async () => {
+    const writes: Array<[string[], HeadSigner]> = [];
+    let release: (() => void) | undefined;
+    const write = groupCommit(
+      async (batch, by) => {
+        writes.push([batch.events.map((event) => event.secret_name ?? ''), by]);
+        if (writes.length === 1) await new Promise<void>((resolve) => (release = resolve));
+      },
+      { concurrency: 1, gatherTurn: false },
+    );
+    const other = {} as HeadSigner;
+    const first = write(batchOf('a'), signer);
+    const rest = [write(batchOf('b'), signer), write(batchOf('c'), other), write(batchOf('d'), signer)];
+    await new Promise((resolve) => setImmediate(resolve));
+    release?.();
+    await Promise.all([first, ...rest]);
+    expect(writes).toEqual([
+      [['a'], signer],
+      [['b'], signer],
+      [['c'], other],
+      [['d'], signer],
+    ]);
+    // Also when the first waiting batch alone is over the bound of one write.
+    writes.length = 0;
+    const blocker = write(batchOf('x'), signer);
+    const big = write(batchOf(...Array.from({ length: 2049 }, (_, i) => `big${i}`)), signer);
+    const small = write(batchOf('e'), other);
+    await new Promise((resolve) => setImmediate(resolve));
+    release?.();
+    await Promise.all([blocker, big, small]);
+    expect(writes.map(([names, by]) => [names.length, by])).toEqual([
+      [1, signer],
+      [2049, signer],
+      [1, other],
+    ]);
+  });
+
   it('keeps one "last read" stamp per grant when it merges, the latest', async () => {
     const merged: ReadEventBatch[] = [];
     let release: (() => void) | undefined;
