@@ -82,11 +82,13 @@ describe.each(DATABASES)('audit chain verification on %s', (kind) => {
     expect(lines[lines.length - 1]?.hash).toBe((await verify()).head.hash);
   });
 
-  it('refuses verify and export to members', async () => {
+  it('refuses verify, export, the public key and the signed head to members', async () => {
     await h.call('POST', '/api/v1/users', { token: h.admin.token, body: { email: `m${kind}@example.com`, role: 'member', password: 'member password 1' } }).catch(() => undefined);
     const member = await h.vault.people.login(`m${kind}@example.com`, 'member password 1');
     const token = (await h.vault.people.createToken(member.caller, 't')).token;
     expect((await h.call('GET', '/api/v1/audit/verify', { token })).status).toBe(403);
     expect((await h.call('GET', '/api/v1/audit/export', { token })).status).toBe(403);
+    expect((await h.call('GET', '/api/v1/audit/public-key', { token })).status).toBe(403);
+    expect((await h.call('GET', '/api/v1/audit/head', { token })).status).toBe(403);
   });
 });
