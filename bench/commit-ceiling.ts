@@ -18,6 +18,8 @@ import { masterKeyFromBytes } from '../src/crypto/masterKey.js';
 import { openStore } from '../src/store/database.js';
 import { readEventTransaction, type ReadEventBatch } from '../src/store/readEvents.js';
 import { auditRow } from '../src/vault/audit.js';
+import { createVault } from '../src/vault/index.js';
+import { silentLog } from '../src/vault/log.js';
 import { seed } from './seed.js';
 
 const { values: options } = parseArgs({ options: { seconds: { type: 'string', default: '1' } } });
@@ -58,11 +60,15 @@ async function main(): Promise<void> {
     );
 
     const file = join(dir, 'ceiling.db');
-    await seed({ kind: 'sqlite', file }, masterKeyFromBytes(randomBytes(32)), false);
+    const masterKey = masterKeyFromBytes(randomBytes(32));
+    await seed({ kind: 'sqlite', file }, masterKey, false);
     // Opened as the audit writer thread opens it (its own connection, synchronous=FULL), without HTTP.
     const store = openStore({ kind: 'sqlite', file }, { writerThreadTurns: new SharedArrayBuffer(8) });
-    const writeBatch = readEventTransaction(store);
     const account = await store.db.selectFrom('accounts').select('id').executeTakeFirstOrThrow();
+    // Each commit signs its head, as the writer thread does (the key opened once, as there).
+    const signer = await createVault({ store, masterKey, log: silentLog }).audit.headSigner([account.id]);
+    const writeTransaction = readEventTransaction(store);
+    const writeBatch = (batch: ReadEventBatch) => writeTransaction(batch, signer);
     const agent = await store.db.selectFrom('agents').select(['id', 'name']).executeTakeFirstOrThrow();
     const secret = await store.db.selectFrom('secrets').select(['id', 'name']).executeTakeFirstOrThrow();
     const readsOf = (size: number): ReadEventBatch => {

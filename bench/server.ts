@@ -2,10 +2,12 @@
  * The real server (createVault + buildServer, as `agent-secrets serve` wires them) for benchmarks, in
  * its own process. Prints {"port": N} once listening.
  *
- *   tsx bench/server.ts --sqlite FILE | --postgres URL   --master-key BASE64   [--no-audit] [--timings]
+ *   tsx bench/server.ts --sqlite FILE | --postgres URL   --master-key BASE64   [--no-audit | --no-signing] [--timings]
  *
  * --no-audit answers reads without writing their audit events: it exists only here, to show what the
- * audit costs, and breaks the product's promise (SPEC S13); the CLI cannot set it.
+ * audit costs, and breaks the product's promise (SPEC S13); the CLI cannot set it. --no-signing writes
+ * the events with their heads unsigned, to show what signing costs (same-run A/B); it breaks SPEC
+ * section 5 the same way, and exists only here.
  */
 import { parseArgs } from 'node:util';
 import pino from 'pino';
@@ -21,6 +23,7 @@ const { values } = parseArgs({
     postgres: { type: 'string' },
     'master-key': { type: 'string' },
     'no-audit': { type: 'boolean', default: false },
+    'no-signing': { type: 'boolean', default: false },
     timings: { type: 'boolean', default: false },
   },
 });
@@ -32,7 +35,7 @@ const vault = createVault({
   store,
   masterKey: masterKeyFromBytes(Buffer.from(values['master-key'] ?? '', 'base64')),
   log: logger,
-  benchmarkSkipReadEvents: values['no-audit'],
+  benchmark: { benchmarkSkipReadEvents: values['no-audit'], benchmarkUnsignedHeads: values['no-signing'] },
 });
 await store.readEvents.ready();
 // The benchmark loads one agent key far beyond any real agent's rate: no per-key limit here.

@@ -3,6 +3,7 @@ import { MasterKeyError } from '../crypto/masterKey.js';
 import { VaultError } from '../domain/errors.js';
 import { isStorageUnavailable } from '../vault/index.js';
 import { ApiError } from './api.js';
+import { auditCommands } from './commands/audit.js';
 import { functionCommands } from './commands/functions.js';
 import { maintenanceCommands } from './commands/maintenance.js';
 import { manageCommands } from './commands/manage.js';
@@ -22,6 +23,7 @@ export function buildProgram(): Command {
   operatorCommands(program);
   const { secrets, keys } = manageCommands(program);
   usersCommands(program);
+  auditCommands(program);
   functionCommands(program, secrets);
   maintenanceCommands(program, keys);
   return program;

@@ -2,7 +2,7 @@ import { GENESIS_HASH, chainHash, type AuditRecord } from '../domain/audit.js';
 import type { CompiledQuery } from 'kysely';
 import type { Db, QueryRunner, Tx } from './database.js';
 import { precompile, precompileInOrder } from './precompiled.js';
-import type { AuditEventsTable } from './schema.js';
+import type { AuditEventsTable, AuditKeysTable } from './schema.js';
 
 export type NewAuditEvent = Omit<AuditRecord, 'seq'>;
 
@@ -17,8 +17,34 @@ export interface ChainHead {
   hash: string;
 }
 
-/** One account's events as rows of its chain after `head`: numbered, each hashed over the one before. */
-export function chainRows(head: ChainHead, events: readonly NewAuditEvent[]): { rows: AuditEventsTable[]; head: ChainHead } {
+/**
+ * Signs the head a commit leaves on an account's chain: the keyring's job (src/crypto/auditSigning.ts),
+ * given to the store by the vault; the store only asks it, once per account and commit, and stores the
+ * signature with the head's event. `previous` is the seq of the head the commit extended (the chain's
+ * signed head before it), null only for the first signed head of a chain.
+ */
+export interface HeadSigner {
+  /** The signature as text; null only from the benchmark's switch that measures what signing costs. */
+  signHead(accountId: string, head: ChainHead, previous: number | null): string | null;
+  /** The account's key as a value postMessage can carry to a writer thread (opaque here), if loaded. */
+  transferableKey(accountId: string): unknown;
+}
+
+/** How a batch extends a chain: from a signed head (the usual), or as the first signed head of the chain. */
+export interface AppendOptions {
+  startsSigning?: boolean;
+}
+
+/**
+ * One account's events as rows of its chain after `head`: numbered, each hashed over the one before,
+ * and the last (the head they make) signed over the head they extend.
+ */
+export function chainRows(
+  head: ChainHead,
+  events: readonly NewAuditEvent[],
+  signer: HeadSigner,
+  options: AppendOptions = {},
+): { rows: AuditEventsTable[]; head: ChainHead } {
   let { seq, hash } = head;
   const rows = events.map((event) => {
     seq += 1;
@@ -41,11 +67,14 @@ export function chainRows(head: ChainHead, events: readonly NewAuditEvent[]): { 
       detail: event.detail,
       prev_hash: hash,
       hash: '',
+      signature: null,
     };
     row.hash = chainHash(hash, row);
     hash = row.hash;
     return row;
   });
+  const last = rows[rows.length - 1];
+  if (last) last.signature = signer.signHead(last.account_id, { seq, hash }, options.startsSigning ? null : head.seq);
   return { rows, head: { seq, hash } };
 }
 
@@ -66,9 +95,10 @@ const EVENT_COLUMNS = [
   'detail',
   'prev_hash',
   'hash',
+  'signature',
 ] as const satisfies ReadonlyArray<keyof AuditEventsTable>;
 
-/** Rows per INSERT at most: 100 × 16 parameters stays under SQLite's limit of 32,766. */
+/** Rows per INSERT at most: 100 × 17 parameters stays under SQLite's limit of 32,766. */
 const ROWS_PER_INSERT = 100;
 
 /**
@@ -127,8 +157,17 @@ export function auditWrites(db: Db) {
     return heads;
   }
 
-  /** Appends events to their accounts' chains, after the heads that lockChains returned; returns the new heads. */
-  async function append(tx: QueryRunner, heads: Map<string, ChainHead>, events: readonly NewAuditEvent[]): Promise<Map<string, ChainHead>> {
+  /**
+   * Appends events to their accounts' chains, after the heads that lockChains returned, each account's
+   * new head signed by `signer`; returns the new heads.
+   */
+  async function append(
+    tx: QueryRunner,
+    heads: Map<string, ChainHead>,
+    events: readonly NewAuditEvent[],
+    signer: HeadSigner,
+    options: AppendOptions = {},
+  ): Promise<Map<string, ChainHead>> {
     const byAccount = new Map<string, NewAuditEvent[]>();
     for (const event of events) {
       const list = byAccount.get(event.account_id);
@@ -139,7 +178,7 @@ export function auditWrites(db: Db) {
     for (const [accountId, accountEvents] of byAccount) {
       const head = heads.get(accountId);
       if (!head) throw new Error(`the audit chain of account ${accountId} was not locked`);
-      const chained = chainRows(head, accountEvents);
+      const chained = chainRows(head, accountEvents, signer, options);
       // Chunks keep each INSERT under SQLite's parameter limit.
       for (let first = 0; first < chained.rows.length; first += ROWS_PER_INSERT) {
         await tx.executeQuery(insertRows(chained.rows.slice(first, first + ROWS_PER_INSERT)));
@@ -231,4 +270,35 @@ export async function auditEventsAfter(db: Db, accountId: string, afterSeq: numb
 
 export async function auditHead(db: Db, accountId: string): Promise<ChainHead> {
   return db.selectFrom('audit_heads').select(['seq', 'hash']).where('account_id', '=', accountId).executeTakeFirstOrThrow();
+}
+
+/** The chain head with its event's signature and time, and the seq of the signed event before it (what it was signed over). */
+export async function signedAuditHead(db: Db, accountId: string): Promise<ChainHead & { at: string | null; signature: string | null; previous: number | null }> {
+  const head = await auditHead(db, accountId);
+  const event = await db.selectFrom('audit_events').select(['at', 'signature']).where('account_id', '=', accountId).where('seq', '=', head.seq).executeTakeFirst();
+  const previous = await db
+    .selectFrom('audit_events')
+    .select('seq')
+    .where('account_id', '=', accountId)
+    .where('seq', '<', head.seq)
+    .where('signature', 'is not', null)
+    .orderBy('seq', 'desc')
+    .limit(1)
+    .executeTakeFirst();
+  return { ...head, at: event?.at ?? null, signature: event?.signature ?? null, previous: previous?.seq ?? null };
+}
+
+/** Whether any event of the account's chain carries a signature. */
+export async function chainHasSignatures(db: Db | Tx, accountId: string): Promise<boolean> {
+  const row = await db.selectFrom('audit_events').select('seq').where('account_id', '=', accountId).where('signature', 'is not', null).limit(1).executeTakeFirst();
+  return row !== undefined;
+}
+
+/** The account's audit key, sealed under one of its data keys (src/crypto/auditSigning.ts). */
+export async function loadAuditKey(db: Db | Tx, accountId: string): Promise<AuditKeysTable | undefined> {
+  return db.selectFrom('audit_keys').selectAll().where('account_id', '=', accountId).executeTakeFirst();
+}
+
+export async function insertAuditKey(tx: Tx, row: AuditKeysTable): Promise<void> {
+  await tx.insertInto('audit_keys').values(row).execute();
 }

@@ -110,9 +110,11 @@ const SPEC: { [T in keyof Database]: TableSpec<Database[T]> | Skipped } = {
       detail: 'plain',
       prev_hash: 'plain',
       hash: 'plain',
+      signature: 'plain',
     },
   },
   audit_heads: { key: ['account_id'], columns: { account_id: 'plain', seq: 'plain', hash: 'plain' } },
+  audit_keys: { key: ['account_id'], columns: { account_id: 'plain', data_key_id: 'plain', sealed_key: 'bytes', created_at: 'plain' } },
   read_revision: { skip: 'a marker the database rewrites with every change, restored rows included', alwaysPresent: true },
 };
 
@@ -124,6 +126,7 @@ const ORDER = [
   'agents',
   'agent_keys',
   'data_keys',
+  'audit_keys',
   'secrets',
   'secret_versions',
   'grants',

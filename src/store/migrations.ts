@@ -213,6 +213,21 @@ export function migrationProvider(dialect: DialectName): MigrationProvider {
         }
       },
     },
+    '0004_audit_signatures': {
+      // The audit chain's heads are signed by a key per account that the database holds only sealed
+      // (src/crypto/auditSigning.ts), so a writer without the master key cannot redo the chain after an
+      // edit. Events from before stay unsigned; the first commit after this signs them in.
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('audit_events').addColumn('signature', 'text').execute();
+        await db.schema
+          .createTable('audit_keys')
+          .addColumn('account_id', 'text', (c) => c.primaryKey().references('accounts.id'))
+          .addColumn('data_key_id', 'text', (c) => c.notNull().references('data_keys.id'))
+          .addColumn('sealed_key', bytes, (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .execute();
+      },
+    },
     '0005_passwords': {
       // SPEC S19. A one-time password signs in once, into a session that may only change the password;
       // unused, it stops signing in at password_expires_at. Signing in with it sets password_expires_at to

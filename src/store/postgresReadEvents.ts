@@ -1,8 +1,8 @@
 import { sql, type CompiledQuery } from 'kysely';
-import { chainRows, staleStampBefore, type ChainHead } from './audit.js';
+import { chainRows, staleStampBefore, type ChainHead, type HeadSigner } from './audit.js';
 import type { Store } from './database.js';
 import { precompile } from './precompiled.js';
-import { latestPerSecret, readEventTransaction, type LastRead, type ReadEventBatch } from './readEvents.js';
+import { latestPerSecret, readEventTransaction, type LastRead, type ReadEventBatch, type WriteBatch } from './readEvents.js';
 
 /** What this writer knows of one account's chain (see postgresReadEventWriter). */
 interface ChainState {
@@ -21,7 +21,7 @@ interface ChainState {
  * another instance), nothing is written and the batch goes the general way, which locks first; the
  * one statement is tried again once a locked write finds the chain where this writer left it.
  */
-export function postgresReadEventWriter(store: Pick<Store, 'db' | 'writeTransaction'>): (batch: ReadEventBatch) => Promise<void> {
+export function postgresReadEventWriter(store: Pick<Store, 'db' | 'writeTransaction'>): WriteBatch {
   const { db } = store;
   const locked = readEventTransaction(store);
 
@@ -35,11 +35,11 @@ export function postgresReadEventWriter(store: Pick<Store, 'db' | 'writeTransact
             where account_id = ${accountId} and seq = ${expectedSeq} and hash = ${expectedHash}
             returning account_id
           ), events as (
-            insert into audit_events (account_id, seq, at, actor_type, actor_id, actor_name, action, secret_id, secret_name, version, agent_id, agent_name, outcome, detail, prev_hash, hash)
-            select head.account_id, e.seq, e.at, e.actor_type, e.actor_id, e.actor_name, e.action, e.secret_id, e.secret_name, e.version, e.agent_id, e.agent_name, e.outcome, e.detail, e.prev_hash, e.hash
+            insert into audit_events (account_id, seq, at, actor_type, actor_id, actor_name, action, secret_id, secret_name, version, agent_id, agent_name, outcome, detail, prev_hash, hash, signature)
+            select head.account_id, e.seq, e.at, e.actor_type, e.actor_id, e.actor_name, e.action, e.secret_id, e.secret_name, e.version, e.agent_id, e.agent_name, e.outcome, e.detail, e.prev_hash, e.hash, e.signature
             from head, jsonb_to_recordset(${events}::jsonb) as e(
               seq bigint, at text, actor_type text, actor_id text, actor_name text, action text, secret_id text, secret_name text,
-              version integer, agent_id text, agent_name text, outcome text, detail text, prev_hash text, hash text
+              version integer, agent_id text, agent_name text, outcome text, detail text, prev_hash text, hash text, signature text
             )
           ), grant_stamps as (
             update grants g set last_read_at = s.at
@@ -63,19 +63,19 @@ export function postgresReadEventWriter(store: Pick<Store, 'db' | 'writeTransact
    */
   const chains = new Map<string, ChainState>();
 
-  const writeLocked = async (batch: ReadEventBatch, accountId: string, chain: ChainState): Promise<void> => {
+  const writeLocked = async (batch: ReadEventBatch, signer: HeadSigner, accountId: string, chain: ChainState): Promise<void> => {
     const lastWritten = chain.head;
     chain.head = undefined;
-    const { found, written } = await locked(batch);
+    const { found, written } = await locked(batch, signer);
     const foundHead = found.get(accountId);
     chain.quiet = lastWritten !== undefined && foundHead !== undefined && foundHead.seq === lastWritten.seq && foundHead.hash === lastWritten.hash;
     chain.head = written.get(accountId);
   };
 
-  return async (batch) => {
+  return async (batch, signer) => {
     const accountId = batch.events[0]?.account_id;
     if (accountId === undefined || batch.events.some((event) => event.account_id !== accountId)) {
-      await locked(batch);
+      await locked(batch, signer);
       return;
     }
     let chain = chains.get(accountId);
@@ -83,11 +83,12 @@ export function postgresReadEventWriter(store: Pick<Store, 'db' | 'writeTransact
       chain = { head: undefined, quiet: false };
       chains.set(accountId, chain);
     }
-    if (!chain.quiet || chain.head === undefined) return writeLocked(batch, accountId, chain);
+    if (!chain.quiet || chain.head === undefined) return writeLocked(batch, signer, accountId, chain);
     const head = chain.head;
     // Whatever happens next, this writer no longer knows the head for sure until it has written it.
     chain.head = undefined;
-    const { rows, head: next } = chainRows(head, batch.events);
+    // Signed over the head this writer last wrote: the statement writes only if it is still the head.
+    const { rows, head: next } = chainRows(head, batch.events, signer);
     const withStale = (stamps: LastRead[]) => JSON.stringify(stamps.map((stamp) => ({ ...stamp, stale: staleStampBefore(stamp.at) })));
     const [result] = (
       await db.executeQuery(
@@ -99,6 +100,6 @@ export function postgresReadEventWriter(store: Pick<Store, 'db' | 'writeTransact
       return;
     }
     chain.quiet = false;
-    await writeLocked(batch, accountId, chain);
+    await writeLocked(batch, signer, accountId, chain);
   };
 }

@@ -1,9 +1,14 @@
 /**
  * The thread that writes run-time reads' audit events on SQLite (see threadWriter in readEvents.ts):
- * its own connection, the same transaction code as every other writer.
+ * its own connection, the same transaction code as every other writer. It is this thread's entry
+ * point, so it wires the store with the one thing of crypto/ the writes need: the head signer, made of
+ * the audit keys the request thread opened (through the keyring) and posted here. The master key and
+ * the sealed keys never come here; signing here keeps the signature off the request thread.
  */
+import type { KeyObject } from 'node:crypto';
 import { parentPort, workerData } from 'node:worker_threads';
 import { sql } from 'kysely';
+import { HeadSigningKeys } from '../crypto/auditSigning.js';
 import { openStore } from './database.js';
 import { checkWritable } from './writable.js';
 import { groupCommit, readEventTransaction, type WorkerReply, type WorkerRequest, type WriterThreadData } from './readEvents.js';
@@ -20,10 +25,12 @@ const store = openStore(
 // starts a new thread, which opens anew.
 await checkWritable(store);
 const writeBatch = groupCommit(readEventTransaction(store), { concurrency: 1, gatherTurn: true });
+const signer = new HeadSigningKeys();
 
 async function handle(request: WorkerRequest): Promise<void> {
   if ('pragma' in request) await sql.raw(`pragma ${request.pragma}`).execute(store.db);
-  else if ('batch' in request) await writeBatch(request.batch);
+  else if ('batch' in request) await writeBatch(request.batch, signer);
+  else if ('auditKey' in request) signer.add(request.auditKey.accountId, request.auditKey.key as KeyObject);
 }
 
 for (const pragma of pragmas) await sql.raw(`pragma ${pragma}`).execute(store.db);

@@ -2,7 +2,7 @@ import { extname } from 'node:path';
 import { setImmediate as nextTurn } from 'node:timers/promises';
 import { fileURLToPath } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { auditWrites, type ChainHead, type NewAuditEvent } from './audit.js';
+import { auditWrites, type ChainHead, type HeadSigner, type NewAuditEvent } from './audit.js';
 import type { Store } from './database.js';
 
 /** A granted read's "last read" stamp, written with its audit event. */
@@ -19,12 +19,18 @@ export interface ReadEventBatch {
 }
 
 export interface ReadEventWriter {
-  /** Resolves once the batch is committed; rejects (nothing written) if it cannot be. */
-  write(batch: ReadEventBatch): Promise<void>;
+  /**
+   * Resolves once the batch is committed, each account's new head signed by `signer` (which must hold
+   * the key of every account in the batch); rejects (nothing written) if it cannot be.
+   */
+  write(batch: ReadEventBatch, signer: HeadSigner): Promise<void>;
   /** Resolves when a batch would be written at once: a server awaits it before it listens. */
   ready(): Promise<void>;
   close(): Promise<void>;
 }
+
+/** Writes one (merged) batch, signing each account's new head with `signer`. */
+export type WriteBatch = (batch: ReadEventBatch, signer: HeadSigner) => Promise<unknown>;
 
 /**
  * Writes a batch in one transaction of the given store: the chain locks, the events, the stamps.
@@ -32,13 +38,13 @@ export interface ReadEventWriter {
  */
 export function readEventTransaction(store: Pick<Store, 'db' | 'writeTransaction'>) {
   const writes = auditWrites(store.db);
-  return (batch: ReadEventBatch): Promise<{ found: Map<string, ChainHead>; written: Map<string, ChainHead> }> =>
+  return (batch: ReadEventBatch, signer: HeadSigner): Promise<{ found: Map<string, ChainHead>; written: Map<string, ChainHead> }> =>
     store.writeTransaction(async (tx) => {
       const found = await writes.lockChains(
         tx,
         batch.events.map((event) => event.account_id),
       );
-      const written = await writes.append(tx, found, batch.events);
+      const written = await writes.append(tx, found, batch.events, signer);
       for (const { at, secretId, agentId } of batch.lastRead) await writes.markRead(tx, at, secretId, agentId);
       return { found, written };
     });
@@ -52,24 +58,28 @@ const MAX_GROUP_EVENTS = 2048;
  * other that arrives meanwhile, and they are then written as one. Each batch's promise settles with the
  * write that holds it. With `gatherTurn`, each write first lets a turn of the event loop go by, so that
  * what has arrived by then (messages, requests) joins it instead of paying for a write of its own.
+ * Batches merge only with batches of the same signer (in a process there is one, its vault's).
  */
-export function groupCommit(
-  writeOne: (batch: ReadEventBatch) => Promise<unknown>,
-  { concurrency, gatherTurn }: { concurrency: number; gatherTurn: boolean },
-): (batch: ReadEventBatch) => Promise<void> {
-  const waiting: Array<{ batch: ReadEventBatch; resolve: () => void; reject: (error: unknown) => void }> = [];
+export function groupCommit(writeOne: WriteBatch, { concurrency, gatherTurn }: { concurrency: number; gatherTurn: boolean }): (batch: ReadEventBatch, signer: HeadSigner) => Promise<void> {
+  const waiting: Array<{ batch: ReadEventBatch; signer: HeadSigner; resolve: () => void; reject: (error: unknown) => void }> = [];
   let writers = 0;
 
   async function writeWaiting(): Promise<void> {
     writers += 1;
     while (waiting.length > 0) {
       if (gatherTurn) await nextTurn();
-      let events = 0;
-      const take = waiting.findIndex(({ batch }) => (events += batch.events.length) > MAX_GROUP_EVENTS);
-      const group = waiting.splice(0, take <= 0 ? waiting.length : take);
-      if (group.length === 0) break;
+      const first = waiting[0];
+      if (first === undefined) break;
+      // The first batch always goes; the ones after it while they fit and have the same signer.
+      let events = first.batch.events.length;
+      let take = 1;
+      for (let next = waiting[take]; next !== undefined && next.signer === first.signer && (events += next.batch.events.length) <= MAX_GROUP_EVENTS; next = waiting[take]) take += 1;
+      const group = waiting.splice(0, take);
       try {
-        await writeOne(merge(group.map(({ batch }) => batch)));
+        await writeOne(
+          merge(group.map(({ batch }) => batch)),
+          first.signer,
+        );
         for (const { resolve } of group) resolve();
       } catch (error) {
         for (const { reject } of group) reject(error);
@@ -78,9 +88,9 @@ export function groupCommit(
     writers -= 1;
   }
 
-  return (batch) =>
+  return (batch, signer) =>
     new Promise<void>((resolve, reject) => {
-      waiting.push({ batch, resolve, reject });
+      waiting.push({ batch, signer, resolve, reject });
       if (writers < concurrency) void writeWaiting();
     });
 }
@@ -111,15 +121,19 @@ function merge(batches: ReadEventBatch[]): ReadEventBatch {
  * On the store's own connections (PostgreSQL: the pool's, waiting on the network, not the CPU), with
  * `writeOne` writing each group; by default the general transaction.
  */
-export function inProcessWriter(
-  store: Pick<Store, 'db' | 'writeTransaction'>,
-  writeOne: (batch: ReadEventBatch) => Promise<unknown> = readEventTransaction(store),
-): ReadEventWriter {
+export function inProcessWriter(store: Pick<Store, 'db' | 'writeTransaction'>, writeOne: WriteBatch = readEventTransaction(store)): ReadEventWriter {
   return { write: groupCommit(writeOne, { concurrency: 1, gatherTurn: true }), ready: async () => undefined, close: async () => undefined };
 }
 
-/** What crosses to the writer thread and back. */
-export type WorkerRequest = { id: number; batch: ReadEventBatch } | { id: number; pragma: string } | { id: number; ready: true };
+/**
+ * What crosses to the writer thread and back. An account's audit key crosses once per thread, before
+ * the first batch of that account (KeyObjects are cloneable): the thread signs its heads itself.
+ */
+export type WorkerRequest =
+  | { id: number; batch: ReadEventBatch }
+  | { id: number; pragma: string }
+  | { id: number; ready: true }
+  | { id: number; auditKey: { accountId: string; key: unknown } };
 export type WorkerReply = { id: number; failure?: { name: string; message: string; code?: string }; statements?: string[] };
 
 /**
@@ -132,6 +146,9 @@ export function threadWriter(file: string, writeTurns: SharedArrayBuffer, onQuer
   let worker: Worker | undefined;
   let nextId = 0;
   const pending = new Map<number, { resolve: () => void; reject: (error: Error) => void }>();
+  // The audit key the running thread holds for each account; a thread started anew gets them again,
+  // and so does one whose key for an account is not the signer's (another vault on the same store).
+  let keysSent = new Map<string, unknown>();
   // Per-connection settings made on the store (see Store.setPragma) hold for this connection too,
   // including one started later.
   const pragmas: string[] = [];
@@ -142,6 +159,7 @@ export function threadWriter(file: string, writeTurns: SharedArrayBuffer, onQuer
   };
 
   function start(): Worker {
+    keysSent = new Map<string, unknown>();
     const started = spawnWriter({ file, writeTurns, pragmas: [...pragmas], traceStatements: onQuery !== undefined });
     started.on('message', (reply: WorkerReply) => {
       for (const statement of reply.statements ?? []) onQuery?.(statement);
@@ -171,10 +189,27 @@ export function threadWriter(file: string, writeTurns: SharedArrayBuffer, onQuer
     });
   }
 
+  /** Sends the thread the audit keys of the batch's accounts it does not hold yet, then the batch. */
+  function sendBatch(batch: ReadEventBatch, signer: HeadSigner): Promise<void> {
+    worker ??= start();
+    let previous: string | undefined;
+    for (const { account_id: accountId } of batch.events) {
+      if (accountId === previous) continue;
+      previous = accountId;
+      const key = signer.transferableKey(accountId);
+      if (key === undefined) return Promise.reject(new Error(`the audit key of account ${accountId} is not loaded`));
+      if (keysSent.get(accountId) === key) continue;
+      // Messages arrive in order: the key is there before the batch. Its answer needs no waiting.
+      void send({ auditKey: { accountId, key } }).catch(() => undefined);
+      keysSent.set(accountId, key);
+    }
+    return send({ batch });
+  }
+
   return {
     // Two batches in flight keep the thread busy (one being written, the next already there); what
     // comes meanwhile is merged here, so each message carries many events.
-    write: groupCommit((batch) => send({ batch }), { concurrency: 2, gatherTurn: false }),
+    write: groupCommit(sendBatch, { concurrency: 2, gatherTurn: false }),
     // The thread opens its connection before it answers: the first read then pays nothing for it.
     ready: () => send({ ready: true }),
     async setPragma(pragma) {

@@ -15,6 +15,7 @@ export interface Database {
   grants: GrantsTable;
   audit_events: AuditEventsTable;
   audit_heads: AuditHeadsTable;
+  audit_keys: AuditKeysTable;
   read_revision: ReadRevisionTable;
 }
 
@@ -148,12 +149,25 @@ export interface AuditEventsTable {
   detail: string | null;
   prev_hash: string;
   hash: string;
+  /**
+   * On the last event of each committed batch: the account's audit key's signature of the head it
+   * made (domain/audit.ts signedHeadStatement), base64. Null elsewhere and before migration 0004.
+   */
+  signature: string | null;
 }
 
 export interface AuditHeadsTable {
   account_id: string;
   seq: number;
   hash: string;
+}
+
+/** Each account's audit key (Ed25519), its private key sealed under a data key of the account. */
+export interface AuditKeysTable {
+  account_id: string;
+  data_key_id: string;
+  sealed_key: Buffer;
+  created_at: string;
 }
 
 /** One row: a marker replaced by every change to what a run-time read depends on (see migration 0003). */

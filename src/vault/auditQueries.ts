@@ -1,5 +1,7 @@
+import { publicKeyFingerprint, publicKeyPem, signatureCheck } from '../crypto/auditSigning.js';
 import { ChainVerifier, type ChainBreak } from '../domain/audit.js';
-import { auditEventsAfter, auditHead, queryAuditEvents, type AuditQuery } from '../store/audit.js';
+import { auditEventsAfter, auditHead, queryAuditEvents, signedAuditHead, type AuditQuery } from '../store/audit.js';
+import type { AuditTrail } from './audit.js';
 import type { AuditEventsTable } from '../store/schema.js';
 import type { Store } from '../store/database.js';
 import { requireAdmin, type UserCaller } from './callers.js';
@@ -20,7 +22,30 @@ export interface AuditEventView {
 const PAGE = 1000;
 
 /** SPEC S13/S14: the account's audit trail, newest first, filtered. Admins only, vault on or off. */
-export function auditQueries(deps: { store: Store }) {
+export interface ChainReport {
+  ok: boolean;
+  checked: number;
+  head: { seq: number; hash: string };
+  /** The first signed event: events before it were written before the chain was signed. */
+  signedFrom: number | null;
+  signatures: number;
+  /** The fingerprint of the public key the signatures were checked with (see publicKey). */
+  publicKey: string;
+  firstBroken: ChainBreak | null;
+}
+
+/** A signed chain head as a witness records it (`agent-secrets audit heads`): enough to check it with the public key alone. */
+export interface SignedHead {
+  account_id: string;
+  seq: number;
+  hash: string;
+  /** The seq of the signed head this one was signed over (null: the first). */
+  previous: number | null;
+  signature: string | null;
+  at: string | null;
+}
+
+export function auditQueries(deps: { store: Store; audit: Pick<AuditTrail, 'publicKey'> }) {
   async function listAuditEvents(caller: UserCaller, filters: Omit<AuditQuery, 'accountId'>) {
     requireAdmin(caller);
     const rows = await queryAuditEvents(deps.store.db, { ...filters, accountId: caller.accountId, limit: filters.limit + 1 });
@@ -54,12 +79,17 @@ export function auditQueries(deps: { store: Store }) {
     }
   }
 
-  /** SPEC S14: walks the account's chain and reports the first altered, removed or reordered event. */
-  async function verifyAuditTrail(caller: UserCaller): Promise<{ ok: boolean; checked: number; head: { seq: number; hash: string }; firstBroken: ChainBreak | null }> {
+  /**
+   * SPEC S14 and section 5: walks the account's chain and reports the first altered, removed or
+   * reordered event, checking every signed head with the account's audit key.
+   */
+  async function verifyAuditTrail(caller: UserCaller): Promise<ChainReport> {
     requireAdmin(caller);
-    // The head is read first: events appended during the walk lie beyond it and are not judged.
+    // The key comes first: an account without one gets it now, and the head it signs is then judged too.
+    const publicKey = await deps.audit.publicKey(caller.accountId);
+    // The head is read next: events appended during the walk lie beyond it and are not judged.
     const head = await auditHead(deps.store.db, caller.accountId);
-    const verifier = new ChainVerifier();
+    const verifier = new ChainVerifier({ checkSignature: signatureCheck(publicKey) });
     let broken: ChainBreak | undefined;
     for await (const event of exportAuditTrail(caller)) {
       if (event.seq > head.seq) break;
@@ -67,8 +97,30 @@ export function auditQueries(deps: { store: Store }) {
       if (broken) break;
     }
     broken ??= verifier.finish(head);
-    return { ok: broken === undefined, checked: verifier.checked, head, firstBroken: broken ?? null };
+    return {
+      ok: broken === undefined,
+      checked: verifier.checked,
+      head,
+      signedFrom: verifier.signedFrom,
+      signatures: verifier.signaturesChecked,
+      publicKey: publicKeyFingerprint(publicKey),
+      firstBroken: broken ?? null,
+    };
   }
 
-  return { listAuditEvents, exportAuditTrail, verifyAuditTrail };
+  /** The account's audit public key, for an auditor to keep: it checks signatures and cannot make them. */
+  async function auditPublicKey(caller: UserCaller): Promise<{ accountId: string; publicKey: string; fingerprint: string }> {
+    requireAdmin(caller);
+    const publicKey = await deps.audit.publicKey(caller.accountId);
+    return { accountId: caller.accountId, publicKey: publicKeyPem(publicKey), fingerprint: publicKeyFingerprint(publicKey) };
+  }
+
+  /** The chain's head as signed, for a witness outside the store (`audit heads --follow`). */
+  async function signedHead(caller: UserCaller): Promise<SignedHead> {
+    requireAdmin(caller);
+    const head = await signedAuditHead(deps.store.db, caller.accountId);
+    return { account_id: caller.accountId, seq: head.seq, hash: head.hash, previous: head.previous, signature: head.signature, at: head.at };
+  }
+
+  return { listAuditEvents, exportAuditTrail, verifyAuditTrail, auditPublicKey, signedHead };
 }

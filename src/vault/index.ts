@@ -5,7 +5,7 @@ import type { Store } from '../store/database.js';
 export { isStorageUnavailable } from '../store/database.js';
 import { accountsService } from './accounts.js';
 import { agentsService } from './agents.js';
-import { AuditTrail } from './audit.js';
+import { AuditTrail, type AuditTrailOptions } from './audit.js';
 import { auditQueries } from './auditQueries.js';
 import type { Log } from './log.js';
 import { passwordsService } from './passwords.js';
@@ -15,11 +15,11 @@ import { sealingService } from './sealing.js';
 import { secretsService } from './secrets.js';
 
 /** Wires the use cases by hand, each given exactly what it uses. */
-export function createVault(deps: { store: Store; masterKey: MasterKey; log: Log; benchmarkSkipReadEvents?: boolean }) {
+export function createVault(deps: { store: Store; masterKey: MasterKey; log: Log; benchmark?: AuditTrailOptions }) {
   const { store, log } = deps;
   const keyring = new Keyring(deps.masterKey);
-  const audit = new AuditTrail(store, log, deps.benchmarkSkipReadEvents ?? false);
   const sealing = sealingService(keyring);
+  const audit = new AuditTrail({ store, log, sealing }, deps.benchmark);
   return {
     store,
     audit,
@@ -29,7 +29,7 @@ export function createVault(deps: { store: Store; masterKey: MasterKey; log: Log
     agents: agentsService({ store, audit }),
     secrets: secretsService({ store, audit, sealing }),
     runtime: runtimeService({ store, sealing, audit }),
-    auditLog: auditQueries({ store }),
+    auditLog: auditQueries({ store, audit }),
     async close(): Promise<void> {
       await audit.flush();
       await store.close();

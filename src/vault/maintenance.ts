@@ -15,8 +15,8 @@ import { sealingService } from './sealing.js';
 export function createMaintenance(deps: { store: Store; masterKey: MasterKey; log: Log }) {
   const { store, masterKey, log } = deps;
   const keyring = new Keyring(masterKey);
-  const audit = new AuditTrail(store, log);
   const sealing = sealingService(keyring);
+  const audit = new AuditTrail({ store, log, sealing });
   return {
     keys: keyRotation({ store, audit, sealing, masterKey }),
     backups: backupService({ store, audit, keyring, masterKey }),

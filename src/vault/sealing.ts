@@ -1,3 +1,5 @@
+import type { KeyObject } from 'node:crypto';
+import { openAuditKey, sealAuditKey } from '../crypto/auditSigning.js';
 import { IntegrityError, open, seal, secretVersionAad, type Keyring, type WrappedDataKey } from '../crypto/keyring.js';
 import { decodeSecretValue, encodeSecretValue, type SecretValue } from '../domain/secrets.js';
 import type { Db, Tx } from '../store/database.js';
@@ -15,14 +17,28 @@ export function sealingService(keyring: Keyring) {
     return keyring.cached(dataKeyId) ?? keyring.openDataKey(toWrapped(await loadDataKey(db, dataKeyId)));
   }
 
-  async function sealVersion(tx: Tx, accountId: string, secretId: string, version: number, value: SecretValue) {
+  async function currentDataKey(tx: Tx, accountId: string): Promise<{ id: string; key: Buffer }> {
     const account = await tx.selectFrom('accounts').select('data_key_id').where('id', '=', accountId).executeTakeFirstOrThrow();
     if (account.data_key_id === null) throw new Error(`account ${accountId} has no data key`);
-    const key = await dataKey(tx, account.data_key_id);
+    return { id: account.data_key_id, key: await dataKey(tx, account.data_key_id) };
+  }
+
+  async function sealVersion(tx: Tx, accountId: string, secretId: string, version: number, value: SecretValue) {
+    const { id, key } = await currentDataKey(tx, accountId);
     return {
-      data_key_id: account.data_key_id,
+      data_key_id: id,
       ciphertext: seal(key, encodeSecretValue(value), secretVersionAad(accountId, secretId, version)),
     };
+  }
+
+  /** The account's audit key sealed under its current data key, bound to the account (crypto/auditSigning.ts). */
+  async function sealAccountAuditKey(tx: Tx, accountId: string, privateKey: KeyObject): Promise<{ data_key_id: string; sealed_key: Buffer }> {
+    const { id, key } = await currentDataKey(tx, accountId);
+    return { data_key_id: id, sealed_key: sealAuditKey(key, accountId, privateKey) };
+  }
+
+  async function openAccountAuditKey(db: Db | Tx, row: { account_id: string; data_key_id: string; sealed_key: Buffer }): Promise<KeyObject> {
+    return openAuditKey(await dataKey(db, row.data_key_id), row.account_id, row.sealed_key);
   }
 
   async function openVersion(db: Db | Tx, accountId: string, secretId: string, version: { version: number; data_key_id: string; ciphertext: Buffer }) {
@@ -57,7 +73,7 @@ export function sealingService(keyring: Keyring) {
     return id;
   }
 
-  return { sealVersion, openVersion, openVersionIfIntact, rotateDataKey };
+  return { sealVersion, openVersion, openVersionIfIntact, rotateDataKey, sealAccountAuditKey, openAccountAuditKey };
 }
 
 export type SealingService = ReturnType<typeof sealingService>;

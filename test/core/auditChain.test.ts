@@ -62,29 +62,33 @@ describe.each(DATABASES)('audit chain verification on %s', (kind) => {
     expect((await verify()).firstBroken).toMatchObject({ seq: pristine.length - 1, reason: 'truncated' });
   });
 
-  it('finds a whole event rewritten with a recomputed hash, through the link of the next one', async () => {
+  it('finds a whole event rewritten with a recomputed hash, through its own signature or the link of the next one', async () => {
     const { chainHash } = await import('../../src/domain/audit.js');
     const target = pristine[2];
     if (!target) throw new Error('fixture');
     const forged = { ...target, actor_name: 'someone else' };
     const { prev_hash, hash: _old, ...record } = forged;
     await db().updateTable('audit_events').set({ actor_name: forged.actor_name, hash: chainHash(prev_hash, record) }).where('account_id', '=', accountId).where('seq', '=', target.seq).execute();
-    expect((await verify()).firstBroken).toMatchObject({ seq: target.seq + 1, reason: 'out_of_order' });
+    // A signed head fails its own signature; any other event breaks the link of the one after it.
+    expect((await verify()).firstBroken).toMatchObject(target.signature ? { seq: target.seq, reason: 'bad_signature' } : { seq: target.seq + 1, reason: 'out_of_order' });
   });
 
-  it('exports the chain as JSON lines that recompute to the same hashes', async () => {
+  it('exports the chain as JSON lines that recompute to the same hashes, after a header naming the account and its public key', async () => {
     const response = await fetch(`${h.url}/api/v1/audit/export`, { headers: { authorization: `Bearer ${h.admin.token}` } });
     expect(response.headers.get('content-type')).toContain('application/x-ndjson');
-    const lines = (await response.text()).trim().split('\n').map((line) => JSON.parse(line) as AuditEventsTable);
+    const [header, ...lines] = (await response.text()).trim().split('\n').map((line) => JSON.parse(line) as AuditEventsTable & Record<string, unknown>);
+    expect(header).toMatchObject({ export: 'agent-secrets audit export v1', account_id: accountId, public_key: expect.stringContaining('BEGIN PUBLIC KEY') });
     expect(lines.map((e) => e.seq)).toEqual(pristine.map((e) => e.seq));
     expect(lines[lines.length - 1]?.hash).toBe((await verify()).head.hash);
   });
 
-  it('refuses verify and export to members', async () => {
+  it('refuses verify, export, the public key and the signed head to members', async () => {
     await h.call('POST', '/api/v1/users', { token: h.admin.token, body: { email: `m${kind}@example.com`, role: 'member', password: 'member password 1' } }).catch(() => undefined);
     const member = await h.vault.people.login(`m${kind}@example.com`, 'member password 1');
     const token = (await h.vault.people.createToken(member.caller, 't')).token;
     expect((await h.call('GET', '/api/v1/audit/verify', { token })).status).toBe(403);
     expect((await h.call('GET', '/api/v1/audit/export', { token })).status).toBe(403);
+    expect((await h.call('GET', '/api/v1/audit/public-key', { token })).status).toBe(403);
+    expect((await h.call('GET', '/api/v1/audit/head', { token })).status).toBe(403);
   });
 });

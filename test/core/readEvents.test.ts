@@ -3,7 +3,7 @@
  * read answered only once its event can be read back by anyone else (SPEC S13), on both databases.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { NewAuditEvent } from '../../src/store/audit.js';
+import type { HeadSigner, NewAuditEvent } from '../../src/store/audit.js';
 import { migrateToLatest, openStore, type Store } from '../../src/store/database.js';
 import { groupCommit, readEventTransaction, type ReadEventBatch } from '../../src/store/readEvents.js';
 import type { Vault } from '../../src/vault/index.js';
@@ -15,6 +15,9 @@ const batchOf = (...names: string[]): ReadEventBatch => ({
   events: names.map((name) => ({ secret_name: name }) as NewAuditEvent),
   lastRead: names.map((name) => ({ secretId: name, agentId: 'a', at: name })),
 });
+
+/** The group commit tests write nothing: any signer does, the same for every batch so that they merge. */
+const signer = {} as HeadSigner;
 
 describe('group commit', () => {
   it('merges the batches that arrive during a write into the next write, and settles each with its write', async () => {
@@ -28,8 +31,8 @@ describe('group commit', () => {
       },
       { concurrency: 1, gatherTurn: false },
     );
-    const first = write(batchOf('a'));
-    const during = [write(batchOf('b')), write(batchOf('c', 'd'))];
+    const first = write(batchOf('a'), signer);
+    const during = [write(batchOf('b'), signer), write(batchOf('c', 'd'), signer)];
     await new Promise((resolve) => setImmediate(resolve));
     expect(writes).toEqual([['a']]);
     release?.();
@@ -38,11 +41,48 @@ describe('group commit', () => {
     for (const settled of await Promise.allSettled(during)) expect(settled.status).toBe('rejected');
     expect(writes).toEqual([['a'], ['b', 'c', 'd']]);
     // A later batch is written on its own and succeeds.
-    const later = write(batchOf('e'));
+    const later = write(batchOf('e'), signer);
     await new Promise((resolve) => setImmediate(resolve));
     release?.();
     await later;
     expect(writes).toEqual([['a'], ['b', 'c', 'd'], ['e']]);
+  });
+
+  it('merges only batches of the same signer: a batch of another vault is written, and signed, on its own', async () => {
+    const writes: Array<[string[], HeadSigner]> = [];
+    let release: (() => void) | undefined;
+    const write = groupCommit(
+      async (batch, by) => {
+        writes.push([batch.events.map((event) => event.secret_name ?? ''), by]);
+        if (writes.length === 1) await new Promise<void>((resolve) => (release = resolve));
+      },
+      { concurrency: 1, gatherTurn: false },
+    );
+    const other = {} as HeadSigner;
+    const first = write(batchOf('a'), signer);
+    const rest = [write(batchOf('b'), signer), write(batchOf('c'), other), write(batchOf('d'), signer)];
+    await new Promise((resolve) => setImmediate(resolve));
+    release?.();
+    await Promise.all([first, ...rest]);
+    expect(writes).toEqual([
+      [['a'], signer],
+      [['b'], signer],
+      [['c'], other],
+      [['d'], signer],
+    ]);
+    // Also when the first waiting batch alone is over the bound of one write.
+    writes.length = 0;
+    const blocker = write(batchOf('x'), signer);
+    const big = write(batchOf(...Array.from({ length: 2049 }, (_, i) => `big${i}`)), signer);
+    const small = write(batchOf('e'), other);
+    await new Promise((resolve) => setImmediate(resolve));
+    release?.();
+    await Promise.all([blocker, big, small]);
+    expect(writes.map(([names, by]) => [names.length, by])).toEqual([
+      [1, signer],
+      [2049, signer],
+      [1, other],
+    ]);
   });
 
   it('keeps one "last read" stamp per grant when it merges, the latest', async () => {
@@ -55,8 +95,8 @@ describe('group commit', () => {
       },
       { concurrency: 1, gatherTurn: false },
     );
-    const first = write(batchOf('x'));
-    const rest = [write({ events: [], lastRead: [{ secretId: 's', agentId: 'a', at: '1' }] }), write({ events: [], lastRead: [{ secretId: 's', agentId: 'a', at: '2' }] })];
+    const first = write(batchOf('x'), signer);
+    const rest = [write({ events: [], lastRead: [{ secretId: 's', agentId: 'a', at: '1' }] }, signer), write({ events: [], lastRead: [{ secretId: 's', agentId: 'a', at: '2' }] }, signer)];
     await new Promise((resolve) => setImmediate(resolve));
     release?.();
     await Promise.all([first, ...rest]);
@@ -101,7 +141,7 @@ describe.each(DATABASES)('a read on %s', (kind) => {
     const batch = Array.from({ length: events }, (_, i) =>
       auditRow(caller.accountId, { actor: { type: 'agent', id: 'agt_x', name: `reader ${i}` }, action: 'secret.read', outcome: 'denied', secret: { id: null, name: `s${i}` } }, new Date().toISOString()),
     );
-    await readEventTransaction(store)({ events: batch, lastRead: [] });
+    await readEventTransaction(store)({ events: batch, lastRead: [] }, await vault.audit.headSigner([caller.accountId]));
     const written = await other.db.selectFrom('audit_events').select(['seq', 'actor_name']).where('account_id', '=', caller.accountId).where('seq', '>', before.head.seq).orderBy('seq').execute();
     expect(written.map((row) => row.actor_name)).toEqual(batch.map((event) => event.actor_name));
     expect(written.map((row) => row.seq)).toEqual(batch.map((_, i) => before.head.seq + 1 + i));
@@ -114,7 +154,7 @@ describe.each(DATABASES)('a read on %s', (kind) => {
     const { secret_id: secretId, agent_id: agentId } = await grantOf();
     const writeStamp = readEventTransaction(store);
     const stampAt = async (at: string) => {
-      await writeStamp({ events: [], lastRead: [{ secretId, agentId, at }] });
+      await writeStamp({ events: [], lastRead: [{ secretId, agentId, at }] }, signer);
       const row = await grantOf();
       return [row.grant, row.secret];
     };
@@ -184,7 +224,7 @@ describe('read events on postgres, when another writer appends to the same chain
       expect(await auditStatementsOfARead()).toEqual([expect.stringMatching(oneStatement)]);
 
       const fromElsewhere = auditRow(caller.accountId, { actor: { type: 'agent', id: 'agt_elsewhere', name: 'elsewhere' }, action: 'secret.read', outcome: 'not_found', secret: { id: null, name: 'missing' } }, new Date().toISOString());
-      await other.readEvents.write({ events: [fromElsewhere], lastRead: [] });
+      await other.readEvents.write({ events: [fromElsewhere], lastRead: [] }, await vault.audit.headSigner([caller.accountId]));
 
       // The one statement writes nothing (the head moved), then the batch takes the chain lock first.
       const afterOther = await auditStatementsOfARead();

@@ -1,43 +1,11 @@
-import { createReadStream, readFileSync } from 'node:fs';
-import { createInterface } from 'node:readline';
+import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
-import { ChainVerifier, type ChainedAuditRecord } from '../../domain/audit.js';
 import { apiClient, enc, type ApiClient } from '../api.js';
 import { UsageError } from '../configError.js';
 import { emit, printTable } from '../output.js';
 import { escapeTerminalControls } from '../terminal.js';
 
 /** Management commands over the HTTP API (AGENT_SECRETS_URL, AGENT_SECRETS_TOKEN). */
-
-interface ChainReport {
-  ok: boolean;
-  checked: number;
-  head?: { seq: number; hash: string };
-  last?: { seq: number; hash: string };
-  firstBroken: { seq: number; reason: string; message: string } | null;
-}
-
-/** Verifies an exported chain offline, with the same algorithm the service uses. */
-async function verifyExportFile(file: string): Promise<ChainReport> {
-  const verifier = new ChainVerifier();
-  let last: { seq: number; hash: string } | undefined;
-  const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
-  let lineNumber = 0;
-  for await (const line of lines) {
-    lineNumber++;
-    if (line.trim() === '') continue;
-    let event: ChainedAuditRecord;
-    try {
-      event = JSON.parse(line) as ChainedAuditRecord;
-    } catch {
-      throw new UsageError(`${file} line ${lineNumber} is not JSON`);
-    }
-    const broken = verifier.add(event);
-    if (broken) return { ok: false, checked: verifier.checked, firstBroken: broken };
-    last = { seq: event.seq, hash: event.hash };
-  }
-  return { ok: true, checked: verifier.checked, ...(last ? { last } : {}), firstBroken: null };
-}
 
 interface SecretSummary {
   name: string;
@@ -370,76 +338,6 @@ export function manageCommands(program: Command, api: () => ApiClient = () => ap
     .action(async (id: string) => {
       await api().request('DELETE', `/api/v1/tokens/${enc(id)}`);
       process.stdout.write(`Revoked token ${id}.\n`);
-    });
-
-  const audit = program.command('audit').description('the audit trail');
-  const auditFilters = (command: Command) =>
-    command
-      .option('--secret <name>')
-      .option('--agent <agent>')
-      .option('--actor <actor>')
-      .option('--action <action>', 'e.g. secret.read, secret.access_set')
-      .option('--outcome <outcome>', 'success, denied, not_found or failed')
-      .option('--since <time>', 'ISO-8601 UTC')
-      .option('--until <time>', 'ISO-8601 UTC');
-  type AuditFlags = Record<string, string | boolean | undefined>;
-  const auditPages = async function* (flags: AuditFlags, limit: number) {
-    let before: number | null = null;
-    do {
-      const query = new URLSearchParams();
-      for (const key of ['secret', 'agent', 'actor', 'action', 'outcome', 'since', 'until']) {
-        const value = flags[key];
-        if (typeof value === 'string') query.set(key, value);
-      }
-      query.set('limit', String(limit));
-      if (before !== null) query.set('before', String(before));
-      const page: { events: Array<Record<string, unknown>>; next: number | null } = await api().request('GET', `/api/v1/audit?${query}`);
-      yield page.events;
-      before = page.next;
-    } while (before !== null);
-  };
-  auditFilters(audit.command('list').description('recent events, newest first'))
-    .option('--limit <n>', 'how many', '50')
-    .option('--json', 'JSON output')
-    .action(async (flags: AuditFlags & { limit: string }) => {
-      const first = await auditPages(flags, Math.min(Number(flags.limit) || 50, 1000)).next();
-      const events = first.value ?? [];
-      emit(flags.json === true, events, (rows) =>
-        printTable(
-          rows.map((e) => ({ ...e, who: (e.actor as { name?: string }).name, version: e.version ?? '' })),
-          [
-            ['at', 'AT'],
-            ['who', 'ACTOR'],
-            ['action', 'ACTION'],
-            ['secret', 'SECRET'],
-            ['version', 'V'],
-            ['agent', 'AGENT'],
-            ['outcome', 'OUTCOME'],
-          ],
-        ),
-      );
-    });
-  audit
-    .command('export')
-    .description('every event of the account in chain order, as JSON lines with prev_hash and hash (docs/audit.md)')
-    .action(async () => {
-      const response = await api().stream('/api/v1/audit/export');
-      for await (const chunk of response) process.stdout.write(chunk);
-    });
-
-  audit
-    .command('verify')
-    .description("check the audit hash chain; with --file, an export made earlier, without the service")
-    .option('--file <file>', 'verify an export file (JSON lines) instead of the live trail')
-    .option('--json', 'JSON output')
-    .action(async (flags: { file?: string; json?: boolean }) => {
-      const result = flags.file ? await verifyExportFile(flags.file) : await api().request<ChainReport>('GET', '/api/v1/audit/verify');
-      emit(flags.json, result, (r) => {
-        if (r.firstBroken) process.stdout.write(`BROKEN at event ${r.firstBroken.seq}: ${r.firstBroken.message} (${r.checked} events before it are intact)\n`);
-        else if (r.head) process.stdout.write(`ok: ${r.checked} events, chain intact up to event ${r.head.seq} (hash ${r.head.hash})\n`);
-        else process.stdout.write(`ok: ${r.checked} events in the file link up; the last is event ${r.last?.seq ?? 0} (hash ${r.last?.hash ?? '-'}): compare it with the head that "audit verify" reports\n`);
-      });
-      if (result.firstBroken) process.exitCode = 1;
     });
 
   return { secrets, keys };

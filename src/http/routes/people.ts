@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { AUDIT_EXPORT_FORMAT, CHAIN_BREAK_REASONS } from '../../domain/audit.js';
 import type { Vault } from '../../vault/index.js';
 import { callerOf } from '../auth.js';
 import { agentBody, agentKeyBody, agentParams, auditQuery, errorSchema, oneTimePasswordSchema, tokenBody, userBody, userPatchBody } from '../schemas.js';
@@ -96,14 +97,17 @@ export function peopleRoutes(vault: Vault): FastifyPluginAsyncZod {
       '/api/v1/audit/verify',
       {
         schema: {
-          summary: "Verify the account's audit hash chain; reports the first altered, removed or reordered event",
+          summary: "Verify the account's audit chain: hash links and every signed head; reports the first altered, removed or reordered event",
           tags: ['audit'],
           response: {
             200: z.object({
               ok: z.boolean(),
               checked: z.number(),
               head: z.object({ seq: z.number(), hash: z.string() }),
-              firstBroken: z.object({ seq: z.number(), reason: z.enum(['altered', 'missing', 'out_of_order', 'truncated']), message: z.string() }).nullable(),
+              signedFrom: z.number().nullable().describe('the first signed event: events before it were written before the chain was signed'),
+              signatures: z.number().describe('signed heads checked'),
+              publicKey: z.string().describe("fingerprint of the audit key the signatures were checked with (GET /api/v1/audit/public-key)"),
+              firstBroken: z.object({ seq: z.number(), reason: z.enum(CHAIN_BREAK_REASONS), message: z.string() }).nullable(),
             }),
             ...errors,
           },
@@ -112,13 +116,54 @@ export function peopleRoutes(vault: Vault): FastifyPluginAsyncZod {
       async (request) => auditLog.verifyAuditTrail(callerOf(request)),
     );
     app.get(
+      '/api/v1/audit/public-key',
+      {
+        schema: {
+          summary: "The account's audit public key (Ed25519, SPKI PEM): it checks the chain's signatures and cannot make them (docs/audit.md)",
+          tags: ['audit'],
+          response: { 200: z.object({ accountId: z.string(), publicKey: z.string(), fingerprint: z.string() }), ...errors },
+        },
+      },
+      async (request) => auditLog.auditPublicKey(callerOf(request)),
+    );
+    app.get(
+      '/api/v1/audit/head',
+      {
+        schema: {
+          summary: "The chain's head as signed, for a witness to keep outside the store (agent-secrets audit heads)",
+          tags: ['audit'],
+          response: {
+            200: z.object({
+              account_id: z.string(),
+              seq: z.number(),
+              hash: z.string(),
+              previous: z.number().nullable(),
+              signature: z.string().nullable(),
+              at: z.string().nullable(),
+            }),
+            ...errors,
+          },
+        },
+      },
+      async (request) => auditLog.signedHead(callerOf(request)),
+    );
+    app.get(
       '/api/v1/audit/export',
-      { schema: { summary: "The account's audit events in chain order as JSON lines, with prev_hash and hash (see docs/audit.md)", tags: ['audit'] } },
+      {
+        schema: {
+          summary: "The account's audit events in chain order as JSON lines, with prev_hash, hash and signature, after a header line with the account's audit public key (see docs/audit.md)",
+          tags: ['audit'],
+        },
+      },
       async (request, reply) => {
-        const events = auditLog.exportAuditTrail(callerOf(request));
-        // The first page is read before answering, so that a refusal is still a proper error response.
+        const caller = callerOf(request);
+        // Before answering, so that a refusal is still a proper error response.
+        const { publicKey } = await auditLog.auditPublicKey(caller);
+        const events = auditLog.exportAuditTrail(caller);
         const first = await events.next();
+        const header = { export: AUDIT_EXPORT_FORMAT, account_id: caller.accountId, public_key: publicKey, exported_at: new Date().toISOString() };
         async function* lines() {
+          yield `${JSON.stringify(header)}\n`;
           if (!first.done) yield `${JSON.stringify(first.value)}\n`;
           for await (const event of events) yield `${JSON.stringify(event)}\n`;
         }
