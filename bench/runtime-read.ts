@@ -86,17 +86,29 @@ interface Figures {
   p50: number;
   p99: number;
   non2xx: number;
+  /** The server process's CPU time (all its threads, user + system) per answered request, in µs. */
+  cpuPerRequestUs: number;
 }
 
-async function load(url: string, path: string, key: string | undefined, extra: Partial<autocannon.Options> = {}): Promise<Figures> {
+/** CPU time a process has used so far, all threads, user + system, in ms (/proc/PID/stat, in ticks of 10 ms). */
+function cpuMs(pid: number | undefined): number {
+  if (pid === undefined) return 0;
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
+  // After the command name: field 14 (utime) and 15 (stime) of proc(5) are the 12th and 13th here.
+  return (Number(fields[11]) + Number(fields[12])) * 10;
+}
+
+async function load(server: Pick<Server, 'url' | 'child'>, path: string, key: string | undefined, extra: Partial<autocannon.Options> = {}): Promise<Figures> {
+  const cpuBefore = cpuMs(server.child.pid);
   const result = await autocannon({
-    url: `${url}${path}`,
+    url: `${server.url}${path}`,
     connections: CONNECTIONS,
     duration: SECONDS,
     headers: key ? { authorization: `Bearer ${key}` } : {},
     ...extra,
   });
-  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx + result.errors + result.timeouts };
+  const cpuPerRequestUs = result.requests.total > 0 ? ((cpuMs(server.child.pid) - cpuBefore) * 1000) / result.requests.total : 0;
+  return { rps: result.requests.average, p50: result.latency.p50, p99: result.latency.p99, non2xx: result.non2xx + result.errors + result.timeouts, cpuPerRequestUs };
 }
 
 const median = (xs: number[]): number => {
@@ -159,13 +171,13 @@ async function main(): Promise<void> {
 
     const path = (name: string) => `/runtime/v1/secrets/${name}`;
     const scenarios: Array<[string, () => Promise<Figures>]> = [
-      ['1 hello-world (GET /healthz)', () => load(sqliteServer.url, '/healthz', undefined)],
-      ['2 get_secret, SQLite', () => load(sqliteServer.url, path(smallSeed.secretName), smallSeed.agentKey)],
-      ['3 get_secret, PostgreSQL', () => load(pgServer.url, path(pgSeed.secretName), pgSeed.agentKey)],
-      ...(largeServer && largeSeed ? ([['4 get_secret, SQLite, 100k secrets / 1M grants', () => load(largeServer.url, path(largeSeed.secretName), largeSeed.agentKey)]] as Array<[string, () => Promise<Figures>]>) : []),
-      ['5 get_secret, SQLite, audit off (benchmark only)', () => load(noAuditServer.url, path(smallSeed.secretName), smallSeed.agentKey)],
-      ['6 get_secret, SQLite, signing off (benchmark only)', () => load(unsignedServer.url, path(smallSeed.secretName), smallSeed.agentKey)],
-      ['7 get_secret, PostgreSQL, signing off (bench only)', () => load(pgUnsignedServer.url, path(pgSeed.secretName), pgSeed.agentKey)],
+      ['1 hello-world (GET /healthz)', () => load(sqliteServer, '/healthz', undefined)],
+      ['2 get_secret, SQLite', () => load(sqliteServer, path(smallSeed.secretName), smallSeed.agentKey)],
+      ['3 get_secret, PostgreSQL', () => load(pgServer, path(pgSeed.secretName), pgSeed.agentKey)],
+      ...(largeServer && largeSeed ? ([['4 get_secret, SQLite, 100k secrets / 1M grants', () => load(largeServer, path(largeSeed.secretName), largeSeed.agentKey)]] as Array<[string, () => Promise<Figures>]>) : []),
+      ['5 get_secret, SQLite, audit off (benchmark only)', () => load(noAuditServer, path(smallSeed.secretName), smallSeed.agentKey)],
+      ['6 get_secret, SQLite, signing off (benchmark only)', () => load(unsignedServer, path(smallSeed.secretName), smallSeed.agentKey)],
+      ['7 get_secret, PostgreSQL, signing off (bench only)', () => load(pgUnsignedServer, path(pgSeed.secretName), pgSeed.agentKey)],
     ];
 
     // Warm-up: JIT, page cache, connection pools.
@@ -176,18 +188,18 @@ async function main(): Promise<void> {
       for (const [name, run] of scenarios) {
         const figures = await run();
         results.set(name, [...(results.get(name) ?? []), figures]);
-        process.stdout.write(`round ${round}  ${name.padEnd(50)} ${figures.rps.toFixed(0).padStart(7)} req/s  p50 ${figures.p50} ms  p99 ${figures.p99} ms${figures.non2xx ? `  NON-2XX ${figures.non2xx}` : ''}\n`);
+        process.stdout.write(`round ${round}  ${name.padEnd(50)} ${figures.rps.toFixed(0).padStart(7)} req/s  p50 ${figures.p50} ms  p99 ${figures.p99} ms  cpu ${figures.cpuPerRequestUs.toFixed(1)} µs/req${figures.non2xx ? `  NON-2XX ${figures.non2xx}` : ''}\n`);
       }
     }
 
     const med = (name: string) => {
       const runs = results.get(name) ?? [];
-      return { rps: median(runs.map((r) => r.rps)), p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)) };
+      return { rps: median(runs.map((r) => r.rps)), p50: median(runs.map((r) => r.p50)), p99: median(runs.map((r) => r.p99)), cpu: median(runs.map((r) => r.cpuPerRequestUs)) };
     };
     process.stdout.write(`\nmedians of ${ROUNDS} rounds, ${SECONDS} s each, ${CONNECTIONS} connections, ${cpus().length} cores (${cpus()[0]?.model ?? '?'}), node ${process.version}\n`);
     for (const [name] of scenarios) {
       const m = med(name);
-      process.stdout.write(`${name.padEnd(50)} ${m.rps.toFixed(0).padStart(7)} req/s  p50 ${m.p50} ms  p99 ${m.p99} ms\n`);
+      process.stdout.write(`${name.padEnd(50)} ${m.rps.toFixed(0).padStart(7)} req/s  p50 ${m.p50} ms  p99 ${m.p99} ms  server cpu ${m.cpu.toFixed(1)} µs/req\n`);
     }
     const rps = (prefix: string) => med(scenarios.find(([n]) => n.startsWith(prefix))?.[0] ?? '').rps;
     const ratio = (a: number, b: number) => (b > 0 ? `${((a / b) * 100).toFixed(0)}%` : 'n/a');
@@ -197,6 +209,8 @@ async function main(): Promise<void> {
     process.stdout.write(`ratio 2/5 (audit on / audit off)            ${ratio(rps('2'), rps('5'))}\n`);
     process.stdout.write(`ratio 2/6 (SQLite, signing on / off)        ${ratio(rps('2'), rps('6'))}\n`);
     process.stdout.write(`ratio 3/7 (PostgreSQL, signing on / off)    ${ratio(rps('3'), rps('7'))}\n`);
+    const cpu = (prefix: string) => med(scenarios.find(([n]) => n.startsWith(prefix))?.[0] ?? '').cpu;
+    process.stdout.write(`server cpu per read, signing on − off: SQLite ${(cpu('2') - cpu('6')).toFixed(1)} µs, PostgreSQL ${(cpu('3') - cpu('7')).toFixed(1)} µs (PostgreSQL's own processes not counted)\n`);
 
     // Latency at half the read's peak, open-loop: requests leave evenly spaced whatever the answers
     // (bench/paced.ts); autocannon's fixed rate sends each second's share in a burst at the peak rate.
@@ -214,8 +228,8 @@ async function main(): Promise<void> {
       return { client, server: (await serverTimings())[timedRoute] };
     };
     // Warm-up: JIT on the new server, the client's connections.
-    await load(latencyServer.url, readPath, smallSeed.agentKey);
-    await load(latencyServer.url, '/healthz', undefined);
+    await load(latencyServer, readPath, smallSeed.agentKey);
+    await load(latencyServer, '/healthz', undefined);
     const readAtHalf = () => at(readPath, readHeaders, '/runtime/v1/secrets/:name');
     const helloAtHalf = () => at('/healthz', {}, '/healthz');
     await readAtHalf();
@@ -242,7 +256,7 @@ async function main(): Promise<void> {
       const pid = sqliteServer.child.pid ?? 0;
       const samples: number[] = [];
       const timer = setInterval(() => samples.push(rssMiB(pid)), 1000);
-      await load(sqliteServer.url, path(smallSeed.secretName), smallSeed.agentKey, { duration: 60 });
+      await load(sqliteServer, path(smallSeed.secretName), smallSeed.agentKey, { duration: 60 });
       clearInterval(timer);
       // The first 10 s are warm-up (JIT, heap growth to its working size); then the heap should hold.
       const settled = samples.slice(10);
