@@ -9,7 +9,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { openStore, type StoreLocation } from '../../src/store/database.js';
-import { firstAdminToken, outputOf, runCli, startServe, startServeOnTerminal, type ServeProcess } from '../support/processes.js';
+import { firstAdminToken, outputOf, runCli, startServe, type ServeProcess } from '../support/processes.js';
 import { DATABASES, freshStorage, type DatabaseKind, type TestStorage } from '../support/stores.js';
 
 /** What a one-time password looks like (src/crypto/tokens.ts), wherever it would appear. */
@@ -168,7 +168,7 @@ describe('first start on a terminal', () => {
   });
 
   it('shows the one-time password and the token once, on the terminal: the password signs in once to change it, the token keeps working', async () => {
-    server = await startServeOnTerminal(['--data', join(dir, 'data')]);
+    server = await startServe(['--data', join(dir, 'data')], { terminal: true });
     const output = server.output();
     expect(output).toContain('First start: created account "default" with the secrets vault enabled, and its first admin.');
     const password = /password {2}(\S+)/.exec(output)?.[1] ?? '';

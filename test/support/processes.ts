@@ -37,10 +37,17 @@ export interface ServeProcess {
   stop(signal?: NodeJS.Signals): Promise<number | null>;
 }
 
-/** Starts `agent-secrets serve` as its own process and waits until it says where it listens. */
-export function startServe(args: string[], options: { env?: Record<string, string | undefined>; cwd?: string } = {}): Promise<ServeProcess> {
+/**
+ * Starts `agent-secrets serve` as its own process and waits until it says where it listens. With
+ * `terminal`, on a pseudo-terminal of its own (util-linux `script`): the only place a first start shows
+ * the first admin's credentials (SPEC S20); `script` ends the service it runs when it is told to end.
+ */
+export function startServe(args: string[], options: { env?: Record<string, string | undefined>; cwd?: string; terminal?: boolean } = {}): Promise<ServeProcess> {
+  const serve = [CLI, 'serve', '--port', '0', ...args];
+  const quote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
+  const [program, programArgs] = options.terminal ? ['script', ['-qefc', [process.execPath, ...serve].map(quote).join(' '), '/dev/null']] : [process.execPath, serve];
   return new Promise((resolve, reject) => {
-    const child = spawn(process.execPath, [CLI, 'serve', '--port', '0', ...args], { env: childEnv(options.env ?? {}), cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(program, programArgs, { env: childEnv(options.env ?? {}), cwd: options.cwd, stdio: ['ignore', 'pipe', 'pipe'] });
     let output = '';
     let settled = false;
     const timer = setTimeout(() => fail(new Error(`serve did not start in time:\n${output}`)), 20_000);
@@ -48,7 +55,7 @@ export function startServe(args: string[], options: { env?: Record<string, strin
       if (settled) return;
       settled = true;
       clearTimeout(timer);
-      child.kill('SIGKILL');
+      child.kill(options.terminal ? 'SIGTERM' : 'SIGKILL');
       reject(error);
     };
     const onData = (chunk: Buffer) => {
@@ -66,51 +73,6 @@ export function startServe(args: string[], options: { env?: Record<string, strin
               if (child.exitCode !== null) return done(child.exitCode);
               child.once('exit', (code) => done(code));
               child.kill(signal);
-            }),
-        });
-      }
-    };
-    child.stdout.on('data', onData);
-    child.stderr.on('data', onData);
-    child.on('exit', (code) => fail(new Error(`serve exited with ${code}:\n${output}`)));
-  });
-}
-
-/**
- * `agent-secrets serve` on a terminal of its own (a pseudo-terminal from util-linux `script`), the only
- * place a first start shows the first admin's credentials (SPEC S20).
- */
-export function startServeOnTerminal(args: string[], options: { env?: Record<string, string | undefined> } = {}): Promise<ServeProcess> {
-  const quote = (text: string) => `'${text.replace(/'/g, `'\\''`)}'`;
-  const command = [process.execPath, CLI, 'serve', '--port', '0', ...args].map(quote).join(' ');
-  return new Promise((resolve, reject) => {
-    const child = spawn('script', ['-qefc', command, '/dev/null'], { env: childEnv(options.env ?? {}), stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    let settled = false;
-    const timer = setTimeout(() => fail(new Error(`serve did not start in time:\n${output}`)), 20_000);
-    const fail = (error: Error) => {
-      if (settled) return;
-      settled = true;
-      clearTimeout(timer);
-      child.kill('SIGTERM');
-      reject(error);
-    };
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString();
-      const match = /agent-secrets listening on (http:\/\/[^\s]+)/.exec(output);
-      if (match?.[1] && !settled) {
-        settled = true;
-        clearTimeout(timer);
-        resolve({
-          url: match[1],
-          child,
-          output: () => output,
-          // `script` ends the service it runs when it is told to end.
-          stop: () =>
-            new Promise((done) => {
-              if (child.exitCode !== null) return done(child.exitCode);
-              child.once('exit', (code) => done(code));
-              child.kill('SIGTERM');
             }),
         });
       }
