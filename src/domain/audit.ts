@@ -134,6 +134,30 @@ export interface ChainBreak {
   message: string;
 }
 
+/** What a verification of an account's live chain reports (GET /api/v1/audit/verify). */
+export interface ChainReport {
+  ok: boolean;
+  checked: number;
+  head: { seq: number; hash: string };
+  /** The first signed event: events before it were written before the chain was signed. */
+  signedFrom: number | null;
+  signatures: number;
+  /** The fingerprint of the public key the signatures were checked with (see publicKey). */
+  publicKey: string;
+  firstBroken: ChainBreak | null;
+}
+
+/** A signed chain head as a witness records it (`agent-secrets audit heads`): enough to check it with the public key alone. */
+export interface SignedHead {
+  account_id: string;
+  seq: number;
+  hash: string;
+  /** The seq of the signed head this one was signed over (null: the first). */
+  previous: number | null;
+  signature: string | null;
+  at: string | null;
+}
+
 export interface VerifierOptions {
   /** Check every signature with the account's public key; the chain's end must then be signed. */
   checkSignature?: SignatureCheck | undefined;

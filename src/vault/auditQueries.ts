@@ -1,5 +1,5 @@
 import { publicKeyFingerprint, publicKeyPem, signatureCheck } from '../crypto/auditSigning.js';
-import { ChainVerifier, type ChainBreak } from '../domain/audit.js';
+import { ChainVerifier, type ChainBreak, type ChainReport, type SignedHead } from '../domain/audit.js';
 import { auditEventsAfter, auditHead, queryAuditEvents, signedAuditHead, type AuditQuery } from '../store/audit.js';
 import type { AuditTrail } from './audit.js';
 import type { AuditEventsTable } from '../store/schema.js';
@@ -22,29 +22,6 @@ export interface AuditEventView {
 const PAGE = 1000;
 
 /** SPEC S13/S14: the account's audit trail, newest first, filtered. Admins only, vault on or off. */
-export interface ChainReport {
-  ok: boolean;
-  checked: number;
-  head: { seq: number; hash: string };
-  /** The first signed event: events before it were written before the chain was signed. */
-  signedFrom: number | null;
-  signatures: number;
-  /** The fingerprint of the public key the signatures were checked with (see publicKey). */
-  publicKey: string;
-  firstBroken: ChainBreak | null;
-}
-
-/** A signed chain head as a witness records it (`agent-secrets audit heads`): enough to check it with the public key alone. */
-export interface SignedHead {
-  account_id: string;
-  seq: number;
-  hash: string;
-  /** The seq of the signed head this one was signed over (null: the first). */
-  previous: number | null;
-  signature: string | null;
-  at: string | null;
-}
-
 export function auditQueries(deps: { store: Store; audit: Pick<AuditTrail, 'publicKey'> }) {
   async function listAuditEvents(caller: UserCaller, filters: Omit<AuditQuery, 'accountId'>) {
     requireAdmin(caller);

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { MasterKey } from '../../src/crypto/masterKey.js';
 import type { Store } from '../../src/store/database.js';
-import type { ChainReport } from '../../src/vault/auditQueries.js';
+import type { ChainReport } from '../../src/domain/audit.js';
 import { silentLog } from '../../src/vault/log.js';
 import { createMaintenance } from '../../src/vault/maintenance.js';
 import type { Vault } from '../../src/vault/index.js';

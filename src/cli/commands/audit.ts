@@ -3,32 +3,12 @@ import type { KeyObject } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Command, InvalidArgumentError } from 'commander';
 import { parsePublicKey, publicKeyFingerprint, signatureCheck } from '../../crypto/auditSigning.js';
-import { signedHeadStatement } from '../../domain/audit.js';
+import { signedHeadStatement, type ChainReport, type SignedHead } from '../../domain/audit.js';
 import { apiClient, type ApiClient } from '../api.js';
 import { fileLines, readPublicKeyFile, streamLines, verifyExportLines, type FileChainReport } from '../auditFiles.js';
 import { emit, printTable } from '../output.js';
 
 /** The audit trail over the HTTP API (AGENT_SECRETS_URL, AGENT_SECRETS_TOKEN): list, export, verify, its public key and signed heads. */
-
-/** What GET /api/v1/audit/verify answers. */
-interface LiveChainReport {
-  ok: boolean;
-  checked: number;
-  head: { seq: number; hash: string };
-  signedFrom: number | null;
-  signatures: number;
-  publicKey: string;
-  firstBroken: { seq: number; reason: string; message: string } | null;
-}
-
-interface SignedHead {
-  account_id: string;
-  seq: number;
-  hash: string;
-  previous: number | null;
-  signature: string | null;
-  at: string | null;
-}
 
 const seconds = (text: string): number => {
   const value = Number(text);
@@ -44,7 +24,7 @@ async function servicePublicKey(api: ApiClient): Promise<KeyObject> {
 const signedFromNote = (signedFrom: number | null): string =>
   signedFrom === null ? 'no signed head' : signedFrom > 1 ? `signed from event ${signedFrom} (events before it were written before signing began, and are covered as they stood then)` : 'signed from the first event';
 
-function printLive(report: LiveChainReport, given: KeyObject | undefined): void {
+function printLive(report: ChainReport, given: KeyObject | undefined): void {
   if (report.firstBroken) {
     process.stdout.write(`BROKEN at event ${report.firstBroken.seq}: ${report.firstBroken.message} (${report.checked} events before it are intact)\n`);
     return;
@@ -138,7 +118,7 @@ export function auditCommands(program: Command, api: () => ApiClient = () => api
       const given = flags.publicKey === undefined ? undefined : readPublicKeyFile(flags.publicKey);
       if (flags.file === undefined && flags.against === undefined) {
         // The service walks its chain with its own key; a key given here must be that key.
-        const report = await api().request<LiveChainReport>('GET', '/api/v1/audit/verify');
+        const report = await api().request<ChainReport>('GET', '/api/v1/audit/verify');
         if (given && report.publicKey !== publicKeyFingerprint(given)) {
           report.ok = false;
           report.firstBroken = {
