@@ -51,7 +51,7 @@ async function seedCrowd(store: ReturnType<typeof openStore>, masterKey: MasterK
         const id = `sec_${i.toString(16).padStart(16, '0')}`;
         secretIds.push(id);
         const name = `crowd_secret_${i}`;
-        secrets.push({ id, account_id: accountId, name, name_key: name, description: '', kind: 'single', key_names: '[]', current_version: 1, created_at: now, created_by: 'seed', updated_at: now, updated_by: 'seed', last_read_at: null });
+        secrets.push({ id, account_id: accountId, name, name_key: name, description: '', kind: 'single', key_names: '[]', current_version: 1, created_at: now, created_by: 'seed', updated_at: now, updated_by: 'seed', last_read_at: null, allowed_hosts: '[]', delivery: 'value', reveal: 'allowed' });
         const ciphertext = seal(dataKey, encodeSecretValue(randomBytes(24).toString('base64')), secretVersionAad(accountId, id, 1));
         versions.push({ secret_id: id, version: 1, data_key_id: dataKeyRow.id, ciphertext, kind: 'single', key_names: '[]', created_at: now, created_by: 'seed', restored_from: null });
       }

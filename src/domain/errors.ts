@@ -24,8 +24,13 @@ export type ErrorCode =
   | 'audit_unavailable'
   | 'unavailable'
   | 'secret_unreadable'
+  | 'reveal_not_allowed'
   | 'SecretNotFound'
-  | 'MissingAccess';
+  | 'MissingAccess'
+  | 'BrokerOnly'
+  | 'HostNotAllowed'
+  | 'UpstreamUnreachable'
+  | 'UpstreamTimeout';
 
 export class VaultError extends Error {
   readonly code: ErrorCode;
@@ -74,5 +79,24 @@ export function missingAccess(secret: string, agent: string): VaultError {
     'MissingAccess',
     `Agent "${agent}" has no access to secret "${secret}". ` +
       `An admin can grant it on the secret's page under Agent access (or: agent-secrets access grant ${secret} "${agent}").`,
+  );
+}
+
+/** SPEC S27: a broker-only secret is never answered to a function; it says how to use it instead. */
+export function brokerOnly(secret: string): VaultError {
+  return new VaultError(
+    'BrokerOnly',
+    `Secret "${secret}" is broker-only: its value is never handed to a function. Use it in a brokered request instead, ` +
+      `e.g. conv.http.fetch("https://api.example.com/...", { headers: { authorization: "Bearer {{secret:${secret}}}" } }) ` +
+      `(Python: conv.http.request("GET", url, headers={...})); the vault fills in the value and sends the request to the secret's allowed hosts.`,
+  );
+}
+
+/** SPEC S27: nobody may reveal or copy a value set never to be revealed. */
+export function revealNotAllowed(secret: string): VaultError {
+  return new VaultError(
+    'reveal_not_allowed',
+    `Secret "${secret}" is set never to be revealed: its value can be replaced (set a new value) but never shown or copied.`,
+    'reveal',
   );
 }

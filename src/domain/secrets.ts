@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { ALLOWED_HOST_RULE, MAX_ALLOWED_HOSTS, normalizeAllowedHosts } from './hosts.js';
 import { SECRET_NAME_PATTERN, SECRET_NAME_RULE, nameKey } from './names.js';
 
 /** What a secret holds: one string, or a set of named strings (`client_id`, `client_secret`). */
@@ -79,6 +80,31 @@ function valueProblems(input: unknown): ValueProblem[] {
   if (total > MAX_VALUE_BYTES) problems.push({ path: [], message: 'keys and values must be at most 64 KiB (65536 bytes) in all' });
   return problems;
 }
+
+/**
+ * How a value may leave the vault (SPEC S27): `value` — read by functions (get_secret) and usable in
+ * brokered requests; `broker-only` — only filled into brokered requests, never answered to a function.
+ */
+export const DELIVERIES = ['value', 'broker-only'] as const;
+export type Delivery = (typeof DELIVERIES)[number];
+/** Whether people may reveal (and copy) the value: `never` is for good, once set (SPEC S27). */
+export const REVEALS = ['allowed', 'never'] as const;
+export type Reveal = (typeof REVEALS)[number];
+
+export const deliverySchema = z.enum(DELIVERIES, { error: 'must be "value" or "broker-only"' });
+export const revealSchema = z.enum(REVEALS, { error: 'must be "allowed" or "never"' });
+
+/** SPEC S25: the hosts a secret may be sent to, checked and stored in canonical form (src/domain/hosts.ts). */
+export const allowedHostsSchema = z
+  .array(z.string({ error: `each must be ${ALLOWED_HOST_RULE}` }), { error: `must be a list of hosts, each ${ALLOWED_HOST_RULE}` })
+  .max(MAX_ALLOWED_HOSTS, { error: `must hold at most ${MAX_ALLOWED_HOSTS} hosts` })
+  .transform((entries, ctx) => {
+    const normalized = normalizeAllowedHosts(entries);
+    if ('hosts' in normalized) return normalized.hosts;
+    ctx.addIssue({ code: 'custom', path: [normalized.index], message: normalized.problem });
+    return z.NEVER;
+  })
+  .meta({ description: 'Hosts brokered requests may send this secret to: "api.stripe.com", "*.example.com", optionally with ":port"', type: 'array', items: { type: 'string' } });
 
 /** Key names are listed (never values), so the console can show a key/value secret's shape. */
 export const keyNamesOf = (value: SecretValue): string[] => (typeof value === 'string' ? [] : Object.keys(value));

@@ -25,8 +25,13 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   audit_unavailable: 503,
   unavailable: 503,
   secret_unreadable: 500,
+  reveal_not_allowed: 403,
   SecretNotFound: 404,
   MissingAccess: 403,
+  BrokerOnly: 403,
+  HostNotAllowed: 403,
+  UpstreamUnreachable: 502,
+  UpstreamTimeout: 504,
 };
 
 export interface ErrorBody {

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AGENT_NAME_PATTERN, AGENT_NAME_RULE, EMAIL_PATTERN, EMAIL_RULE, NO_CONTROL_CHARACTERS, PASSWORD_MAX, PASSWORD_MIN } from '../domain/names.js';
 import { ROLES } from '../domain/roles.js';
-import { descriptionSchema, secretNameSchema, secretValueSchema } from '../domain/secrets.js';
+import { DELIVERIES, REVEALS, allowedHostsSchema, deliverySchema, descriptionSchema, revealSchema, secretNameSchema, secretValueSchema } from '../domain/secrets.js';
 
 /** Request and response shapes: they validate requests, shape answers and write the OpenAPI document. */
 
@@ -54,12 +54,21 @@ export const createSecretBody = z.strictObject(
     description: descriptionSchema.optional(),
     value: secretValueSchema,
     agents: z.array(refSchema, { error: 'must be a list of agent names or ids' }).max(10_000).optional(),
+    allowedHosts: allowedHostsSchema.optional(),
+    delivery: deliverySchema.optional(),
+    reveal: revealSchema.optional(),
   },
   { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : 'must be a JSON object') },
 );
 
 export const updateSecretBody = z.strictObject(
-  { description: descriptionSchema.optional(), value: secretValueSchema.optional() },
+  {
+    description: descriptionSchema.optional(),
+    value: secretValueSchema.optional(),
+    allowedHosts: allowedHostsSchema.optional(),
+    delivery: deliverySchema.optional(),
+    reveal: revealSchema.optional(),
+  },
   { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : 'must be a JSON object') },
 );
 
@@ -86,6 +95,19 @@ export const secretSummarySchema = z.object({
   updatedAt: z.string(),
   updatedBy: z.string(),
   lastReadAt: z.string().nullable(),
+  allowedHosts: z.array(z.string()).describe('Hosts brokered requests may send it to (SPEC S25); empty: it cannot be brokered'),
+  delivery: z.enum(DELIVERIES).describe('value: functions read it with get_secret; broker-only: only brokered requests use it (SPEC S27)'),
+  reveal: z.enum(REVEALS).describe('never: nobody can reveal or copy the value; it can still be replaced (SPEC S27)'),
+});
+
+/** A secret as an agent's "what can I read" list shows it (SPEC S11), with how to use it (S25, S27). */
+export const readableSecretSchema = z.object({
+  name: z.string(),
+  kind: z.enum(['single', 'kv']),
+  keys: z.array(z.string()),
+  description: z.string(),
+  delivery: z.enum(DELIVERIES).describe('broker-only: use it through conv.http.fetch; get_secret answers BrokerOnly'),
+  allowedHosts: z.array(z.string()).describe('Where conv.http.fetch may send it'),
 });
 
 export const secretValueResponse = z.object({

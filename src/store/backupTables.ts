@@ -74,7 +74,12 @@ const SPEC: { [T in keyof Database]: TableSpec<Database[T]> | Skipped } = {
       updated_at: 'plain',
       updated_by: 'plain',
       last_read_at: 'plain',
+      allowed_hosts: 'plain',
+      delivery: 'plain',
+      reveal: 'plain',
     },
+    // Backups made before migration 0007: no hosts, read by value, revealable (as those secrets were).
+    defaults: { allowed_hosts: '[]', delivery: 'value', reveal: 'allowed' },
   },
   secret_versions: {
     key: ['secret_id', 'version'],

@@ -240,6 +240,31 @@ export function migrationProvider(dialect: DialectName): MigrationProvider {
         await db.schema.alterTable('sessions').addColumn('password_change_only', 'integer', (c) => c.notNull().defaultTo(0)).execute();
       },
     },
+    '0007_broker': {
+      // SPEC S25, S27: where a secret may be sent in brokered requests (JSON list of canonical hosts),
+      // whether functions may read its value or only the broker may use it, and whether people may
+      // reveal it. Existing secrets: no hosts (cannot be brokered), read by value, revealable — as before.
+      // A run-time read depends on delivery (a broker-only secret is refused), so the secrets trigger of
+      // 0003 is made again to watch the new columns too: a hand edit of them alone still holds from the
+      // next read (SPEC S7).
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('secrets').addColumn('allowed_hosts', 'text', (c) => c.notNull().defaultTo('[]')).execute();
+        await db.schema.alterTable('secrets').addColumn('delivery', 'text', (c) => c.notNull().defaultTo('value')).execute();
+        await db.schema.alterTable('secrets').addColumn('reveal', 'text', (c) => c.notNull().defaultTo('allowed')).execute();
+        const columns = ['id', 'account_id', 'name', 'name_key', 'description', 'kind', 'key_names', 'current_version', 'created_at', 'created_by', 'updated_at', 'updated_by', 'allowed_hosts', 'delivery', 'reveal'].join(', ');
+        if (dialect === 'postgres') {
+          await sql`drop trigger secrets_read_revision on secrets`.execute(db);
+          await sql
+            .raw(`create trigger secrets_read_revision after insert or delete or truncate or update of ${columns} on secrets for each statement execute function read_revision_replace()`)
+            .execute(db);
+        } else {
+          await sql`drop trigger secrets_read_revision_2`.execute(db);
+          await sql
+            .raw(`create trigger secrets_read_revision_2 after update of ${columns} on secrets begin update read_revision set revision = lower(hex(randomblob(16))); end`)
+            .execute(db);
+        }
+      },
+    },
   };
   // Kysely runs migrations in name order; the explicit sort keeps that true if names are added out of order.
   return { getMigrations: async () => Object.fromEntries(Object.entries(migrations).sort(([a], [b]) => a.localeCompare(b))) };

@@ -54,6 +54,8 @@ export function runtimeReader(store: Store) {
           's.name as secret_name',
           's.kind',
           's.current_version',
+          's.delivery',
+          's.allowed_hosts',
           'g.agent_id as granted_to',
           'v.ciphertext',
           'v.data_key_id',
@@ -109,7 +111,7 @@ export async function listReadableSecrets(db: Db, agentId: string) {
   return db
     .selectFrom('grants as g')
     .innerJoin('secrets as s', 's.id', 'g.secret_id')
-    .select(['s.name', 's.kind', 's.key_names', 's.description', 'g.last_read_at'])
+    .select(['s.name', 's.kind', 's.key_names', 's.description', 's.delivery', 's.allowed_hosts', 'g.last_read_at'])
     .where('g.agent_id', '=', agentId)
     .orderBy('s.name_key')
     .execute();

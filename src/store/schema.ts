@@ -110,6 +110,12 @@ export interface SecretsTable {
   updated_at: string;
   updated_by: string;
   last_read_at: string | null;
+  /** SPEC S25: JSON list of canonical allowed hosts (src/domain/hosts.ts); '[]' cannot be brokered. */
+  allowed_hosts: string;
+  /** SPEC S27: 'value' | 'broker-only'. */
+  delivery: string;
+  /** SPEC S27: 'allowed' | 'never'. */
+  reveal: string;
 }
 
 export interface SecretVersionsTable {

@@ -1,7 +1,7 @@
 import { credentialId, credentialMatches } from '../crypto/tokens.js';
-import { VaultError, invalidInput, missingAccess, secretNotFound, secretUnreadable } from '../domain/errors.js';
+import { VaultError, brokerOnly, invalidInput, missingAccess, secretNotFound, secretUnreadable } from '../domain/errors.js';
 import { SECRET_NAME_PATTERN, SECRET_NAME_RULE } from '../domain/names.js';
-import { type SecretKind, type SecretValue } from '../domain/secrets.js';
+import { type Delivery, type SecretKind, type SecretValue } from '../domain/secrets.js';
 import { SUGGESTION_DISTANCE, closestName } from '../domain/suggest.js';
 import type { Store } from '../store/database.js';
 import { listReadableSecrets, loadAgentKey, runtimeReader, suggestionCandidates } from '../store/runtime.js';
@@ -21,6 +21,10 @@ export interface ReadableSecret {
   kind: SecretKind;
   keys: string[];
   description: string;
+  /** SPEC S27: how a function uses it — get_secret (value) or conv.http.fetch only (broker-only). */
+  delivery: Delivery;
+  /** SPEC S25: where conv.http.fetch may send it. */
+  allowedHosts: string[];
 }
 
 const badKey = (): VaultError =>
@@ -50,38 +54,61 @@ function checkKey(row: KeyRow | undefined, agentKey: string): asserts row is Key
 /** How many names a "did you mean" compares at most (see suggestionCandidates). */
 const SUGGESTION_CANDIDATES = 200;
 
+/** Who is calling at run time: the key's agent and account, as the audit trail names them. */
+export interface RuntimeCaller {
+  accountId: string;
+  agent: { id: string; name: string };
+  actor: Actor;
+}
+
+/**
+ * A secret as one agent key may use it now: its value when granted, or the refusal, with what its
+ * audit event needs. Nothing is audited here: the read (SPEC S13) and the brokered use (S26) each
+ * write their own event.
+ */
+export type Resolution = RuntimeCaller &
+  (
+    | { granted: true; secret: { id: string; name: string }; kind: SecretKind; version: number; value: SecretValue; delivery: Delivery; allowedHosts: string[] }
+    | {
+        granted: false;
+        outcome: 'denied' | 'not_found' | 'failed';
+        secret: { id: string | null; name: string };
+        version: number | null;
+        detail?: Record<string, unknown> | undefined;
+        error: VaultError;
+      }
+  );
+
 export function runtimeService(deps: { store: Store; sealing: SealingService; audit: AuditTrail }) {
   const { store, sealing, audit } = deps;
   const loadRuntimeRead = runtimeReader(store);
 
   /**
-   * The hot path (SPEC S9, S10, S13): authenticate the agent key, check the grant, open the current
-   * version, and answer only once the read's audit event is durable. One query, one batched audit write.
+   * THE resolution of a secret for an agent key, shared by get_secret and brokered requests: key,
+   * account, grant, current value (SPEC S7: as of now, on every instance). One query.
    */
-  async function readSecretForAgent(agentKey: string, name: string): Promise<SecretForAgent> {
+  async function resolveForAgent(agentKey: string, name: string): Promise<Resolution> {
     const keyId = agentKeyId(agentKey);
 
     const row = await loadRuntimeRead(keyId, name);
     checkKey(row, agentKey);
     const agent = { id: row.agent_id, name: row.agent_name };
-    const actor: Actor = { type: 'agent', ...agent };
+    const caller: RuntimeCaller = { accountId: row.account_id, agent, actor: { type: 'agent', ...agent } };
 
     // Checked after the key, so a caller without a valid key learns nothing but 401; and before any
     // audit event, so the trail never holds a name no secret can have.
     if (!SECRET_NAME_PATTERN.test(name)) throw invalidInput('name', `secret name must be ${SECRET_NAME_RULE}`);
     if (row.vault_enabled !== 1) {
-      await audit.recordRead(row.account_id, { actor, action: 'secret.read', outcome: 'denied', secret: { id: row.secret_id, name }, agent, detail: { reason: 'vault_not_enabled' } });
-      throw new VaultError('vault_not_enabled', `The secrets vault is not enabled for account "${row.account_name}".`);
+      const error = new VaultError('vault_not_enabled', `The secrets vault is not enabled for account "${row.account_name}".`);
+      return { ...caller, granted: false, outcome: 'denied', secret: { id: row.secret_id, name }, version: null, detail: { reason: 'vault_not_enabled' }, error };
     }
     if (row.secret_id === null || row.secret_name === null || row.current_version === null) {
-      await audit.recordRead(row.account_id, { actor, action: 'secret.read', outcome: 'not_found', secret: { id: null, name }, agent });
       const candidates = await suggestionCandidates(store.db, agent.id, name, SUGGESTION_DISTANCE, SUGGESTION_CANDIDATES);
-      throw secretNotFound(name, agent.name, closestName(name, candidates));
+      return { ...caller, granted: false, outcome: 'not_found', secret: { id: null, name }, version: null, error: secretNotFound(name, agent.name, closestName(name, candidates)) };
     }
     const secret = { id: row.secret_id, name: row.secret_name };
     if (row.granted_to === null || row.ciphertext === null || row.data_key_id === null) {
-      await audit.recordRead(row.account_id, { actor, action: 'secret.read', outcome: 'denied', secret, version: row.current_version, agent });
-      throw missingAccess(secret.name, agent.name);
+      return { ...caller, granted: false, outcome: 'denied', secret, version: row.current_version, error: missingAccess(secret.name, agent.name) };
     }
 
     const value = await sealing.openVersionIfIntact(store.db, row.account_id, secret.id, {
@@ -90,16 +117,38 @@ export function runtimeService(deps: { store: Store; sealing: SealingService; au
       ciphertext: row.ciphertext,
     });
     if (value === undefined) {
-      await audit.recordRead(row.account_id, { actor, action: 'secret.read', outcome: 'failed', secret, version: row.current_version, agent, detail: UNREADABLE_DETAIL });
-      throw secretUnreadable(secret.name, row.current_version);
+      return { ...caller, granted: false, outcome: 'failed', secret, version: row.current_version, detail: UNREADABLE_DETAIL, error: secretUnreadable(secret.name, row.current_version) };
     }
+    return {
+      ...caller,
+      granted: true,
+      secret,
+      kind: row.kind as SecretKind,
+      version: row.current_version,
+      value,
+      delivery: (row.delivery ?? 'value') as Delivery,
+      allowedHosts: JSON.parse(row.allowed_hosts ?? '[]') as string[],
+    };
+  }
 
-    await audit.recordRead(
-      row.account_id,
-      { actor, action: 'secret.read', outcome: 'success', secret, version: row.current_version, agent },
-      { secretId: secret.id, agentId: agent.id },
-    );
-    return { name: secret.name, kind: row.kind as SecretKind, version: row.current_version, value };
+  /**
+   * The hot path (SPEC S9, S10, S13, S27): resolve, refuse a broker-only secret, and answer only once
+   * the read's audit event is durable. One query, one batched audit write.
+   */
+  async function readSecretForAgent(agentKey: string, name: string): Promise<SecretForAgent> {
+    const resolved = await resolveForAgent(agentKey, name);
+    const { accountId, actor, agent } = resolved;
+    if (!resolved.granted) {
+      await audit.recordRead(accountId, { actor, action: 'secret.read', outcome: resolved.outcome, secret: resolved.secret, version: resolved.version, agent, detail: resolved.detail });
+      throw resolved.error;
+    }
+    const { secret, version } = resolved;
+    if (resolved.delivery === 'broker-only') {
+      await audit.recordRead(accountId, { actor, action: 'secret.read', outcome: 'denied', secret, version, agent, detail: { reason: 'broker_only' } });
+      throw brokerOnly(secret.name);
+    }
+    await audit.recordRead(accountId, { actor, action: 'secret.read', outcome: 'success', secret, version, agent }, { secretId: secret.id, agentId: agent.id });
+    return { name: secret.name, kind: resolved.kind, version, value: resolved.value };
   }
 
   /** SPEC S11: the names (never values) of the secrets this agent can read. */
@@ -119,11 +168,13 @@ export function runtimeService(deps: { store: Store; sealing: SealingService; au
         kind: secret.kind as SecretKind,
         keys: JSON.parse(secret.key_names) as string[],
         description: secret.description,
+        delivery: secret.delivery as Delivery,
+        allowedHosts: JSON.parse(secret.allowed_hosts) as string[],
       })),
     };
   }
 
-  return { readSecretForAgent, listSecretsForAgent };
+  return { resolveForAgent, readSecretForAgent, listSecretsForAgent };
 }
 
 export type RuntimeService = ReturnType<typeof runtimeService>;

@@ -1,9 +1,10 @@
-import { VaultError, invalidInput, notFound, secretUnreadable } from '../domain/errors.js';
-import { kindOf, keyNamesOf, type SecretKind, type SecretValue } from '../domain/secrets.js';
+import { VaultError, invalidInput, notFound, revealNotAllowed, secretUnreadable } from '../domain/errors.js';
+import { kindOf, keyNamesOf, type Delivery, type Reveal, type SecretKind, type SecretValue } from '../domain/secrets.js';
 import type { Store, Tx } from '../store/database.js';
 import { accessListRows, countSecrets, findSecretByName, insertGrants, listSecretRows, nextVersion } from '../store/secrets.js';
 import type { SecretsTable } from '../store/schema.js';
-import type { AuditTrail } from './audit.js';
+import type { AuditTrail, RecordAudit } from './audit.js';
+import type { Actor } from './callers.js';
 import { actorOf, requireSecretAdmin, type UserCaller } from './callers.js';
 import { newId, nowIso } from './ids.js';
 import { findAgent, resolveAgents } from './agents.js';
@@ -23,6 +24,17 @@ export interface SecretSummary {
   updatedAt: string;
   updatedBy: string;
   lastReadAt: string | null;
+  /** SPEC S25, S27: where brokered requests may send it, how functions get it, whether people may see it. */
+  allowedHosts: string[];
+  delivery: Delivery;
+  reveal: Reveal;
+}
+
+/** What create and PATCH may set beside the value (SPEC S25, S27). */
+export interface BrokerSettings {
+  allowedHosts?: string[] | undefined;
+  delivery?: Delivery | undefined;
+  reveal?: Reveal | undefined;
 }
 
 export interface AccessEntry {
@@ -57,6 +69,9 @@ const summarize = (row: SecretsTable, agentsWithAccess: number): SecretSummary =
   updatedAt: row.updated_at,
   updatedBy: row.updated_by,
   lastReadAt: row.last_read_at,
+  allowedHosts: JSON.parse(row.allowed_hosts) as string[],
+  delivery: row.delivery as Delivery,
+  reveal: row.reveal as Reveal,
 });
 
 const secretMissing = (name: string): VaultError => notFound(`No secret named "${name}" in this account.`, 'name');
@@ -88,7 +103,7 @@ export function secretsService(deps: { store: Store; audit: AuditTrail; sealing:
   /** SPEC S1: create a secret with its first version and, optionally, its access list. */
   async function createSecret(
     caller: UserCaller,
-    input: { name: string; description?: string | undefined; value: SecretValue; agents?: string[] | undefined },
+    input: { name: string; description?: string | undefined; value: SecretValue; agents?: string[] | undefined } & BrokerSettings,
   ): Promise<SecretSummary> {
     requireSecretAdmin(caller);
     const actor = actorOf(caller);
@@ -113,12 +128,22 @@ export function secretsService(deps: { store: Store; audit: AuditTrail; sealing:
         updated_at: at,
         updated_by: actor.name,
         last_read_at: null,
+        allowed_hosts: JSON.stringify(input.allowedHosts ?? []),
+        delivery: input.delivery ?? 'value',
+        reveal: input.reveal ?? 'allowed',
       };
       await tx.insertInto('secrets').values(row).execute();
       await writeVersion(tx, caller.accountId, id, 1, input.value, actor.name, at, null);
       await insertGrants(tx, agents.map((agent) => ({ secret_id: id, agent_id: agent.id, created_at: at, created_by: actor.name, last_read_at: null })));
       const secret = { id, name: input.name };
-      record({ actor, action: 'secret.create', outcome: 'success', secret, version: 1, detail: { kind: kindOf(input.value), keys: keyNamesOf(input.value) } });
+      record({
+        actor,
+        action: 'secret.create',
+        outcome: 'success',
+        secret,
+        version: 1,
+        detail: { kind: kindOf(input.value), keys: keyNamesOf(input.value), allowedHosts: input.allowedHosts ?? [], delivery: row.delivery, reveal: row.reveal },
+      });
       if (agents.length > 0) {
         record({ actor, action: 'secret.access_set', outcome: 'success', secret, detail: { agents: agents.map((a) => a.name) } });
       }
@@ -147,10 +172,10 @@ export function secretsService(deps: { store: Store; audit: AuditTrail; sealing:
   }
 
   /** SPEC S4: a new description and/or a new value (a new version, current for every agent at once). */
-  async function updateSecret(caller: UserCaller, name: string, input: { description?: string | undefined; value?: SecretValue | undefined }) {
+  async function updateSecret(caller: UserCaller, name: string, input: { description?: string | undefined; value?: SecretValue | undefined } & BrokerSettings) {
     requireSecretAdmin(caller);
-    if (input.description === undefined && input.value === undefined) {
-      throw invalidInput('body', 'give "description", "value" or both');
+    if (input.description === undefined && input.value === undefined && input.allowedHosts === undefined && input.delivery === undefined && input.reveal === undefined) {
+      throw invalidInput('body', 'give at least one of "description", "value", "allowedHosts", "delivery", "reveal"');
     }
     const actor = actorOf(caller);
     return audit.change(caller.accountId, async (tx, record) => {
@@ -166,9 +191,43 @@ export function secretsService(deps: { store: Store; audit: AuditTrail; sealing:
         await tx.updateTable('secrets').set({ description: input.description, updated_at: at, updated_by: actor.name }).where('id', '=', secret.id).execute();
         record({ actor, action: 'secret.description_set', outcome: 'success', secret: ref });
       }
+      await updateBrokerSettings(tx, secret, input, actor, at, record);
       const row = await requireSecret(tx, caller.accountId, name);
       return summarize(row, await countGrants(tx, secret.id));
     });
+  }
+
+  /**
+   * SPEC S25, S27 on PATCH: each setting that changes is written and audited on its own, and holds
+   * from the next call (the read revision's trigger watches these columns, migration 0007).
+   */
+  async function updateBrokerSettings(tx: Tx, secret: SecretsTable, input: BrokerSettings, actor: Actor, at: string, record: RecordAudit) {
+    const ref = { id: secret.id, name: secret.name };
+    const touch = { updated_at: at, updated_by: actor.name };
+    if (input.allowedHosts !== undefined) {
+      const before = JSON.parse(secret.allowed_hosts) as string[];
+      const after = input.allowedHosts;
+      if (JSON.stringify(before) !== JSON.stringify(after)) {
+        await tx.updateTable('secrets').set({ allowed_hosts: JSON.stringify(after), ...touch }).where('id', '=', secret.id).execute();
+        record({
+          actor,
+          action: 'secret.allowed_hosts_set',
+          outcome: 'success',
+          secret: ref,
+          detail: { allowedHosts: after, added: after.filter((host) => !before.includes(host)), removed: before.filter((host) => !after.includes(host)) },
+        });
+      }
+    }
+    if (input.delivery !== undefined && input.delivery !== secret.delivery) {
+      await tx.updateTable('secrets').set({ delivery: input.delivery, ...touch }).where('id', '=', secret.id).execute();
+      record({ actor, action: 'secret.delivery_set', outcome: 'success', secret: ref, detail: { from: secret.delivery, to: input.delivery } });
+    }
+    if (input.reveal !== undefined && input.reveal !== secret.reveal) {
+      // "never" is for good: otherwise an admin could set it back and reveal what was meant never to be shown.
+      if (secret.reveal === 'never') throw revealNotAllowed(secret.name);
+      await tx.updateTable('secrets').set({ reveal: input.reveal, ...touch }).where('id', '=', secret.id).execute();
+      record({ actor, action: 'secret.reveal_set', outcome: 'success', secret: ref, detail: { from: secret.reveal, to: input.reveal } });
+    }
   }
 
   /** SPEC S5: from this commit on, every read fails with SecretNotFound; the audit trail stays. */
@@ -191,6 +250,11 @@ export function secretsService(deps: { store: Store; audit: AuditTrail; sealing:
     const revealed = await audit.change(caller.accountId, async (tx, record) => {
       const secret = await requireSecret(tx, caller.accountId, name);
       const wanted = version ?? secret.current_version;
+      if (secret.reveal === 'never') {
+        // Returned, not thrown, so that the refused attempt's event commits with the transaction.
+        record({ actor, action: 'secret.reveal', outcome: 'denied', secret: { id: secret.id, name: secret.name }, version: wanted, detail: { reason: 'reveal_not_allowed' } });
+        return { refused: revealNotAllowed(secret.name) };
+      }
       const row = await tx.selectFrom('secret_versions').selectAll().where('secret_id', '=', secret.id).where('version', '=', wanted).executeTakeFirst();
       if (!row) throw notFound(`Secret "${secret.name}" has no version ${wanted}.`, 'version');
       const value = await sealing.openVersionIfIntact(tx, caller.accountId, secret.id, row);
@@ -314,7 +378,15 @@ export function secretsService(deps: { store: Store; audit: AuditTrail; sealing:
     const rows = await listReadableSecrets(store.db, agent.id);
     return {
       agent: agent.name,
-      secrets: rows.map((row) => ({ name: row.name, kind: row.kind as SecretKind, keys: JSON.parse(row.key_names) as string[], description: row.description, lastReadAt: row.last_read_at })),
+      secrets: rows.map((row) => ({
+        name: row.name,
+        kind: row.kind as SecretKind,
+        keys: JSON.parse(row.key_names) as string[],
+        description: row.description,
+        delivery: row.delivery as Delivery,
+        allowedHosts: JSON.parse(row.allowed_hosts) as string[],
+        lastReadAt: row.last_read_at,
+      })),
     };
   }
 

@@ -4,7 +4,7 @@ import { VaultError } from '../../domain/errors.js';
 import type { Vault } from '../../vault/index.js';
 import { bearerToken } from '../auth.js';
 import { RateLimiter, enforce, type RateLimits } from '../rateLimit.js';
-import { errorSchema, secretValueResponse } from '../schemas.js';
+import { errorSchema, readableSecretSchema, secretValueResponse } from '../schemas.js';
 
 const agentKeyOf = (header: string | undefined): string => {
   if (header === undefined) throw new VaultError('unauthenticated', 'Send the agent key as "Authorization: Bearer <agent key>".');
@@ -58,7 +58,7 @@ export function runtimeRoutes(vault: Vault, limits: RateLimits): FastifyPluginAs
             200: z.object({
               agent: z.string(),
               account: z.string(),
-              secrets: z.array(z.object({ name: z.string(), kind: z.enum(['single', 'kv']), keys: z.array(z.string()), description: z.string() })),
+              secrets: z.array(readableSecretSchema),
             }),
             401: errorSchema,
             403: errorSchema,

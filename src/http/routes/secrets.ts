@@ -2,7 +2,7 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Vault } from '../../vault/index.js';
 import { callerOf } from '../auth.js';
-import { accessBody, agentParams, accessSchema, createSecretBody, errorSchema, listSecretsQuery, secretParams, secretSummarySchema, secretValueResponse, updateSecretBody, versionNumber, versionParams } from '../schemas.js';
+import { readableSecretSchema, accessBody, agentParams, accessSchema, createSecretBody, errorSchema, listSecretsQuery, secretParams, secretSummarySchema, secretValueResponse, updateSecretBody, versionNumber, versionParams } from '../schemas.js';
 
 const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema };
 const tags = ['secrets'];
@@ -93,7 +93,7 @@ export function secretRoutes(vault: Vault): FastifyPluginAsyncZod {
           response: {
             200: z.object({
               agent: z.string(),
-              secrets: z.array(z.object({ name: z.string(), kind: z.enum(['single', 'kv']), keys: z.array(z.string()), description: z.string(), lastReadAt: z.string().nullable() })),
+              secrets: z.array(readableSecretSchema.extend({ lastReadAt: z.string().nullable() })),
             }),
             ...errors,
           },
