@@ -1,6 +1,9 @@
+import { X509Certificate } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import pino, { type Logger } from 'pino';
+import { ConfigError } from './configError.js';
 import { buildServer } from '../http/server.js';
-import type { Vault } from '../vault/index.js';
+import type { BrokerOptions, Vault } from '../vault/index.js';
 import { openVault, type StorageFlags } from './storage.js';
 
 export interface ServeFlags extends StorageFlags {
@@ -9,6 +12,9 @@ export interface ServeFlags extends StorageFlags {
   adminEmail: string;
   secureCookies?: boolean;
   readsPerSecond: number;
+  brokerRequestsPerSecond?: number;
+  brokerAllowPrivate?: boolean;
+  brokerCaFile?: string;
 }
 
 /**
@@ -20,10 +26,11 @@ export interface ServeFlags extends StorageFlags {
 export async function serve(flags: ServeFlags): Promise<void> {
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', redact: ['req.headers.authorization', 'req.headers.cookie'] });
   // A store that cannot take writes could answer nothing but 503 (every read writes its audit event).
-  const { vault, description } = await openVault(flags, { createIfMissing: true, log: logger, requireWrites: true });
+  const broker = brokerOptions(flags);
+  const { vault, description } = await openVault(flags, { createIfMissing: true, log: logger, requireWrites: true, broker });
 
   await vault.store.readEvents.ready();
-  const app = await buildServer({ vault, logger, secureCookies: flags.secureCookies ?? false, limits: { readsPerSecond: flags.readsPerSecond } });
+  const app = await buildServer({ vault, logger, secureCookies: flags.secureCookies ?? false, limits: { readsPerSecond: flags.readsPerSecond, ...(flags.brokerRequestsPerSecond === undefined ? {} : { brokeredRequestsPerSecond: flags.brokerRequestsPerSecond }) } });
   try {
     await app.listen({ port: flags.port, host: flags.host });
   } catch (error) {
@@ -59,6 +66,26 @@ export async function serve(flags: ServeFlags): Promise<void> {
   };
   process.on('SIGINT', () => void shutdown('SIGINT'));
   process.on('SIGTERM', () => void shutdown('SIGTERM'));
+}
+
+/** SPEC S26: serve's --broker-* flags, checked before anything starts (a bad CA file is one clear line). */
+function brokerOptions(flags: ServeFlags): BrokerOptions {
+  let extraCa: string | undefined;
+  if (flags.brokerCaFile !== undefined) {
+    try {
+      extraCa = readFileSync(flags.brokerCaFile, 'utf8');
+    } catch (error) {
+      throw new ConfigError(`--broker-ca-file ${flags.brokerCaFile} cannot be read (${(error as { code?: string }).code ?? 'error'})`);
+    }
+    try {
+      if (!extraCa.includes('-----BEGIN CERTIFICATE-----')) throw new Error('no certificate');
+      // Every certificate in the file must parse: a typo must not silently trust nothing (or something else).
+      for (const pem of extraCa.match(/-----BEGIN CERTIFICATE-----[\s\S]+?-----END CERTIFICATE-----/g) ?? []) new X509Certificate(pem);
+    } catch {
+      throw new ConfigError(`--broker-ca-file ${flags.brokerCaFile} holds no PEM certificates ("-----BEGIN CERTIFICATE-----" blocks) that parse`);
+    }
+  }
+  return { allowPrivate: flags.brokerAllowPrivate === true, ...(extraCa === undefined ? {} : { extraCa }) };
 }
 
 /** SPEC S20: the default account and its first admin, on an empty store, told about on a terminal only. */

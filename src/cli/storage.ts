@@ -5,7 +5,7 @@ import { migrateToLatest, openStore, type Store, type StoreLocation } from '../s
 import { checkWritable } from '../store/writable.js';
 import type { Log } from '../vault/log.js';
 import { ConfigError } from './configError.js';
-import { createVault, type Vault } from '../vault/index.js';
+import { createVault, type BrokerOptions, type Vault } from '../vault/index.js';
 
 /** The flags every command that touches storage takes (SPEC section 4). */
 export interface StorageFlags {
@@ -97,8 +97,8 @@ export async function openMigratedStore(flags: StorageFlags, createIfMissing: bo
 }
 
 /** Opens the store (migrating it) and the vault over it. */
-export async function openVault(flags: StorageFlags, options: { createIfMissing: boolean; log: Log; requireWrites?: boolean }): Promise<{ vault: Vault; store: Store; description: string }> {
+export async function openVault(flags: StorageFlags, options: { createIfMissing: boolean; log: Log; requireWrites?: boolean; broker?: BrokerOptions }): Promise<{ vault: Vault; store: Store; description: string }> {
   const { store, masterKey, description } = await openMigratedStore(flags, options.createIfMissing, options.requireWrites);
-  return { vault: createVault({ store, masterKey, log: options.log }), store, description };
+  return { vault: createVault({ store, masterKey, log: options.log, ...(options.broker ? { broker: options.broker } : {}) }), store, description };
 }
 

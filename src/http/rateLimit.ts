@@ -41,13 +41,15 @@ export class RateLimiter {
 export interface RateLimits {
   /** Run-time reads per agent key per second (bursts of twice that). */
   readsPerSecond: number;
+  /** Brokered requests per agent key per second (bursts of twice that): their own budget, apart from reads. */
+  brokeredRequestsPerSecond: number;
   /** Sign-in attempts per email per minute. */
   signInsPerAccountPerMinute: number;
   /** Sign-in attempts per client address per minute. */
   signInsPerAddressPerMinute: number;
 }
 
-export const DEFAULT_RATE_LIMITS: RateLimits = { readsPerSecond: 1000, signInsPerAccountPerMinute: 10, signInsPerAddressPerMinute: 30 };
+export const DEFAULT_RATE_LIMITS: RateLimits = { readsPerSecond: 1000, brokeredRequestsPerSecond: 100, signInsPerAccountPerMinute: 10, signInsPerAddressPerMinute: 30 };
 
 /** Throws 429 rate_limited (with Retry-After) when `limiter` refuses `key`. */
 export function enforce(limiter: RateLimiter, key: string, reply: FastifyReply, what: string): void {

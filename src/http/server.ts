@@ -11,6 +11,7 @@ import { errorHandler, frameworkErrorHandler } from './errors.js';
 import { registerJsonBody } from './jsonBody.js';
 import { DEFAULT_RATE_LIMITS, type RateLimits } from './rateLimit.js';
 import { peopleRoutes } from './routes/people.js';
+import { brokeredRequestRoutes } from './routes/brokeredRequests.js';
 import { runtimeRoutes } from './routes/runtime.js';
 import { secretRoutes } from './routes/secrets.js';
 import { sessionRoutes } from './routes/session.js';
@@ -89,6 +90,7 @@ export async function buildServer(options: ServerOptions) {
 
   const limits = { ...DEFAULT_RATE_LIMITS, ...options.limits };
   await app.register(runtimeRoutes(vault, limits));
+  await app.register(brokeredRequestRoutes(vault, limits));
   await app.register(sessionRoutes(vault, { secureCookies: options.secureCookies ?? false, limits }));
   // Everything else under /api/v1 needs a signed-in caller; the hook is scoped to this plugin.
   await app.register(async (scope) => {

@@ -7,6 +7,8 @@ import { accountsService } from './accounts.js';
 import { agentsService } from './agents.js';
 import { AuditTrail, type AuditTrailOptions } from './audit.js';
 import { auditQueries } from './auditQueries.js';
+import { brokerService } from './broker.js';
+import { createEgress, type EgressOptions } from '../egress/send.js';
 import type { Log } from './log.js';
 import { passwordsService } from './passwords.js';
 import { peopleService } from './people.js';
@@ -14,12 +16,19 @@ import { runtimeService } from './runtime.js';
 import { sealingService } from './sealing.js';
 import { secretsService } from './secrets.js';
 
+/** How brokered requests leave the vault (SPEC S26): serve's --broker-* flags; tests inject a resolver. */
+export type BrokerOptions = Partial<EgressOptions>;
+
+export const DEFAULT_BROKER_OPTIONS: EgressOptions = { allowPrivate: false, maxAnswerBytes: 10 * 1024 * 1024, maxInFlight: 64 };
+
 /** Wires the use cases by hand, each given exactly what it uses. */
-export function createVault(deps: { store: Store; masterKey: MasterKey; log: Log; benchmark?: AuditTrailOptions }) {
+export function createVault(deps: { store: Store; masterKey: MasterKey; log: Log; benchmark?: AuditTrailOptions; broker?: BrokerOptions }) {
   const { store, log } = deps;
   const keyring = new Keyring(deps.masterKey);
   const sealing = sealingService(keyring);
   const audit = new AuditTrail({ store, log, sealing }, deps.benchmark);
+  const runtime = runtimeService({ store, sealing, audit });
+  const egress = createEgress({ ...DEFAULT_BROKER_OPTIONS, ...deps.broker });
   return {
     store,
     audit,
@@ -28,9 +37,11 @@ export function createVault(deps: { store: Store; masterKey: MasterKey; log: Log
     passwords: passwordsService({ store, audit }),
     agents: agentsService({ store, audit }),
     secrets: secretsService({ store, audit, sealing }),
-    runtime: runtimeService({ store, sealing, audit }),
+    runtime,
+    broker: brokerService({ runtime, audit, egress }),
     auditLog: auditQueries({ store, audit }),
     async close(): Promise<void> {
+      egress.close();
       await audit.flush();
       await store.close();
     },

@@ -55,8 +55,11 @@ export function operatorCommands(program: Command): void {
       .option('--host <host>', 'address to listen on', '127.0.0.1')
       .option('--admin-email <email>', 'email of the first admin, made on the first start', email, 'admin@example.com')
       .option('--secure-cookies', 'mark the console session cookie Secure (when served over HTTPS)')
-      .addOption(new Option('--reads-per-second <n>', 'run-time reads allowed per agent key per second (bursts of twice that)').default(1000).env('AGENT_SECRETS_READS_PER_SECOND').argParser(positive)),
-  ).action(async (flags: StorageFlags & { port: number; host: string; adminEmail: string; secureCookies?: boolean; readsPerSecond: number }) => {
+      .addOption(new Option('--reads-per-second <n>', 'run-time reads allowed per agent key per second (bursts of twice that)').default(1000).env('AGENT_SECRETS_READS_PER_SECOND').argParser(positive))
+      .addOption(new Option('--broker-requests-per-second <n>', 'brokered requests (POST /runtime/v1/requests) allowed per agent key per second (bursts of twice that)').default(100).env('AGENT_SECRETS_BROKER_REQUESTS_PER_SECOND').argParser(positive))
+      .option('--broker-allow-private', 'let brokered requests reach private, loopback and link-local addresses, and use plain http: to them (on-premises APIs, tests); metadata addresses stay refused')
+      .option('--broker-ca-file <file>', 'PEM file of CA certificates that brokered requests trust beside the system ones (internal APIs)'),
+  ).action(async (flags: StorageFlags & { port: number; host: string; adminEmail: string; secureCookies?: boolean; readsPerSecond: number; brokerRequestsPerSecond: number; brokerAllowPrivate?: boolean; brokerCaFile?: string }) => {
     const { serve } = await import('../serve.js');
     await serve(flags);
   });

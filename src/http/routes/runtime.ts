@@ -6,7 +6,7 @@ import { bearerToken } from '../auth.js';
 import { RateLimiter, enforce, type RateLimits } from '../rateLimit.js';
 import { errorSchema, readableSecretSchema, secretValueResponse } from '../schemas.js';
 
-const agentKeyOf = (header: string | undefined): string => {
+export const agentKeyOf = (header: string | undefined): string => {
   if (header === undefined) throw new VaultError('unauthenticated', 'Send the agent key as "Authorization: Bearer <agent key>".');
   return header;
 };

@@ -1,0 +1,54 @@
+import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
+import { z } from 'zod';
+import { brokeredRequestSchema } from '../../domain/brokeredRequest.js';
+import type { Vault } from '../../vault/index.js';
+import { bearerToken } from '../auth.js';
+import { RateLimiter, enforce, type RateLimits } from '../rateLimit.js';
+import { errorSchema } from '../schemas.js';
+import { agentKeyOf } from './runtime.js';
+
+// 10 MiB of body can take several times that as JSON escapes (or a third more as base64).
+const BROKER_BODY_LIMIT = 64 * 1024 * 1024;
+
+/** SPEC S26: `POST /runtime/v1/requests`, an outbound request the vault sends with secrets filled in. */
+export function brokeredRequestRoutes(vault: Vault, limits: RateLimits): FastifyPluginAsyncZod {
+  // Their own budget: brokered requests never use up the reads' (nor the other way round).
+  const perKey = new RateLimiter(limits.brokeredRequestsPerSecond, limits.brokeredRequestsPerSecond * 2);
+  return async (app) => {
+    app.post(
+      '/runtime/v1/requests',
+      {
+        bodyLimit: BROKER_BODY_LIMIT,
+        schema: {
+          summary: 'Send an HTTP request with secrets filled in ({{secret:NAME}}, {{secret:NAME.KEY}}); the function never holds them (conv.http.fetch)',
+          tags: ['runtime'],
+          body: brokeredRequestSchema,
+          response: {
+            200: z.object({
+              status: z.number(),
+              headers: z.record(z.string(), z.union([z.string(), z.array(z.string())])),
+              body: z.string(),
+              bodyEncoding: z.enum(['utf8', 'base64']),
+            }).describe("The upstream's answer, every used value replaced by *** (raw, base64, URL and JSON encoded); a 3xx is answered, never followed"),
+            400: errorSchema,
+            401: errorSchema,
+            403: errorSchema.describe('MissingAccess, HostNotAllowed (also a private, loopback or metadata address), vault_not_enabled'),
+            404: errorSchema.describe('SecretNotFound'),
+            413: errorSchema,
+            429: errorSchema,
+            502: errorSchema.describe('UpstreamUnreachable: no connection, a failed certificate check, or an answer over 10 MiB'),
+            503: errorSchema,
+            504: errorSchema.describe('UpstreamTimeout'),
+          },
+        },
+      },
+      async (request, reply) => {
+        const agentKey = agentKeyOf(bearerToken(request));
+        enforce(perKey, agentKey.slice(0, 20), reply, 'brokered requests with this agent key');
+        const answer = await vault.broker.sendBrokeredRequest(agentKey, request.body);
+        void reply.header('cache-control', 'no-store');
+        return answer;
+      },
+    );
+  };
+}

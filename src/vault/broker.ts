@@ -1,0 +1,224 @@
+import { VaultError, invalidInput } from '../domain/errors.js';
+import { isSendableHeaderValue, parseBrokeredRequest, type BrokeredRequestInput, type ParsedBrokeredRequest } from '../domain/brokeredRequest.js';
+import { destinationOf, hostsAllow } from '../domain/hosts.js';
+import { fillPlaceholders } from '../domain/placeholders.js';
+import type { SecretValue } from '../domain/secrets.js';
+import { EgressError, type Egress, type EgressFailure } from '../egress/send.js';
+import { bytePatterns, scrubBytes, scrubHeaders } from '../egress/scrub.js';
+import { Masker } from '../sdk/masking.js';
+import type { AuditTrail } from './audit.js';
+import type { Resolution, RuntimeService } from './runtime.js';
+
+/**
+ * Brokered requests (SPEC S26): the vault fills a function's placeholders with the values its agent
+ * may read, checks the destination against every used secret's allowed hosts, sends the request
+ * through the egress module, scrubs every used value from the answer, and audits one `secret.use`
+ * per secret — refusals too. The function never holds a value.
+ */
+
+export interface BrokeredAnswer {
+  status: number;
+  headers: Record<string, string | string[]>;
+  body: string;
+  bodyEncoding: 'utf8' | 'base64';
+}
+
+type Granted = Extract<Resolution, { granted: true }>;
+
+/** A used secret and the value its placeholders stand for. */
+interface Use {
+  resolution: Granted;
+  /** Placeholder text → the string it is filled with. */
+  fills: Map<string, string>;
+}
+
+const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+function asUtf8(bytes: Buffer): string | undefined {
+  try {
+    return utf8.decode(bytes);
+  } catch {
+    return undefined;
+  }
+}
+
+/** What an egress failure is to the function (SPEC S26 errors), without anything of the request. */
+function refusalOf(error: EgressError): { code: 'HostNotAllowed' | 'UpstreamUnreachable' | 'UpstreamTimeout' | 'rate_limited'; outcome: 'denied' | 'failed' } {
+  const byReason: Record<EgressFailure, ReturnType<typeof refusalOf>> = {
+    private_address: { code: 'HostNotAllowed', outcome: 'denied' },
+    plain_http: { code: 'HostNotAllowed', outcome: 'denied' },
+    busy: { code: 'rate_limited', outcome: 'denied' },
+    timeout: { code: 'UpstreamTimeout', outcome: 'failed' },
+    unresolvable: { code: 'UpstreamUnreachable', outcome: 'failed' },
+    unreachable: { code: 'UpstreamUnreachable', outcome: 'failed' },
+    certificate: { code: 'UpstreamUnreachable', outcome: 'failed' },
+    too_large: { code: 'UpstreamUnreachable', outcome: 'failed' },
+    encoding: { code: 'UpstreamUnreachable', outcome: 'failed' },
+  };
+  return byReason[error.reason];
+}
+
+export function brokerService(deps: { runtime: Pick<RuntimeService, 'resolveForAgent'>; audit: AuditTrail; egress: Egress }) {
+  const { runtime, audit, egress } = deps;
+
+  /**
+   * Resolves every placeholder: `{{secret:a.b}}` reads as secret "a.b", else key "b" of secret "a"
+   * (domain/placeholders.ts); when no reading names a secret, the longest one's SecretNotFound is
+   * reported. Each secret a placeholder stands for goes into `named` (for its audit event) before
+   * any refusal is thrown, so that every refusal is audited.
+   */
+  async function resolveUses(agentKey: string, request: ParsedBrokeredRequest, named: Map<string, Resolution>): Promise<Map<string, Use>> {
+    const lookedUp = new Map<string, Resolution>();
+    const resolve = async (name: string): Promise<Resolution> => {
+      let resolution = lookedUp.get(name);
+      if (resolution === undefined) {
+        resolution = await runtime.resolveForAgent(agentKey, name);
+        lookedUp.set(name, resolution);
+      }
+      return resolution;
+    };
+    const uses = new Map<string, Use>();
+    for (const placeholder of request.placeholders) {
+      let chosen: { resolution: Resolution; key: string | undefined } | undefined;
+      for (const reading of placeholder.readings) {
+        const resolution = await resolve(reading.name);
+        if (resolution.granted || resolution.outcome !== 'not_found') {
+          chosen = { resolution, key: reading.key };
+          break;
+        }
+      }
+      const first = placeholder.readings[0]!;
+      chosen ??= { resolution: await resolve(first.name), key: first.key };
+      const { resolution, key } = chosen;
+      named.set(resolution.secret.name, resolution);
+      if (!resolution.granted) throw resolution.error;
+      const fill = fillFor(resolution.value, key, resolution.secret.name, placeholder.field);
+      const use = uses.get(resolution.secret.name) ?? { resolution, fills: new Map<string, string>() };
+      use.fills.set(placeholder.text, fill);
+      uses.set(resolution.secret.name, use);
+    }
+    return uses;
+  }
+
+  function fillFor(value: SecretValue, key: string | undefined, secret: string, field: string): string {
+    if (typeof value === 'string') {
+      if (key !== undefined) throw invalidInput(field, `${field}: secret "${secret}" holds a single value: write {{secret:${secret}}}, without a key`);
+      return value;
+    }
+    if (key === undefined) throw invalidInput(field, `${field}: secret "${secret}" holds keys (${Object.keys(value).join(', ')}): write {{secret:${secret}.KEY}}`);
+    const one = value[key];
+    if (one === undefined) throw invalidInput(field, `${field}: secret "${secret}" has no key "${key}" (it has ${Object.keys(value).join(', ')})`);
+    return one;
+  }
+
+  async function sendBrokeredRequest(agentKey: string, input: BrokeredRequestInput): Promise<BrokeredAnswer> {
+    const request = parseBrokeredRequest(input);
+    const to = destinationOf(request.url);
+    const where = { host: to.defaultPort ? to.host : `${to.host}:${to.port}`, method: request.method, path: request.url.pathname };
+    const started = performance.now();
+    const named = new Map<string, Resolution>();
+
+    /** One event per secret the request named, then the refusal (SPEC S26: refusals audited too). */
+    const refuse = async (error: VaultError, outcomeOf: (resolution: Resolution) => { outcome: 'denied' | 'not_found' | 'failed'; reason: string }) => {
+      const events: Promise<void>[] = [];
+      for (const resolution of named.values()) {
+        const { outcome, reason } = outcomeOf(resolution);
+        const detail = { ...where, reason, ...(resolution.granted ? {} : resolution.detail), durationMs: Math.round(performance.now() - started) };
+        events.push(audit.recordRead(resolution.accountId, { actor: resolution.actor, action: 'secret.use', outcome, secret: resolution.secret, version: resolution.version, agent: resolution.agent, detail }));
+      }
+      await Promise.all(events);
+      throw error;
+    };
+
+    let uses: Map<string, Use>;
+    try {
+      uses = await resolveUses(agentKey, request, named);
+    } catch (error) {
+      if (!(error instanceof VaultError) || error.code === 'unauthenticated' || named.size === 0) throw error;
+      const reasonOf = (resolution: Resolution) =>
+        resolution.granted ? { outcome: 'denied' as const, reason: 'request_refused' } : { outcome: resolution.outcome, reason: resolution.error.code };
+      const refusal = error;
+      return refuse(refusal, (resolution) => (resolution.granted && refusal.code === 'invalid_input' ? { outcome: 'denied', reason: 'invalid_placeholder' } : reasonOf(resolution)));
+    }
+
+    const disallowing = [...uses.values()].filter((use) => !hostsAllow(use.resolution.allowedHosts, to)).map((use) => use.resolution.secret.name);
+    if (disallowing.length > 0) {
+      const error = new VaultError(
+        'HostNotAllowed',
+        `The host "${where.host}" is not among the allowed hosts of secret${disallowing.length > 1 ? 's' : ''} ${disallowing.map((name) => `"${name}"`).join(', ')}; ` +
+          "an admin can add it on the secret's page (Allowed hosts). Nothing was sent.",
+        'url',
+      );
+      return refuse(error, (resolution) => ({ outcome: 'denied', reason: disallowing.includes(resolution.secret.name) ? 'host_not_allowed' : 'request_refused' }));
+    }
+
+    const fills = new Map<string, string>();
+    for (const use of uses.values()) for (const [text, value] of use.fills) fills.set(text, value);
+    const filled = fillRequest(request, fills);
+    if (filled instanceof VaultError) return refuse(filled, () => ({ outcome: 'denied', reason: 'invalid_placeholder' }));
+
+    let answer;
+    try {
+      answer = await egress.send({ url: filled.url, method: request.method, headers: filled.headers, body: filled.body, timeoutMs: request.timeoutMs });
+    } catch (error) {
+      if (!(error instanceof EgressError)) throw error;
+      const { code, outcome } = refusalOf(error);
+      return refuse(new VaultError(code, error.message, code === 'HostNotAllowed' ? 'url' : undefined), () => ({ outcome, reason: error.reason }));
+    }
+
+    const masker = new Masker();
+    for (const value of fills.values()) masker.remember(value);
+    const patterns = bytePatterns(masker.maskedForms);
+    const body = scrubBytes(answer.body, patterns);
+    const headers = scrubHeaders(answer.headers, patterns);
+    const text = asUtf8(body.body);
+
+    const durationMs = Math.round(performance.now() - started);
+    await Promise.all(
+      [...uses.values()].map(({ resolution }) =>
+        audit.recordRead(
+          resolution.accountId,
+          {
+            actor: resolution.actor,
+            action: 'secret.use',
+            outcome: 'success',
+            secret: resolution.secret,
+            version: resolution.version,
+            agent: resolution.agent,
+            detail: { ...where, status: answer.status, durationMs, ...(body.found || headers.found ? { scrubbed: true } : {}) },
+          },
+          { secretId: resolution.secret.id, agentId: resolution.agent.id },
+        ),
+      ),
+    );
+    return text === undefined
+      ? { status: answer.status, headers: headers.headers, body: body.body.toString('base64'), bodyEncoding: 'base64' }
+      : { status: answer.status, headers: headers.headers, body: text, bodyEncoding: 'utf8' };
+  }
+
+  return { sendBrokeredRequest };
+}
+
+/**
+ * The request with its placeholders filled: URL-encoded in the query (a value must not change where
+ * the query's parts begin and end), as they are in header values and the body. A value that cannot
+ * go in a header (a line break) is refused, naming the header, never quoting the value.
+ */
+function fillRequest(request: ParsedBrokeredRequest, fills: ReadonlyMap<string, string>): { url: URL; headers: Array<[string, string]>; body: Buffer | undefined } | VaultError {
+  const url = new URL(request.url.href);
+  url.search = fillPlaceholders(request.url.search, (text) => encodeURIComponent(fills.get(text) ?? ''));
+  const headers: Array<[string, string]> = [];
+  for (const [name, value] of request.headers) {
+    const filled = fillPlaceholders(value, (text) => fills.get(text) ?? '');
+    if (!isSendableHeaderValue(filled) || /[^\u0000-\u00ff]/.test(filled)) {
+      return invalidInput(`headers.${name}`, `headers.${name}: a secret's value cannot be sent in a header (it holds a line break or characters outside Latin-1); send it in the body instead`);
+    }
+    headers.push([name, filled]);
+  }
+  let body: Buffer | undefined;
+  if (request.body !== null) body = 'text' in request.body ? Buffer.from(fillPlaceholders(request.body.text, (text) => fills.get(text) ?? ''), 'utf8') : request.body.bytes;
+  if (body !== undefined && body.length > 10 * 1024 * 1024) return invalidInput('body', 'body must be at most 10 MiB once its placeholders are filled');
+  return { url, headers, body };
+}
+
+export type BrokerService = ReturnType<typeof brokerService>;
