@@ -1,0 +1,241 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startHarness, type Harness } from '../support/harness.js';
+import { DATABASES } from '../support/stores.js';
+import { reflect, startUpstream, type Upstream } from '../support/upstream.js';
+
+const CANARY = 'CANARY-broker-a41c0e';
+const STRIPE = `sk_live_${CANARY}-stripe`;
+const CLIENT_SECRET = `${CANARY}-client/secret+&=`;
+
+describe.each(DATABASES)('brokered requests through POST /runtime/v1/requests (S26) on %s', (kind) => {
+  let h: Harness;
+  let upstream: Upstream;
+  let admin: string;
+  let booking: { id: string; key: string };
+  let allowed: string;
+
+  beforeAll(async () => {
+    upstream = await startUpstream();
+    h = await startHarness(kind, { broker: { allowPrivate: true }, limits: { brokeredRequestsPerSecond: 20 } });
+    admin = h.admin.token;
+    booking = await h.agentWithKey(admin, 'booking');
+    allowed = `127.0.0.1:${upstream.port}`;
+    const create = async (body: Record<string, unknown>) => {
+      const made = await h.call('POST', '/api/v1/secrets', { token: admin, body: { agents: ['booking'], allowedHosts: [allowed], ...body } });
+      if (made.status !== 201) throw new Error(JSON.stringify(made.body));
+    };
+    await create({ name: 'stripe', value: STRIPE, delivery: 'broker-only' });
+    await create({ name: 'oauth', value: { client_id: 'my-client', client_secret: CLIENT_SECRET } });
+    await create({ name: 'elsewhere', value: `${CANARY}-elsewhere`, allowedHosts: ['api.example.com'] });
+    await create({ name: 'nowhere', value: `${CANARY}-nowhere`, allowedHosts: [] });
+    await create({ name: 'not_granted', value: `${CANARY}-ng`, agents: [] });
+    await create({ name: 'multiline', value: `${CANARY}-line\r\nX-Injected: 1` });
+    await create({ name: 'dotted.name', value: `${CANARY}-dotted` });
+  });
+  afterAll(async () => {
+    expect(h.logLines.join('\n')).not.toContain(CANARY);
+    await h?.close();
+    await upstream?.close();
+  });
+  beforeEach(() => {
+    upstream.handle = reflect;
+    upstream.seen.length = 0;
+  });
+
+  const broker = (body: Record<string, unknown>, key = booking.key) => h.call('POST', '/runtime/v1/requests', { token: key, body });
+  const url = (path: string) => `http://${allowed}${path}`;
+  const uses = async (secret: string) =>
+    ((await h.call('GET', `/api/v1/audit?secret=${secret}&action=secret.use`, { token: admin })).body.events as Array<{ outcome: string; agent: string; detail: any }>);
+
+  it('fills placeholders in the query, header values and body, and scrubs them from the reflected answer', async () => {
+    const answer = await broker({
+      method: 'post',
+      url: url('/v1/charges?key={{secret:stripe}}&id={{secret:oauth.client_id}}'),
+      headers: { authorization: 'Bearer {{secret:stripe}}', 'content-type': 'application/x-www-form-urlencoded' },
+      body: 'grant_type=client_credentials&client_secret={{secret:oauth.client_secret}}',
+    });
+    expect(answer.status).toBe(200);
+    const seen = upstream.seen[0]!;
+    expect(seen.method).toBe('POST');
+    expect(seen.headers.authorization).toBe(`Bearer ${STRIPE}`);
+    // URL-encoded in the query, so that "&" or "=" in a value cannot add a parameter.
+    expect(new URL(seen.url, 'http://x').searchParams.get('key')).toBe(STRIPE);
+    expect(new URL(seen.url, 'http://x').searchParams.get('id')).toBe('my-client');
+    expect(seen.body).toBe(`grant_type=client_credentials&client_secret=${CLIENT_SECRET}`);
+    expect(answer.body.bodyEncoding).toBe('utf8');
+    expect(JSON.stringify(answer.body)).not.toContain(CANARY);
+    const reflected = JSON.parse(answer.body.body);
+    expect(reflected.headers.authorization).toBe('Bearer ***');
+  });
+
+  it('scrubs values the upstream reflects raw, base64, URL- and JSON-encoded, in headers and body', async () => {
+    upstream.handle = (_request, response) => {
+      const forms = [STRIPE, Buffer.from(STRIPE).toString('base64'), Buffer.from(`user:${STRIPE}`).toString('base64'), encodeURIComponent(CLIENT_SECRET), JSON.stringify(CLIENT_SECRET).slice(1, -1)];
+      response.setHeader('x-raw', STRIPE);
+      response.setHeader('x-b64', Buffer.from(STRIPE).toString('base64'));
+      response.setHeader('set-cookie', [`s=${encodeURIComponent(CLIENT_SECRET)}`, 'plain=1']);
+      response.end(forms.join('\n'));
+    };
+    const answer = await broker({ method: 'GET', url: url('/reflect'), headers: { authorization: 'Bearer {{secret:stripe}}', 'x-client': '{{secret:oauth.client_secret}}' } });
+    expect(answer.status).toBe(200);
+    expect(JSON.stringify(answer.body)).not.toContain(CANARY);
+    expect(JSON.stringify(answer.body)).not.toContain(Buffer.from(STRIPE).toString('base64').slice(4, 20));
+    expect(answer.body.headers['x-raw']).toBe('***');
+    expect(answer.body.headers['set-cookie']).toEqual(['s=***', 'plain=1']);
+    expect(answer.body.body.split('\n').every((line: string) => line.includes('***'))).toBe(true);
+    const events = await uses('stripe');
+    expect(events[0]).toMatchObject({ outcome: 'success', agent: 'booking', detail: { host: allowed, method: 'GET', path: '/reflect', status: 200, scrubbed: true } });
+    expect(typeof events[0]!.detail.durationMs).toBe('number');
+  });
+
+  it('a binary answer comes back base64, scrubbed', async () => {
+    upstream.handle = (_request, response) => response.end(Buffer.concat([Buffer.from([0xff, 0xfe, 0x00]), Buffer.from(STRIPE)]));
+    const answer = await broker({ method: 'GET', url: url('/bin'), headers: { authorization: '{{secret:stripe}}' } });
+    expect(answer.body.bodyEncoding).toBe('base64');
+    const bytes = Buffer.from(answer.body.body, 'base64');
+    expect(bytes.includes(Buffer.from(CANARY))).toBe(false);
+    expect(bytes.subarray(3).toString()).toBe('***');
+  });
+
+  it('audits the path without its query, where a value may sit', async () => {
+    await broker({ method: 'GET', url: url('/q?token={{secret:oauth.client_secret}}') });
+    const [event] = await uses('oauth');
+    expect(event!.detail.path).toBe('/q');
+    expect(JSON.stringify(event)).not.toContain(CANARY);
+  });
+
+  it('refuses a host a used secret does not allow: 403 HostNotAllowed, nothing sent, audited', async () => {
+    const refused = await broker({ method: 'GET', url: url('/x'), headers: { authorization: '{{secret:elsewhere}}' } });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.code).toBe('HostNotAllowed');
+    expect(refused.body.error.message).toContain('"elsewhere"');
+    expect(upstream.seen.length).toBe(0);
+    expect((await uses('elsewhere'))[0]).toMatchObject({ outcome: 'denied', detail: { reason: 'host_not_allowed', host: allowed } });
+  });
+
+  it('a request using several secrets must be allowed by each of them', async () => {
+    const refused = await broker({ method: 'GET', url: url('/x'), headers: { a: '{{secret:stripe}}', b: '{{secret:elsewhere}}' } });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.message).toContain('"elsewhere"');
+    expect(refused.body.error.message).not.toContain('"stripe"');
+    expect(upstream.seen.length).toBe(0);
+    expect((await uses('stripe'))[0]).toMatchObject({ outcome: 'denied', detail: { reason: 'request_refused' } });
+  });
+
+  it('a secret without allowed hosts cannot be brokered', async () => {
+    const refused = await broker({ method: 'GET', url: url('/x'), headers: { a: '{{secret:nowhere}}' } });
+    expect(refused.body.error.code).toBe('HostNotAllowed');
+    expect(upstream.seen.length).toBe(0);
+  });
+
+  it('lookalike URLs are judged as the parser reads them, and refused', async () => {
+    for (const target of [`http://${allowed}@evil.example/`, `http://127.0.0.1.evil.example:${upstream.port}/`, `http://127.0.0.2:${upstream.port}/`, `http://localhost:${upstream.port}/`]) {
+      const refused = await broker({ method: 'GET', url: target, headers: { a: '{{secret:stripe}}' } });
+      expect([400, 403]).toContain(refused.status);
+    }
+    expect(upstream.seen.length).toBe(0);
+  });
+
+  it('MissingAccess and SecretNotFound as for get_secret, audited as uses, nothing sent', async () => {
+    const missing = await broker({ method: 'GET', url: url('/x'), headers: { a: '{{secret:not_granted}}' } });
+    expect(missing.status).toBe(403);
+    expect(missing.body.error.code).toBe('MissingAccess');
+    const unknown = await broker({ method: 'GET', url: url('/x'), headers: { a: '{{secret:strpe}}' } });
+    expect(unknown.status).toBe(404);
+    expect(unknown.body.error.code).toBe('SecretNotFound');
+    expect(unknown.body.error.message).toContain('Did you mean "stripe"');
+    expect(upstream.seen.length).toBe(0);
+    expect((await uses('not_granted'))[0]).toMatchObject({ outcome: 'denied' });
+    expect((await uses('strpe'))[0]).toMatchObject({ outcome: 'not_found' });
+  });
+
+  it('a dotted name is read as a whole secret first', async () => {
+    const answer = await broker({ method: 'GET', url: url('/d'), headers: { a: '{{secret:dotted.name}}' } });
+    expect(answer.status).toBe(200);
+    expect(upstream.seen[0]!.headers.a).toBe(`${CANARY}-dotted`);
+  });
+
+  const up = (path: string) => `http://UP${path}`;
+  it.each([
+    ['a placeholder in the path', { url: up('/{{secret:stripe}}') }, 'url'],
+    ['a placeholder in the host', { url: 'http://{{secret:stripe}}.example/' }, 'url'],
+    ['no placeholder at all (an open proxy)', { url: up('/x') }, 'url'],
+    ['an unclosed placeholder', { url: up('/x'), headers: { a: '{{secret:stripe' } }, 'headers.a'],
+    ['a key/value secret without a key', { url: up('/x'), headers: { a: '{{secret:oauth}}' } }, 'headers.a'],
+    ['a key it does not have', { url: up('/x'), headers: { a: '{{secret:oauth.nope}}' } }, 'headers.a'],
+    ['a single value with a key', { url: up('/x'), headers: { a: '{{secret:stripe.key}}' } }, 'headers.a'],
+    ['a value with a line break in a header', { url: up('/x'), headers: { a: '{{secret:multiline}}' } }, 'headers.a'],
+    ['a user and password in the URL', { url: 'http://u:{{secret:stripe}}@UP/' }, 'url'],
+    ['another scheme', { url: 'ftp://example.com/?{{secret:stripe}}' }, 'url'],
+    ['an unknown method', { method: 'CONNECT', url: up('/?{{secret:stripe}}') }, 'method'],
+    ['a timeout over 30 s', { url: up('/?{{secret:stripe}}'), timeoutMs: 30_001 }, 'timeoutMs'],
+    ['a header with a line break', { url: up('/?{{secret:stripe}}'), headers: { a: 'x\r\nb: y' } }, 'headers.a'],
+    ['an unknown field', { url: up('/?{{secret:stripe}}'), follow: true }, 'body'],
+  ])('400 for %s, naming the field, nothing sent', async (_what, body, field) => {
+    // The table is written before the upstream listens: UP stands for its host and port.
+    const refused = await broker(JSON.parse(JSON.stringify({ method: 'GET', ...body }).replaceAll('UP', allowed)));
+    expect(refused.status).toBe(400);
+    expect(refused.body.error.field).toBe(field);
+    expect(JSON.stringify(refused.body)).not.toContain(CANARY);
+    expect(upstream.seen.length).toBe(0);
+  });
+
+  it('a redirect is answered, not followed, its Location scrubbed', async () => {
+    upstream.handle = (_request, response) => {
+      response.writeHead(302, { location: `https://evil.example/?leak=${encodeURIComponent(STRIPE)}` });
+      response.end();
+    };
+    const answer = await broker({ method: 'GET', url: url('/r'), headers: { a: '{{secret:stripe}}' } });
+    expect(answer.body.status).toBe(302);
+    expect(answer.body.headers.location).toBe('https://evil.example/?leak=***');
+    expect(upstream.seen.length).toBe(1);
+  });
+
+  it('a slow upstream times out with UpstreamTimeout while granted get_secret reads stay fast', async () => {
+    upstream.handle = () => undefined;
+    const pending = broker({ method: 'GET', url: url('/slow'), headers: { a: '{{secret:stripe}}' }, timeoutMs: 1500 });
+    const started = Date.now();
+    const slowest = [];
+    while (Date.now() - started < 1000) {
+      const before = performance.now();
+      const read = await h.call('GET', '/runtime/v1/secrets/oauth', { token: booking.key });
+      expect(read.status).toBe(200);
+      slowest.push(performance.now() - before);
+    }
+    expect(Math.max(...slowest)).toBeLessThan(250);
+    const timedOut = await pending;
+    expect(timedOut.status).toBe(504);
+    expect(timedOut.body.error.code).toBe('UpstreamTimeout');
+    expect((await uses('stripe'))[0]).toMatchObject({ outcome: 'failed', detail: { reason: 'timeout' } });
+  });
+
+  it('an unreachable upstream is 502 UpstreamUnreachable', async () => {
+    const gone = await startUpstream();
+    await gone.close();
+    await h.call('PATCH', '/api/v1/secrets/oauth', { token: admin, body: { allowedHosts: [allowed, `127.0.0.1:${gone.port}`] } });
+    const refused = await broker({ method: 'GET', url: `http://127.0.0.1:${gone.port}/`, headers: { a: '{{secret:oauth.client_id}}' } });
+    expect(refused.status).toBe(502);
+    expect(refused.body.error.code).toBe('UpstreamUnreachable');
+  });
+
+  it('allowed hosts hold from the next call', async () => {
+    await h.call('PATCH', '/api/v1/secrets/oauth', { token: admin, body: { allowedHosts: ['api.example.com'] } });
+    expect((await broker({ method: 'GET', url: url('/x'), headers: { a: '{{secret:oauth.client_id}}' } })).body.error.code).toBe('HostNotAllowed');
+    await h.call('PATCH', '/api/v1/secrets/oauth', { token: admin, body: { allowedHosts: [allowed] } });
+    expect((await broker({ method: 'GET', url: url('/x'), headers: { a: '{{secret:oauth.client_id}}' } })).status).toBe(200);
+  });
+
+  it('brokered requests have their own rate limit per key, apart from reads', async () => {
+    const busy = await h.agentWithKey(admin, 'busy');
+    await h.call('PUT', '/api/v1/secrets/oauth/access', { token: admin, body: { agents: ['booking', 'busy'] } });
+    const statuses = await Promise.all(Array.from({ length: 90 }, () => broker({ method: 'GET', url: url('/x'), headers: { a: '{{secret:oauth.client_id}}' } }, busy.key).then((r) => r.status)));
+    expect(statuses).toContain(429);
+    expect((await h.call('GET', '/runtime/v1/secrets/oauth', { token: busy.key })).status).toBe(200);
+  });
+
+  it('a bad agent key gets 401 and nothing is sent', async () => {
+    const refused = await broker({ method: 'GET', url: url('/x'), headers: { a: '{{secret:stripe}}' } }, 'ask_nope');
+    expect(refused.status).toBe(401);
+    expect(upstream.seen.length).toBe(0);
+  });
+});
