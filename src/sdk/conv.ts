@@ -1,4 +1,5 @@
 import type { SecretValue } from '../domain/secrets.js';
+import { convHttp, type ConvHttp } from './http.js';
 import { convLog, stderrSink, type ConvLog, type LogSink } from './log.js';
 import { Masker } from './masking.js';
 import { runtimeClient, type ReadableSecret, type RuntimeClient, type RuntimeClientOptions } from './runtimeClient.js';
@@ -35,6 +36,8 @@ export interface Conv {
   /** The account's name. */
   readonly account: string;
   readonly utils: ConvUtils;
+  /** Requests that use secrets without holding them (SPEC S28): placeholders the vault fills in. */
+  readonly http: ConvHttp;
   readonly log: ConvLog;
 }
 
@@ -86,6 +89,7 @@ export function buildConv(parts: { client: RuntimeClient; agent: string; account
     agent,
     account: parts.account,
     utils: Object.freeze(utils),
+    http: convHttp(client),
     log: Object.freeze(convLog(masker, parts.logSink)),
   });
 }

@@ -76,3 +76,46 @@ export class VaultUnreachable extends SecretsError {
     this.reason = details.reason;
   }
 }
+
+/** SPEC S27: the secret is broker-only; use it through conv.http.fetch, which never hands its value out. */
+export class BrokerOnly extends SecretsError {
+  constructor(message: string, details: Omit<SecretsErrorDetails, 'code'> & { secret: string }) {
+    super(message, { ...details, code: 'BrokerOnly' });
+  }
+}
+
+/** SPEC S26: the URL's host is not among the allowed hosts of every secret the request uses (or is private). Nothing was sent. */
+export class HostNotAllowed extends SecretsError {
+  constructor(message: string, details: Omit<SecretsErrorDetails, 'code'>) {
+    super(message, { ...details, code: 'HostNotAllowed' });
+  }
+}
+
+/** SPEC S26: the vault could not get an answer from the upstream (connection, certificate, size). */
+export class UpstreamUnreachable extends SecretsError {
+  constructor(message: string, details: Omit<SecretsErrorDetails, 'code'>) {
+    super(message, { ...details, code: 'UpstreamUnreachable' });
+  }
+}
+
+/** SPEC S26: the upstream did not answer in time. */
+export class UpstreamTimeout extends SecretsError {
+  constructor(message: string, details: Omit<SecretsErrorDetails, 'code'>) {
+    super(message, { ...details, code: 'UpstreamTimeout' });
+  }
+}
+
+/**
+ * The SDK error for a service refusal by its code: one table for the run-time client and the
+ * function channel, so a function sees the same classes however it runs.
+ */
+export function errorForCode(code: string, message: string, details: Omit<SecretsErrorDetails, 'code'>): SecretsError {
+  const { secret } = details;
+  if (code === 'SecretNotFound' && secret !== undefined) return new SecretNotFound(message, { ...details, secret });
+  if (code === 'MissingAccess' && secret !== undefined) return new MissingAccess(message, { ...details, secret });
+  if (code === 'BrokerOnly' && secret !== undefined) return new BrokerOnly(message, { ...details, secret });
+  if (code === 'HostNotAllowed') return new HostNotAllowed(message, details);
+  if (code === 'UpstreamUnreachable') return new UpstreamUnreachable(message, details);
+  if (code === 'UpstreamTimeout') return new UpstreamTimeout(message, details);
+  return new SecretsError(message, { ...details, code });
+}

@@ -1,7 +1,7 @@
 import type { Duplex } from 'node:stream';
-import { MissingAccess, SecretNotFound, SecretsError, VaultUnreachable } from './errors.js';
+import { SecretsError, VaultUnreachable, errorForCode } from './errors.js';
 import type { FunctionEnv } from './conv.js';
-import type { ReadableSecrets, RuntimeClient, SecretRead } from './runtimeClient.js';
+import type { BrokeredAnswer, BrokeredRequest, ReadableSecrets, RuntimeClient, SecretRead } from './runtimeClient.js';
 
 /**
  * The channel between `agent-secrets run` (the runner) and the process hosting a function
@@ -12,6 +12,7 @@ import type { ReadableSecrets, RuntimeClient, SecretRead } from './runtimeClient
  * function writes.
  *
  *   host → runner: {"type":"hello"}  {"type":"read","id":1,"name":"…"}  {"type":"list","id":2}
+ *                  {"type":"request","id":3,"request":{method,url,headers,body,bodyEncoding,timeoutMs}}
  *                  {"type":"result","text":"…"}
  *   runner → host: {"type":"run","file","args","env","agent","account"}
  *                  {"type":"answer","id":1,"ok":true,"body":…} or {"type":"answer","id":1,"ok":false,"error":{…}}
@@ -40,7 +41,12 @@ export interface WireError {
 
 export type AnswerMessage = { type: 'answer'; id: number; ok: true; body: unknown } | { type: 'answer'; id: number; ok: false; error: WireError };
 export type ToHost = RunMessage | AnswerMessage;
-export type FromHost = { type: 'hello' } | { type: 'read'; id: number; name: string } | { type: 'list'; id: number } | { type: 'result'; text: string };
+export type FromHost =
+  | { type: 'hello' }
+  | { type: 'read'; id: number; name: string }
+  | { type: 'list'; id: number }
+  | { type: 'request'; id: number; request: BrokeredRequest }
+  | { type: 'result'; text: string };
 
 /** Reads newline-delimited JSON from a stream, one message at a time; a line longer than `maxLine` ends it. */
 export function readLines(stream: Duplex, onMessage: (message: unknown) => void, maxLine = 64 * 1024 * 1024): void {
@@ -83,11 +89,8 @@ export function toWire(error: SecretsError): WireError {
 
 /** The SDK error the function would have got had it asked the service itself. */
 export function fromWire(wire: WireError): SecretsError {
-  const details = { status: wire.status, agent: wire.agent };
-  if (wire.code === 'SecretNotFound' && wire.secret !== undefined) return new SecretNotFound(wire.message, { ...details, secret: wire.secret });
-  if (wire.code === 'MissingAccess' && wire.secret !== undefined) return new MissingAccess(wire.message, { ...details, secret: wire.secret });
   if (wire.code === 'unreachable') return new VaultUnreachable(wire.message, { reason: wire.reason ?? 'network', secret: wire.secret, agent: wire.agent });
-  return new SecretsError(wire.message, { ...details, code: wire.code, secret: wire.secret });
+  return errorForCode(wire.code, wire.message, { status: wire.status, agent: wire.agent, secret: wire.secret });
 }
 
 /**
@@ -97,7 +100,7 @@ export function fromWire(wire: WireError): SecretsError {
 export function channelRuntimeClient(stream: Duplex, url: string): { client: RuntimeClient; answer(message: AnswerMessage): void } {
   let next = 1;
   const waiting = new Map<number, { resolve(body: unknown): void; reject(error: unknown): void }>();
-  const ask = (message: { type: 'read'; name: string } | { type: 'list' }): Promise<unknown> =>
+  const ask = (message: { type: 'read'; name: string } | { type: 'list' } | { type: 'request'; request: BrokeredRequest }): Promise<unknown> =>
     new Promise((resolve, reject) => {
       const id = next++;
       waiting.set(id, { resolve, reject });
@@ -114,6 +117,9 @@ export function channelRuntimeClient(stream: Duplex, url: string): { client: Run
       },
       async listReadableSecrets() {
         return (await ask({ type: 'list' })) as ReadableSecrets;
+      },
+      async sendRequest(request) {
+        return (await ask({ type: 'request', request })) as BrokeredAnswer;
       },
     },
     answer(message) {

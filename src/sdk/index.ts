@@ -10,9 +10,10 @@
  *   export default bookTable;
  */
 export { buildConv, createConv, FUNCTION_ENVS, type AgentFunction, type Conv, type ConvOptions, type ConvUtils, type FunctionEnv, type ReadableSecretWithSnippet } from './conv.js';
-export { MissingAccess, SecretNotFound, SecretsError, VaultUnreachable, type SecretsErrorDetails } from './errors.js';
+export { BrokerOnly, HostNotAllowed, MissingAccess, SecretNotFound, SecretsError, UpstreamTimeout, UpstreamUnreachable, VaultUnreachable, type SecretsErrorDetails } from './errors.js';
+export { convHttp, responseOf, type BrokeredInit, type ConvHttp } from './http.js';
 export { convLog, formatLogLine, stderrSink, type ConvLog, type LogEntry, type LogLevel, type LogSink } from './log.js';
 export { MASK, MIN_MASKED_LENGTH, Masker, StreamMasker, maskedForms } from './masking.js';
-export { DEFAULT_URL, runtimeClient, type ReadableSecret, type ReadableSecrets, type RuntimeClient, type RuntimeClientOptions, type SecretRead } from './runtimeClient.js';
+export { DEFAULT_URL, runtimeClient, type BrokeredAnswer, type BrokeredRequest, type ReadableSecret, type ReadableSecrets, type RuntimeClient, type RuntimeClientOptions, type SecretRead } from './runtimeClient.js';
 export { secretSnippets, type SecretSnippets } from './snippets.js';
 export type { SecretValue } from '../domain/secrets.js';

@@ -1,5 +1,5 @@
 import type { SecretKind, SecretValue } from '../domain/secrets.js';
-import { MissingAccess, SecretNotFound, SecretsError, VaultUnreachable } from './errors.js';
+import { SecretsError, VaultUnreachable, errorForCode } from './errors.js';
 
 /**
  * The run-time API as an agent key sees it (SPEC section 4): read one secret, list the readable ones.
@@ -22,6 +22,28 @@ export interface ReadableSecret {
   kind: SecretKind;
   keys: string[];
   description: string;
+  /** broker-only: get_secret answers BrokerOnly; use conv.http.fetch. */
+  delivery: 'value' | 'broker-only';
+  /** Where conv.http.fetch may send it. */
+  allowedHosts: string[];
+}
+
+/** SPEC S26: what POST /runtime/v1/requests takes. */
+export interface BrokeredRequest {
+  method: string;
+  url: string;
+  headers?: Record<string, string>;
+  body?: string;
+  bodyEncoding?: 'utf8' | 'base64';
+  timeoutMs?: number;
+}
+
+/** SPEC S26: the upstream's answer, every used value replaced by ***. */
+export interface BrokeredAnswer {
+  status: number;
+  headers: Record<string, string | string[]>;
+  body: string;
+  bodyEncoding: 'utf8' | 'base64';
 }
 
 export interface ReadableSecrets {
@@ -48,6 +70,8 @@ export interface RuntimeClient {
   /** `agent` names the agent in errors when the caller knows it. */
   readSecret(name: string, agent?: string): Promise<SecretRead>;
   listReadableSecrets(): Promise<ReadableSecrets>;
+  /** SPEC S26: one brokered request; never retried (the upstream may have acted on it). */
+  sendRequest(request: BrokeredRequest): Promise<BrokeredAnswer>;
 }
 
 const RETRIED_STATUSES = new Set([502, 503, 504]);
@@ -79,19 +103,22 @@ export function runtimeClient(options: RuntimeClientOptions): RuntimeClient {
   }
 
   /** One answer from the service, retrying only when none came or the service said "try again". */
-  async function get(path: string, context: { secret?: string; agent?: string }): Promise<Answer> {
+  async function get(path: string, context: { secret?: string; agent?: string }, send?: { body: string; attempts: number; timeoutMs: number }): Promise<Answer> {
     // fetch's own complaint about a bad header value would quote the key.
     if (!/^[\x21-\x7e]+$/.test(agentKey)) {
       throw new SecretsError('The agent key must be one word with no spaces or line breaks.', { code: 'unauthenticated', status: 0, ...context });
     }
     let failure: { reason: 'timeout' | 'network'; detail: string } | undefined;
     let answer: Answer | undefined;
-    for (let attempt = 1; attempt <= attempts; attempt++) {
+    const tries = send?.attempts ?? attempts;
+    const waitMs = send?.timeoutMs ?? timeoutMs;
+    for (let attempt = 1; attempt <= tries; attempt++) {
       if (attempt > 1) await sleep(backoffMs * 2 ** (attempt - 2) * (0.5 + Math.random()));
       try {
         const response = await doFetch(`${base}${path}`, {
-          headers: { authorization: `Bearer ${agentKey}`, accept: 'application/json' },
-          signal: AbortSignal.timeout(timeoutMs),
+          headers: { authorization: `Bearer ${agentKey}`, accept: 'application/json', ...(send ? { 'content-type': 'application/json' } : {}) },
+          ...(send ? { method: 'POST', body: send.body } : {}),
+          signal: AbortSignal.timeout(waitMs),
           cache: 'no-store',
         });
         const text = await response.text();
@@ -103,7 +130,8 @@ export function runtimeClient(options: RuntimeClientOptions): RuntimeClient {
         }
         answer = { status: response.status, body };
         failure = undefined;
-        if (!RETRIED_STATUSES.has(response.status)) return answer;
+        // A brokered request's 502 or 504 is the upstream's failure, an answer like any other.
+        if (send !== undefined || !RETRIED_STATUSES.has(response.status)) return answer;
       } catch (error) {
         if (error instanceof SecretsError) throw error;
         failure = describeFailure(error);
@@ -111,8 +139,8 @@ export function runtimeClient(options: RuntimeClientOptions): RuntimeClient {
     }
     if (failure) {
       const message = failure.reason === 'timeout'
-        ? `agent-secrets at ${where} did not answer within ${timeoutMs} ms (${attempts} attempt${attempts === 1 ? '' : 's'}).`
-        : `cannot reach agent-secrets at ${where} (${failure.detail}) after ${attempts} attempt${attempts === 1 ? '' : 's'}; is it running, and is AGENT_SECRETS_URL right?`;
+        ? `agent-secrets at ${where} did not answer within ${waitMs} ms (${tries} attempt${tries === 1 ? '' : 's'}).`
+        : `cannot reach agent-secrets at ${where} (${failure.detail}) after ${tries} attempt${tries === 1 ? '' : 's'}; is it running, and is AGENT_SECRETS_URL right?`;
       throw new VaultUnreachable(message, { reason: failure.reason, ...context });
     }
     return answer as Answer;
@@ -122,10 +150,7 @@ export function runtimeClient(options: RuntimeClientOptions): RuntimeClient {
     const error = (answer.body as { error?: { code?: unknown; message?: unknown } } | undefined)?.error;
     const code = typeof error?.code === 'string' ? error.code : 'error';
     const message = typeof error?.message === 'string' ? error.message : `agent-secrets answered HTTP ${answer.status}.`;
-    const details = { status: answer.status, agent: context.agent };
-    if (code === 'SecretNotFound' && context.secret !== undefined) return new SecretNotFound(message, { ...details, secret: context.secret });
-    if (code === 'MissingAccess' && context.secret !== undefined) return new MissingAccess(message, { ...details, secret: context.secret });
-    return new SecretsError(message, { ...details, code, secret: context.secret });
+    return errorForCode(code, message, { status: answer.status, agent: context.agent, secret: context.secret ?? secretNamed(message) });
   }
 
   return {
@@ -150,7 +175,20 @@ export function runtimeClient(options: RuntimeClientOptions): RuntimeClient {
       if (answer.status !== 200) throw refusal(answer, {});
       return answer.body as ReadableSecrets;
     },
+
+    async sendRequest(request) {
+      // Longer than the vault's own bound on the upstream, so that its UpstreamTimeout is what arrives.
+      const wait = (request.timeoutMs ?? 30_000) + 5_000;
+      const answer = await get('/runtime/v1/requests', {}, { body: JSON.stringify(request), attempts: 1, timeoutMs: wait });
+      if (answer.status !== 200) throw refusal(answer, {});
+      return answer.body as BrokeredAnswer;
+    },
   };
+}
+
+/** The secret a brokered request's refusal is about (its message quotes it first), for the error's `secret`. */
+function secretNamed(message: string): string | undefined {
+  return /[Ss]ecret "([^"]+)"/.exec(message)?.[1];
 }
 
 /** Why no answer came, without the HTTP client's message (which can quote request headers). */

@@ -34,7 +34,25 @@ function pyIdentifier(name: string): string {
 const isPlainJsName = (key: string): boolean => /^[A-Za-z_$][A-Za-z0-9_$]*$/.test(key) && !JS_RESERVED.has(key);
 const quoted = (text: string): string => JSON.stringify(text);
 
-export function secretSnippets(secret: { name: string; kind: SecretKind; keys: readonly string[] }): SecretSnippets {
+/**
+ * A broker-only secret (SPEC S27) is never read: its snippet is a brokered request to its first
+ * allowed host, with the placeholder where a credential usually goes.
+ */
+function brokeredSnippets(secret: { name: string; kind: SecretKind; keys: readonly string[]; allowedHosts?: readonly string[] | undefined }): SecretSnippets {
+  const host = (secret.allowedHosts ?? [])[0]?.replace(/^\*\./, 'api.') ?? 'api.example.com';
+  const url = quoted(`https://${host}/`);
+  const placeholder = secret.kind === 'kv' && secret.keys.length > 0 ? `{{secret:${secret.name}.${secret.keys[0]}}}` : `{{secret:${secret.name}}}`;
+  const headers = `{ authorization: ${quoted(`Bearer ${placeholder}`)} }`;
+  const js = `const response = await conv.http.fetch(${url}, { headers: ${headers} });`;
+  return {
+    typescript: js,
+    javascript: js,
+    python: `response = conv.http.request("GET", ${url}, headers={"authorization": ${quoted(`Bearer ${placeholder}`)}})`,
+  };
+}
+
+export function secretSnippets(secret: { name: string; kind: SecretKind; keys: readonly string[]; delivery?: string | undefined; allowedHosts?: readonly string[] | undefined }): SecretSnippets {
+  if (secret.delivery === 'broker-only') return brokeredSnippets(secret);
   const call = `conv.utils.get_secret(${quoted(secret.name)})`;
   if (secret.kind === 'single' || secret.keys.length === 0) {
     const variable = jsIdentifier(secret.name);

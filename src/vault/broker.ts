@@ -200,8 +200,21 @@ export function brokerService(deps: { runtime: Pick<RuntimeService, 'resolveForA
 }
 
 /**
+ * How a value is written into a text body, by the body's content type: form-encoded in a form (a "+"
+ * or "&" in a value would otherwise change it), JSON-escaped in JSON (a quote in a value would
+ * otherwise end the string, or add fields), as it is otherwise.
+ */
+function bodyEncoder(headers: ReadonlyArray<readonly [string, string]>): (value: string) => string {
+  const type = (headers.find(([name]) => name.toLowerCase() === 'content-type')?.[1] ?? '').split(';')[0]!.trim().toLowerCase();
+  if (type === 'application/x-www-form-urlencoded') return (value) => new URLSearchParams({ v: value }).toString().slice(2);
+  if (type === 'application/json' || type.endsWith('+json')) return (value) => JSON.stringify(value).slice(1, -1);
+  return (value) => value;
+}
+
+/**
  * The request with its placeholders filled: URL-encoded in the query (a value must not change where
- * the query's parts begin and end), as they are in header values and the body. A value that cannot
+ * the query's parts begin and end), as they are in header values, and in the body as its content type
+ * needs (bodyEncoder). A value that cannot
  * go in a header (a line break) is refused, naming the header, never quoting the value.
  */
 function fillRequest(request: ParsedBrokeredRequest, fills: ReadonlyMap<string, string>): { url: URL; headers: Array<[string, string]>; body: Buffer | undefined } | VaultError {
@@ -216,7 +229,10 @@ function fillRequest(request: ParsedBrokeredRequest, fills: ReadonlyMap<string, 
     headers.push([name, filled]);
   }
   let body: Buffer | undefined;
-  if (request.body !== null) body = 'text' in request.body ? Buffer.from(fillPlaceholders(request.body.text, (text) => fills.get(text) ?? ''), 'utf8') : request.body.bytes;
+  if (request.body !== null) {
+    const encode = bodyEncoder(request.headers);
+    body = 'text' in request.body ? Buffer.from(fillPlaceholders(request.body.text, (text) => encode(fills.get(text) ?? '')), 'utf8') : request.body.bytes;
+  }
   if (body !== undefined && body.length > 10 * 1024 * 1024) return invalidInput('body', 'body must be at most 10 MiB once its placeholders are filled');
   return { url, headers, body };
 }

@@ -61,7 +61,9 @@ describe.each(DATABASES)('brokered requests through POST /runtime/v1/requests (S
     // URL-encoded in the query, so that "&" or "=" in a value cannot add a parameter.
     expect(new URL(seen.url, 'http://x').searchParams.get('key')).toBe(STRIPE);
     expect(new URL(seen.url, 'http://x').searchParams.get('id')).toBe('my-client');
-    expect(seen.body).toBe(`grant_type=client_credentials&client_secret=${CLIENT_SECRET}`);
+    // Form-encoded in a form body: the "+", "&" and "=" of the value stay part of it.
+    expect(new URLSearchParams(seen.body).get('client_secret')).toBe(CLIENT_SECRET);
+    expect(new URLSearchParams(seen.body).get('grant_type')).toBe('client_credentials');
     expect(answer.body.bodyEncoding).toBe('utf8');
     expect(JSON.stringify(answer.body)).not.toContain(CANARY);
     const reflected = JSON.parse(answer.body.body);
@@ -86,6 +88,14 @@ describe.each(DATABASES)('brokered requests through POST /runtime/v1/requests (S
     const events = await uses('stripe');
     expect(events[0]).toMatchObject({ outcome: 'success', agent: 'booking', detail: { host: allowed, method: 'GET', path: '/reflect', status: 200, scrubbed: true } });
     expect(typeof events[0]!.detail.durationMs).toBe('number');
+  });
+
+  it('a JSON body gets the value JSON-escaped, a text body as it is', async () => {
+    await h.call('POST', '/api/v1/secrets', { token: admin, body: { name: 'quoted', value: `${CANARY}-"quoted"\\`, agents: ['booking'], allowedHosts: [allowed] } });
+    await broker({ method: 'POST', url: url('/json'), headers: { 'content-type': 'application/json' }, body: '{"key":"{{secret:quoted}}","n":1}' });
+    expect(JSON.parse(upstream.seen[0]!.body)).toEqual({ key: `${CANARY}-"quoted"\\`, n: 1 });
+    await broker({ method: 'POST', url: url('/text'), headers: { 'content-type': 'text/plain' }, body: 'key={{secret:quoted}}' });
+    expect(upstream.seen[1]!.body).toBe(`key=${CANARY}-"quoted"\\`);
   });
 
   it('a binary answer comes back base64, scrubbed', async () => {

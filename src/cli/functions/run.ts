@@ -9,7 +9,7 @@ import { SecretsError } from '../../sdk/errors.js';
 import { describeThrown } from '../../sdk/format.js';
 import { readLines, sendLine, toWire, type FromHost, type WireError } from '../../sdk/hostChannel.js';
 import { Masker } from '../../sdk/masking.js';
-import { runtimeClient, type RuntimeClient } from '../../sdk/runtimeClient.js';
+import { runtimeClient, type BrokeredRequest, type RuntimeClient } from '../../sdk/runtimeClient.js';
 import { maskedWriter } from './relay.js';
 import { hostCommand } from './runtimes.js';
 import { sandboxedCommand, unsandboxedCommand, WITHOUT_SANDBOX, type LaunchPlan } from './sandbox.js';
@@ -116,6 +116,10 @@ async function runHosted(plan: LaunchPlan, run: { file: string; args: unknown; e
       });
     } else if (typed.type === 'list') {
       void answer(typed.id, () => client.listReadableSecrets());
+    } else if (typed.type === 'request' && typeof (typed as { request?: unknown }).request === 'object' && (typed as { request?: unknown }).request !== null) {
+      // The service checks the request's shape; the runner adds its key and passes the scrubbed answer on.
+      const request = (typed as { request: BrokeredRequest }).request;
+      void answer(typed.id, () => client.sendRequest(request));
     }
   });
 

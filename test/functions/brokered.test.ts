@@ -1,0 +1,78 @@
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { startHarness, type Harness } from '../support/harness.js';
+import { reflect, startUpstream, type Upstream } from '../support/upstream.js';
+import { fixture, runCli, type CliResult } from './cli.js';
+import { leaksOf } from './leaks.js';
+
+const CHARGE_KEY = 'sk_live_CANARY-fn-charge/+"k"&=1';
+const CLIENT_SECRET = 'CANARY-fn-client-secret/=+';
+const CANARIES = [CHARGE_KEY, CLIENT_SECRET];
+
+describe('conv.http.fetch through agent-secrets run (S28), against a real server and upstream', () => {
+  let h: Harness;
+  let upstream: Upstream;
+  let env: Record<string, string>;
+  let host: string;
+  const outputs: CliResult[] = [];
+
+  const run = async (args: unknown) => {
+    const result = await runCli(['run', fixture('brokered.ts'), '--args', JSON.stringify(args)], env);
+    outputs.push(result);
+    return result;
+  };
+
+  beforeAll(async () => {
+    upstream = await startUpstream();
+    host = `127.0.0.1:${upstream.port}`;
+    h = await startHarness('sqlite', { broker: { allowPrivate: true } });
+    const booking = await h.agentWithKey(h.admin.token, 'booking');
+    const create = (body: Record<string, unknown>) => h.call('POST', '/api/v1/secrets', { token: h.admin.token, body: { agents: ['booking'], allowedHosts: [host], ...body } });
+    await create({ name: 'charge_key', value: CHARGE_KEY, delivery: 'broker-only' });
+    await create({ name: 'oauth_client', value: { client_id: 'fn-client', client_secret: CLIENT_SECRET }, reveal: 'never' });
+    env = { AGENT_SECRETS_URL: h.url, AGENT_SECRETS_AGENT_KEY: booking.key };
+  });
+  afterAll(async () => {
+    for (const { stdout, stderr } of outputs) expect(leaksOf(`${stdout}\n${stderr}`, CANARIES)).toEqual([]);
+    expect(h.logLines.join('\n')).not.toContain('CANARY');
+    await h?.close();
+    await upstream?.close();
+  });
+  beforeEach(() => {
+    upstream.handle = reflect;
+    upstream.seen.length = 0;
+  });
+
+  it('sends with the value filled in and answers a standard Response, values scrubbed, logs masked', async () => {
+    const result = await run({
+      calls: [{ url: `http://${host}/v1/charges`, init: { method: 'POST', headers: { authorization: 'Bearer {{secret:charge_key}}' }, form: { amount: '100', secret: '{{secret:oauth_client.client_secret}}' } } }],
+    });
+    expect(result.code).toBe(0);
+    const [call] = JSON.parse(result.stdout).results;
+    expect(call).toMatchObject({ ok: true, status: 200, isResponse: true, contentType: 'application/json' });
+    expect(upstream.seen[0]!.headers.authorization).toBe(`Bearer ${CHARGE_KEY}`);
+    expect(new URLSearchParams(upstream.seen[0]!.body).get('secret')).toBe(CLIENT_SECRET);
+    expect(JSON.parse(call.text).headers.authorization).toBe('Bearer ***');
+    expect(result.stderr).toContain('answer 200');
+  });
+
+  it('raises HostNotAllowed, UpstreamUnreachable and UpstreamTimeout as classes, and BrokerOnly for get_secret', async () => {
+    upstream.handle = (request, response) => {
+      if (request.url === '/slow') return;
+      reflect(request, response);
+    };
+    const result = await run({
+      calls: [
+        { url: 'https://api.example.com/', init: { headers: { a: '{{secret:charge_key}}' } } },
+        { url: 'http://127.0.0.1:1/', init: { headers: { a: '{{secret:charge_key}}' } } },
+        { url: `http://${host}/slow`, init: { headers: { a: '{{secret:charge_key}}' }, timeoutMs: 300 } },
+      ],
+      read: 'charge_key',
+    });
+    const { results, read } = JSON.parse(result.stdout);
+    expect(results[0]).toMatchObject({ ok: false, error: 'HostNotAllowed', isHostNotAllowed: true, status: 403 });
+    expect(results[1]).toMatchObject({ ok: false, error: 'HostNotAllowed' });
+    expect(results[2]).toMatchObject({ ok: false, error: 'UpstreamTimeout', isUpstreamTimeout: true, status: 504 });
+    expect(read).toMatchObject({ ok: false, error: 'BrokerOnly', isBrokerOnly: true });
+    expect(read.message).toContain('conv.http.fetch');
+  });
+});
