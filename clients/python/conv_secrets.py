@@ -7,6 +7,12 @@
     oauth = conv.utils.get_secret("oauth_client")               # a dict for key/value secrets
     conv.log.info("booked", {"table": 12})                      # values read are masked as ***
 
+    # A brokered request: the vault fills in the value and sends it to the secret's allowed hosts only;
+    # the function never holds it (the only way to use a broker-only secret).
+    answer = conv.http.request("POST", "https://api.stripe.com/v1/charges",
+                               headers={"Authorization": "Bearer {{secret:stripe_api_key}}"}, data={"amount": "100"})
+    answer.status_code, answer.headers["content-type"], answer.json()    # every used value is *** in it
+
 Every get_secret asks the service (no cache): a revoked grant or a new value holds from the next call.
 Reads that get no answer (network, timeout, 502-504) are retried a few times with backoff; a 4xx never.
 
@@ -36,6 +42,7 @@ import urllib.request
 
 __all__ = [
     "connect", "Conv", "SecretsError", "SecretNotFound", "MissingAccess", "VaultUnreachable",
+    "BrokerOnly", "HostNotAllowed", "UpstreamUnreachable", "UpstreamTimeout", "Response",
     "Masker", "MASK", "MIN_MASKED_LENGTH",
 ]
 
@@ -88,6 +95,51 @@ class VaultUnreachable(SecretsError):
 
 
 # ---------------------------------------------------------------- masking
+
+class BrokerOnly(SecretsError):
+    """The secret is broker-only: use it in conv.http.request, which never hands its value out."""
+
+    def __init__(self, message, status, secret=None, agent=None):
+        super().__init__(message, "BrokerOnly", status, secret, agent)
+
+
+class HostNotAllowed(SecretsError):
+    """The URL's host is not allowed by every secret the request uses (or is private). Nothing was sent."""
+
+    def __init__(self, message, status, secret=None, agent=None):
+        super().__init__(message, "HostNotAllowed", status, secret, agent)
+
+
+class UpstreamUnreachable(SecretsError):
+    """The vault got no usable answer from the upstream (connection, certificate, size)."""
+
+    def __init__(self, message, status, secret=None, agent=None):
+        super().__init__(message, "UpstreamUnreachable", status, secret, agent)
+
+
+class UpstreamTimeout(SecretsError):
+    """The upstream did not answer in time."""
+
+    def __init__(self, message, status, secret=None, agent=None):
+        super().__init__(message, "UpstreamTimeout", status, secret, agent)
+
+
+def _error_for_code(code, message, status, secret=None, agent=None):
+    """The client's error class for a service refusal, one table for the HTTP client and the channel."""
+    if code == "SecretNotFound" and secret is not None:
+        return SecretNotFound(message, status, secret, agent)
+    if code == "MissingAccess" and secret is not None:
+        return MissingAccess(message, status, secret, agent)
+    for kind in (BrokerOnly, HostNotAllowed, UpstreamUnreachable, UpstreamTimeout):
+        if code == kind.__name__:
+            return kind(message, status, secret, agent)
+    return SecretsError(message, code, status, secret, agent)
+
+
+def _secret_named(message):
+    found = re.search(r'[Ss]ecret "([^"]+)"', message or "")
+    return found.group(1) if found else None
+
 
 def _json_leaves(value):
     text = value.strip()
@@ -241,17 +293,22 @@ class RuntimeClient:
         self.attempts = max(1, attempts)
         self.backoff = backoff
 
-    def _get(self, path, secret=None, agent=None):
+    def _get(self, path, secret=None, agent=None, post=None, attempts=None, timeout=None):
         where = _printable_url(self.url)
         if not self.agent_key or any(c.isspace() for c in self.agent_key):
             raise SecretsError("Set AGENT_SECRETS_AGENT_KEY to the agent's key (one word, no spaces).", "unauthenticated", 0, secret, agent)
         failure = None
-        for attempt in range(1, self.attempts + 1):
+        tries = attempts or self.attempts
+        wait = timeout or self.timeout
+        for attempt in range(1, tries + 1):
             if attempt > 1:
                 time.sleep(self.backoff * 2 ** (attempt - 2) * (0.5 + random.random()))
-            request = urllib.request.Request(self.url + path, headers={"Authorization": "Bearer " + self.agent_key, "Accept": "application/json"})
+            headers = {"Authorization": "Bearer " + self.agent_key, "Accept": "application/json"}
+            if post is not None:
+                headers["Content-Type"] = "application/json"
+            request = urllib.request.Request(self.url + path, headers=headers, data=None if post is None else post.encode("utf-8"), method="GET" if post is None else "POST")
             try:
-                with _OPENER.open(request, timeout=self.timeout) as response:
+                with _OPENER.open(request, timeout=wait) as response:
                     status, text = response.status, response.read().decode("utf-8")
             except urllib.error.HTTPError as error:
                 status, text = error.code, error.read().decode("utf-8", "replace")
@@ -265,13 +322,14 @@ class RuntimeClient:
                 body = json.loads(text) if text else None
             except ValueError:
                 raise SecretsError("%s answered %d with something that is not JSON; is AGENT_SECRETS_URL right?" % (where, status), "bad_response", status, secret, agent)
-            if status in self.RETRIED_STATUSES and attempt < self.attempts:
+            # A brokered request's 502 or 504 is the upstream's failure: an answer, never retried.
+            if post is None and status in self.RETRIED_STATUSES and attempt < tries:
                 continue
             return status, body
         if failure[0] == "timeout":
-            message = "agent-secrets at %s did not answer within %gs (%d attempts)." % (where, self.timeout, self.attempts)
+            message = "agent-secrets at %s did not answer within %gs (%d attempts)." % (where, wait, tries)
         else:
-            message = "cannot reach agent-secrets at %s (%s) after %d attempts; is it running, and is AGENT_SECRETS_URL right?" % (where, failure[1], self.attempts)
+            message = "cannot reach agent-secrets at %s (%s) after %d attempts; is it running, and is AGENT_SECRETS_URL right?" % (where, failure[1], tries)
         raise VaultUnreachable(message, failure[0], secret, agent)
 
     @staticmethod
@@ -279,11 +337,7 @@ class RuntimeClient:
         error = (body or {}).get("error") or {} if isinstance(body, dict) else {}
         code = error.get("code") or "error"
         message = error.get("message") or "agent-secrets answered HTTP %d." % status
-        if code == "SecretNotFound" and secret is not None:
-            return SecretNotFound(message, status, secret, agent)
-        if code == "MissingAccess" and secret is not None:
-            return MissingAccess(message, status, secret, agent)
-        return SecretsError(message, code, status, secret, agent)
+        return _error_for_code(code, message, status, secret if secret is not None else _secret_named(message), agent)
 
     def read_secret(self, name, agent=None):
         if not isinstance(name, str) or not name:
@@ -295,6 +349,14 @@ class RuntimeClient:
 
     def list_readable_secrets(self):
         status, body = self._get("/runtime/v1/secrets")
+        if status != 200:
+            raise self._refusal(status, body)
+        return body
+
+    def send_request(self, request):
+        """One brokered request (POST /runtime/v1/requests), never retried: the upstream may have acted."""
+        wait = request.get("timeoutMs", 30000) / 1000.0 + 5
+        status, body = self._get("/runtime/v1/requests", post=json.dumps(request), attempts=1, timeout=wait)
         if status != 200:
             raise self._refusal(status, body)
         return body
@@ -343,18 +405,17 @@ class _ChannelClient:
     def list_readable_secrets(self):
         return self._ask({"type": "list"})
 
+    def send_request(self, request):
+        return self._ask({"type": "request", "request": request})
+
 
 def _from_wire(error):
     """The error the function would have got had it asked the service itself."""
     message, code, status = error.get("message") or "agent-secrets refused.", error.get("code") or "error", error.get("status") or 0
     secret, agent = error.get("secret"), error.get("agent")
-    if code == "SecretNotFound" and secret is not None:
-        return SecretNotFound(message, status, secret, agent)
-    if code == "MissingAccess" and secret is not None:
-        return MissingAccess(message, status, secret, agent)
     if code == "unreachable":
         return VaultUnreachable(message, error.get("reason") or "network", secret, agent)
-    return SecretsError(message, code, status, secret, agent)
+    return _error_for_code(code, message, status, secret, agent)
 
 
 # ---------------------------------------------------------------- the conv object
@@ -386,9 +447,73 @@ class _Utils:
         """Names, kinds, keys and descriptions of the secrets this agent can read, with a snippet each."""
         secrets = self._conv._client.list_readable_secrets()["secrets"]
         for secret in secrets:
+            if secret.get("delivery") == "broker-only":
+                # Never readable: the snippet is a brokered request to its first allowed host.
+                host = (secret.get("allowedHosts") or ["api.example.com"])[0].replace("*.", "api.", 1)
+                key = "." + secret["keys"][0] if secret["kind"] == "kv" and secret["keys"] else ""
+                secret["snippet"] = 'response = conv.http.request("GET", %s, headers={"authorization": %s})' % (
+                    json.dumps("https://%s/" % host), json.dumps("Bearer {{secret:%s%s}}" % (secret["name"], key)))
+                continue
             keys = "  # keys: " + ", ".join(secret["keys"]) if secret["kind"] == "kv" else ""
             secret["snippet"] = '%s = conv.utils.get_secret(%s)%s' % (_identifier(secret["name"]), json.dumps(secret["name"]), keys)
         return secrets
+
+
+class Response:
+    """A brokered request's answer: status_code, headers (keys in lower case), text, content, json().
+    Every secret value the request used is *** in it."""
+
+    def __init__(self, answer):
+        self.status_code = answer["status"]
+        self.headers = {name.lower(): value for name, value in (answer.get("headers") or {}).items()}
+        body = answer.get("body") or ""
+        self.content = base64.b64decode(body) if answer.get("bodyEncoding") == "base64" else body.encode("utf-8")
+        self.text = self.content.decode("utf-8", "replace")
+
+    def json(self):
+        return json.loads(self.text)
+
+    def __repr__(self):
+        return "<Response [%d]>" % self.status_code
+
+
+_PLACEHOLDER_ESCAPED = re.compile(r"%7B%7Bsecret%3A(.*?)%7D%7D", re.IGNORECASE)
+
+
+class _Http:
+    """conv.http: requests that use secrets without holding them ({{secret:NAME}}, {{secret:NAME.KEY}}
+    in the query, header values and body); the vault fills them in and scrubs the answer."""
+
+    def __init__(self, conv):
+        self._conv = conv
+
+    def request(self, method, url, headers=None, json=None, data=None, timeout=None):
+        """Sends one brokered request; a redirect is answered, never followed.
+        Raises HostNotAllowed, UpstreamUnreachable, UpstreamTimeout, SecretNotFound, MissingAccess, VaultUnreachable."""
+        request = {"method": str(method).upper(), "url": str(url), "headers": {str(k): str(v) for k, v in (headers or {}).items()}}
+        names = {name.lower() for name in request["headers"]}
+        if json is not None:
+            request["body"] = _json_text(json)
+            if "content-type" not in names:
+                request["headers"]["Content-Type"] = "application/json"
+        elif isinstance(data, dict):
+            # urlencode would escape a placeholder's braces: put them back as they were written.
+            encoded = urllib.parse.urlencode(data)
+            request["body"] = _PLACEHOLDER_ESCAPED.sub(lambda m: "{{secret:%s}}" % urllib.parse.unquote_plus(m.group(1)), encoded)
+            if "content-type" not in names:
+                request["headers"]["Content-Type"] = "application/x-www-form-urlencoded"
+        elif isinstance(data, (bytes, bytearray)):
+            request["body"] = base64.b64encode(bytes(data)).decode("ascii")
+            request["bodyEncoding"] = "base64"
+        elif data is not None:
+            request["body"] = str(data)
+        if timeout is not None:
+            request["timeoutMs"] = int(float(timeout) * 1000)
+        return Response(self._conv._client.send_request(request))
+
+
+def _json_text(value):
+    return json.dumps(value)
 
 
 class _Log:
@@ -415,7 +540,7 @@ class _Log:
 
 
 class Conv:
-    """What a function receives: conv.utils, conv.log, conv.env, conv.agent, conv.account."""
+    """What a function receives: conv.utils, conv.http, conv.log, conv.env, conv.agent, conv.account."""
 
     def __init__(self, client, agent, account, env="sandbox", masker=None, log_stream=None):
         self._client = client
@@ -426,6 +551,7 @@ class Conv:
         self.account = account
         self.env = env
         self.utils = _Utils(self)
+        self.http = _Http(self)
         self.log = _Log(self._masker, log_stream or sys.stderr)
 
     def mask(self, text):

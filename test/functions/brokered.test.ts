@@ -15,8 +15,8 @@ describe('conv.http.fetch through agent-secrets run (S28), against a real server
   let host: string;
   const outputs: CliResult[] = [];
 
-  const run = async (args: unknown) => {
-    const result = await runCli(['run', fixture('brokered.ts'), '--args', JSON.stringify(args)], env);
+  const run = async (args: unknown, file = 'brokered.ts') => {
+    const result = await runCli(['run', fixture(file), '--args', JSON.stringify(args)], env);
     outputs.push(result);
     return result;
   };
@@ -74,5 +74,35 @@ describe('conv.http.fetch through agent-secrets run (S28), against a real server
     expect(results[2]).toMatchObject({ ok: false, error: 'UpstreamTimeout', isUpstreamTimeout: true, status: 504 });
     expect(read).toMatchObject({ ok: false, error: 'BrokerOnly', isBrokerOnly: true });
     expect(read.message).toContain('conv.http.fetch');
+  });
+
+  it('Python: conv.http.request answers status_code, headers, text and json(), with the same error classes', async () => {
+    upstream.handle = (request, response) => {
+      if (request.url === '/slow') return;
+      reflect(request, response);
+    };
+    const result = await run(
+      {
+        calls: [
+          { method: 'POST', url: `http://${host}/token`, data: { grant_type: 'client_credentials', client_secret: '{{secret:oauth_client.client_secret}}' } },
+          { method: 'POST', url: `http://${host}/json`, headers: { authorization: 'Bearer {{secret:charge_key}}' }, json: { amount: 100 } },
+          { url: 'https://api.example.com/', headers: { a: '{{secret:charge_key}}' } },
+          { url: `http://${host}/slow`, headers: { a: '{{secret:charge_key}}' }, timeout: 0.3 },
+        ],
+        read: 'charge_key',
+      },
+      'brokered.py',
+    );
+    expect(result.code).toBe(0);
+    const { results, read } = JSON.parse(result.stdout);
+    expect(results[0]).toMatchObject({ ok: true, status: 200, contentType: 'application/json' });
+    expect(new URLSearchParams(upstream.seen[0]!.body).get('client_secret')).toBe(CLIENT_SECRET);
+    expect(results[0].echo.body).toContain('client_secret=***');
+    expect(JSON.parse(upstream.seen[1]!.body)).toEqual({ amount: 100 });
+    expect(upstream.seen[1]!.headers.authorization).toBe(`Bearer ${CHARGE_KEY}`);
+    expect(results[1].echo.headers.authorization).toBe('Bearer ***');
+    expect(results[2]).toMatchObject({ ok: false, error: 'HostNotAllowed', isHostNotAllowed: true, status: 403 });
+    expect(results[3]).toMatchObject({ ok: false, error: 'UpstreamTimeout', isUpstreamTimeout: true, status: 504 });
+    expect(read).toMatchObject({ ok: false, error: 'BrokerOnly' });
   });
 });
