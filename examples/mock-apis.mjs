@@ -1,5 +1,5 @@
 #!/usr/bin/env node
-// Stand-ins for the booking, partner OAuth and shop APIs the examples call, so that the walkthrough in
+// Stand-ins for the booking, partner OAuth, payments and shop APIs the examples call, so that the walkthrough in
 // docs/functions.md runs on one machine. They check that credentials arrive, and never print them.
 //
 //   node examples/mock-apis.mjs            # listens on http://127.0.0.1:8790
@@ -29,11 +29,23 @@ export function mockApis() {
       return send(201, { id: `rsv_${Math.random().toString(36).slice(2, 10)}`, time: time ?? 'the requested time' });
     }
     if (request.method === 'POST' && url.pathname === '/oauth/token') {
-      if (!auth.startsWith('Basic ')) return send(401, { error: 'invalid_client' });
-      const [id, secret] = Buffer.from(auth.slice(6), 'base64').toString('utf8').split(':').map(decodeURIComponent);
+      // client_secret_basic (Authorization: Basic) or client_secret_post (in the form), RFC 6749 §2.3.1.
+      const form = new URLSearchParams(body);
+      const [id, secret] = auth.startsWith('Basic ')
+        ? Buffer.from(auth.slice(6), 'base64').toString('utf8').split(':').map(decodeURIComponent)
+        : [form.get('client_id'), form.get('client_secret')];
       if (!id || !secret || new URLSearchParams(body).get('grant_type') !== 'client_credentials') return send(400, { error: 'invalid_request' });
       received.push({ api: 'oauth', client_id: id, client_secret: fingerprint(secret) });
       return send(200, { access_token: `mock-access-${Math.random().toString(36).slice(2)}`, token_type: 'Bearer', expires_in: 3600 });
+    }
+    if (request.method === 'POST' && url.pathname === '/v1/charges') {
+      if (!auth.startsWith('Bearer ') || auth.length <= 7) return send(401, { error: 'api key required' });
+      received.push({ api: 'payments', bearer: fingerprint(auth.slice(7)) });
+      const form = new URLSearchParams(body);
+      const amount = Number(form.get('amount'));
+      if (!Number.isInteger(amount) || amount <= 0) return send(400, { error: 'amount must be a positive whole number of cents' });
+      // Like some real APIs, it echoes part of the key it was called with: the broker scrubs it.
+      return send(201, { id: `ch_${Math.random().toString(36).slice(2, 10)}`, amount, currency: form.get('currency'), key_used: auth.slice(7) });
     }
     if (request.method === 'GET' && /^\/v1\/customers\/[^/]+\/points$/.test(url.pathname)) {
       if (!auth.startsWith('Bearer mock-access-')) return send(401, { error: 'invalid_token' });
@@ -53,5 +65,5 @@ export function mockApis() {
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   const port = Number(process.env.PORT ?? 8790);
-  mockApis().server.listen(port, '127.0.0.1', () => console.log(`mock APIs on http://127.0.0.1:${port} (booking, OAuth token + points, shop orders)`));
+  mockApis().server.listen(port, '127.0.0.1', () => console.log(`mock APIs on http://127.0.0.1:${port} (booking, OAuth token + points, payments, shop orders)`));
 }
