@@ -17,6 +17,9 @@ interface SecretSummary {
   updatedAt: string;
   updatedBy: string;
   lastReadAt: string | null;
+  allowedHosts: string[];
+  delivery: 'value' | 'broker-only';
+  reveal: 'allowed' | 'never';
 }
 
 interface AccessList {
@@ -80,6 +83,9 @@ function printSecret(secret: SecretSummary): void {
     ['agents with access', String(secret.agentsWithAccess)],
     ['updated', `${secret.updatedAt} by ${secret.updatedBy}`],
     ['last read', secret.lastReadAt ?? 'never'],
+    ['allowed hosts', secret.allowedHosts.length > 0 ? secret.allowedHosts.join(', ') : 'none (cannot be brokered)'],
+    ['delivery', secret.delivery === 'broker-only' ? 'broker-only (conv.http.fetch only)' : 'value (get_secret and conv.http.fetch)'],
+    ['reveal', secret.reveal === 'never' ? 'never (set, never shown)' : 'allowed'],
   ];
   process.stdout.write(`${lines.map(([k, v]) => `${(k ?? '').padEnd(19)} ${escapeTerminalControls(v ?? '')}`).join('\n')}\n`);
 }
@@ -104,7 +110,40 @@ const secretColumns: Array<[string, string]> = [
   ['updatedAt', 'UPDATED'],
   ['updatedBy', 'BY'],
   ['lastRead', 'LAST READ'],
+  ['use', 'USE'],
 ];
+
+/** The list's short form of S25/S27: how functions use it, and whether people may see it. */
+const useLabel = (s: SecretSummary): string => `${s.delivery === 'broker-only' ? 'broker-only' : 'value'}${s.reveal === 'never' ? ',never-revealed' : ''}`;
+
+/** S25, S27 flags, shared by create and set. */
+function addBrokerOptions(command: Command): Command {
+  return command
+    .option('--allowed-host <host>', 'a host brokered requests may send it to (api.stripe.com, *.example.com, host:port); repeat for each', collect)
+    .option('--no-allowed-hosts', 'clear the allowed hosts (it can no longer be brokered)')
+    .option('--delivery <delivery>', '"value" (get_secret and conv.http.fetch) or "broker-only" (conv.http.fetch only)')
+    .option('--reveal <reveal>', '"allowed" or "never" (nobody can reveal or copy it again; for good)');
+}
+
+interface BrokerFlags {
+  allowedHost?: string[];
+  /** false with --no-allowed-hosts. */
+  allowedHosts?: boolean;
+  delivery?: string;
+  reveal?: string;
+}
+
+/** The fields the flags set; the service checks them (400 naming the field). */
+function brokerFields(flags: BrokerFlags): Record<string, unknown> {
+  const fields: Record<string, unknown> = {};
+  if (flags.allowedHosts === false) {
+    if (flags.allowedHost?.length) throw new UsageError('give --allowed-host or --no-allowed-hosts, not both');
+    fields.allowedHosts = [];
+  } else if (flags.allowedHost !== undefined) fields.allowedHosts = flags.allowedHost;
+  if (flags.delivery !== undefined) fields.delivery = flags.delivery;
+  if (flags.reveal !== undefined) fields.reveal = flags.reveal;
+  return fields;
+}
 
 export function manageCommands(program: Command, api: () => ApiClient = () => apiClient()): { secrets: Command; keys: Command } {
   const secrets = program.command('secrets').description('create, list, rotate and delete secrets');
@@ -124,7 +163,7 @@ export function manageCommands(program: Command, api: () => ApiClient = () => ap
       } while (after);
       emit(flags.json, all, (rows) =>
         printTable(
-          rows.map((s) => ({ ...s, kindLabel: s.kind === 'kv' ? `kv(${s.keys.join(',')})` : 'single', lastRead: s.lastReadAt ?? 'never' })),
+          rows.map((s) => ({ ...s, kindLabel: s.kind === 'kv' ? `kv(${s.keys.join(',')})` : 'single', lastRead: s.lastReadAt ?? 'never', use: useLabel(s) })),
           secretColumns,
         ),
       );
@@ -139,7 +178,7 @@ export function manageCommands(program: Command, api: () => ApiClient = () => ap
       emit(flags.json, await api().request<SecretSummary>('GET', `/api/v1/secrets/${enc(name)}`), printSecret);
     });
 
-  addValueOptions(
+  addValueOptions(addBrokerOptions(
     secrets
       .command('create')
       .description('create a secret')
@@ -147,23 +186,23 @@ export function manageCommands(program: Command, api: () => ApiClient = () => ap
       .option('--description <text>', 'what it is for')
       .option('--agent <agent>', 'grant this agent access; repeat for each', collect)
       .option('--json', 'JSON output'),
-  ).action(async (name: string, flags: ValueFlags & { description?: string; agent?: string[]; json?: boolean }) => {
+  )).action(async (name: string, flags: ValueFlags & BrokerFlags & { description?: string; agent?: string[]; json?: boolean }) => {
     const value = valueFrom(flags);
     if (value === undefined) throw new UsageError('give a value: --value, --kv KEY=VALUE, --stdin, --stdin-json or --file');
-    const created = await api().request<SecretSummary>('POST', '/api/v1/secrets', { name, description: flags.description, value, agents: flags.agent });
+    const created = await api().request<SecretSummary>('POST', '/api/v1/secrets', { name, description: flags.description, value, agents: flags.agent, ...brokerFields(flags) });
     emit(flags.json, created, (s) => process.stdout.write(`Created secret "${s.name}" (version ${s.version}, ${s.agentsWithAccess} agent(s) with access).\n`));
   });
 
-  addValueOptions(
+  addValueOptions(addBrokerOptions(
     secrets
       .command('set')
-      .description('set a new value (a new version, current at once) and/or the description')
+      .description('set a new value (a new version, current at once), the description, allowed hosts, delivery or reveal')
       .argument('<name>')
       .option('--description <text>', 'a new description')
       .option('--json', 'JSON output'),
-  ).action(async (name: string, flags: ValueFlags & { description?: string; json?: boolean }) => {
+  )).action(async (name: string, flags: ValueFlags & BrokerFlags & { description?: string; json?: boolean }) => {
     const value = valueFrom(flags);
-    const updated = await api().request<SecretSummary>('PATCH', `/api/v1/secrets/${enc(name)}`, { value, description: flags.description });
+    const updated = await api().request<SecretSummary>('PATCH', `/api/v1/secrets/${enc(name)}`, { value, description: flags.description, ...brokerFields(flags) });
     emit(flags.json, updated, (s) => process.stdout.write(`Secret "${s.name}" is now at version ${s.version}.\n`));
   });
 

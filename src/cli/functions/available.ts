@@ -16,7 +16,9 @@ export function printReadable(list: Awaited<ReturnType<typeof readableSecrets>>,
   if (count === 0) lines.push('An admin can grant access on a secret\'s page, or: agent-secrets access grant SECRET AGENT');
   for (const secret of list.secrets) {
     const kind = secret.kind === 'kv' ? `key/value (${secret.keys.join(', ')})` : 'single value';
-    lines.push('', `${secret.name}  ${kind}${secret.description ? `  — ${secret.description}` : ''}`, `  ${secret.snippets[language]}`);
+    // How to use it (S25, S27), said only where it differs from a plain get_secret.
+    const use = secret.delivery === 'broker-only' ? `, broker-only (conv.http.fetch to ${secret.allowedHosts.join(', ') || 'no host yet'})` : secret.allowedHosts.length > 0 ? `, brokered to ${secret.allowedHosts.join(', ')}` : '';
+    lines.push('', `${secret.name}  ${kind}${use}${secret.description ? `  — ${secret.description}` : ''}`, `  ${secret.snippets[language]}`);
   }
   process.stdout.write(`${lines.join('\n')}\n`);
 }
