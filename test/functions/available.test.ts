@@ -49,6 +49,8 @@ describe('agent-secrets secrets available: what an agent can read (SPEC S11)', (
       kind: 'single',
       keys: [],
       description: 'Stripe live key',
+      delivery: 'value',
+      allowedHosts: [],
       snippets: {
         typescript: 'const stripeApiKey = await conv.utils.get_secret<string>("stripe_api_key");',
         javascript: 'const stripeApiKey = await conv.utils.get_secret("stripe_api_key");',
@@ -76,5 +78,24 @@ describe('agent-secrets secrets available: what an agent can read (SPEC S11)', (
   it('explains a management token given where an agent key belongs', async () => {
     const result = await runCli(['secrets', 'available', '--agent-key', h.admin.token], env);
     expect(result.stderr).toBe('agent-secrets: that is a personal access token (asp_…); run-time commands need an agent key (ask_…, from agent-secrets keys create AGENT)\n');
+  });
+
+  it('the CLI sets allowed hosts, delivery and reveal; a broker-only secret shows how to use it, with a conv.http.fetch snippet', async () => {
+    const admin = { ...env, AGENT_SECRETS_TOKEN: h.admin.token };
+    const created = await runCli(['secrets', 'create', 'payments_key', '--value', 'CANARY-available-5', '--agent', 'booking', '--allowed-host', 'API.Payments.example', '--allowed-host', '*.payments.example', '--delivery', 'broker-only', '--reveal', 'never'], admin);
+    expect(created.code).toBe(0);
+    const shown = await runCli(['secrets', 'get', 'payments_key'], admin);
+    expect(shown.stdout).toContain('allowed hosts       api.payments.example, *.payments.example');
+    expect(shown.stdout).toContain('delivery            broker-only (conv.http.fetch only)');
+    expect(shown.stdout).toContain('reveal              never (set, never shown)');
+    const refused = await runCli(['secrets', 'set', 'payments_key', '--allowed-host', 'https://x'], admin);
+    expect(refused.code).toBe(1);
+    expect(refused.stderr).toContain('(field: allowedHosts.0)');
+    const list = await runCli(['secrets', 'available', '--agent-key', booking.key], env);
+    expect(list.stdout).toContain('payments_key  single value, broker-only (conv.http.fetch to api.payments.example, *.payments.example)\n');
+    expect(list.stdout).toContain('  const response = await conv.http.fetch("https://api.payments.example/", { headers: { authorization: "Bearer {{secret:payments_key}}" } });\n');
+    const cleared = await runCli(['secrets', 'set', 'payments_key', '--no-allowed-hosts', '--json'], admin);
+    expect(JSON.parse(cleared.stdout).allowedHosts).toEqual([]);
+    expect(`${created.stdout}${shown.stdout}${list.stdout}`).not.toContain('CANARY');
   });
 });
