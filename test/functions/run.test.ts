@@ -201,6 +201,8 @@ describe('agent-secrets run: functions against a real server (SQLite)', () => {
       kind: 'kv',
       keys: ['client_id', 'client_secret'],
       description: '',
+      delivery: 'value',
+      allowedHosts: [],
       snippet: 'const { client_id, client_secret } = await conv.utils.get_secret<{ client_id: string; client_secret: string }>("oauth_client");',
     });
   });
