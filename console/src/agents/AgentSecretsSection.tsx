@@ -7,7 +7,16 @@ import { Notice } from '../ui/Notice';
 import { When } from '../ui/When';
 import { secretPath } from '../secrets/paths';
 
-export const snippetFor = (name: string): string => `conv.utils.get_secret(${JSON.stringify(name)})`;
+/**
+ * What a function writes to use the secret: get_secret, or for a broker-only secret (SPEC S27) a
+ * brokered request to its first allowed host.
+ */
+export function snippetFor(secret: Pick<ReadableSecret, 'name' | 'kind' | 'keys' | 'delivery' | 'allowedHosts'>): string {
+  if (secret.delivery !== 'broker-only') return `conv.utils.get_secret(${JSON.stringify(secret.name)})`;
+  const host = (secret.allowedHosts[0] ?? 'api.example.com').replace(/^\*\./, 'api.');
+  const placeholder = `{{secret:${secret.name}${secret.kind === 'kv' && secret.keys[0] ? `.${secret.keys[0]}` : ''}}}`;
+  return `conv.http.fetch(${JSON.stringify(`https://${host}/`)}, { headers: { authorization: ${JSON.stringify(`Bearer ${placeholder}`)} } })`;
+}
 
 /** SPEC S11/S15: the secrets this agent can read, each with a ready-to-paste snippet. */
 export function AgentSecretsSection({ agent }: { agent: Agent }) {
@@ -28,12 +37,13 @@ export function AgentSecretsSection({ agent }: { agent: Agent }) {
                   {secret.name}
                 </Link>
                 <span className="muted small">
-                  {secret.kind === 'kv' ? `key/value: ${secret.keys.join(', ')}` : 'single value'} · last read <When at={secret.lastReadAt} />
+                  {secret.kind === 'kv' ? `key/value: ${secret.keys.join(', ')}` : 'single value'}
+                  {secret.delivery === 'broker-only' ? ' · broker-only' : ''} · last read <When at={secret.lastReadAt} />
                 </span>
               </div>
               <div className="snippet">
-                <code>{snippetFor(secret.name)}</code>
-                <CopyButton text={() => snippetFor(secret.name)} label="Copy" ariaLabel={`Copy snippet for ${secret.name}`} />
+                <code>{snippetFor(secret)}</code>
+                <CopyButton text={() => snippetFor(secret)} label="Copy" ariaLabel={`Copy snippet for ${secret.name}`} />
               </div>
             </li>
           ))}

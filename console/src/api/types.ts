@@ -25,7 +25,15 @@ export interface SecretSummary {
   updatedAt: string;
   updatedBy: string;
   lastReadAt: string | null;
+  /** SPEC S25: where brokered requests may send it; empty: it cannot be brokered. */
+  allowedHosts: string[];
+  /** SPEC S27: how functions use it. */
+  delivery: Delivery;
+  /** SPEC S27: whether people may reveal or copy it ("never" is for good). */
+  reveal: 'allowed' | 'never';
 }
+
+export type Delivery = 'value' | 'broker-only';
 
 export interface SecretPage {
   secrets: SecretSummary[];
@@ -98,6 +106,8 @@ export interface ReadableSecret {
   keys: string[];
   description: string;
   lastReadAt: string | null;
+  delivery: Delivery;
+  allowedHosts: string[];
 }
 
 export interface User {

@@ -12,6 +12,10 @@ const ACTIONS: Record<string, string> = {
   'secret.value_set': 'New value',
   'secret.description_set': 'Description changed',
   'secret.access_set': 'Agent access changed',
+  'secret.allowed_hosts_set': 'Allowed hosts changed',
+  'secret.delivery_set': 'Delivery changed',
+  'secret.reveal_set': 'Reveal set',
+  'secret.use': 'Used in a brokered request',
   'secret.restore': 'Version restored',
   'secret.delete': 'Deleted',
 };
@@ -44,7 +48,7 @@ export function RecentActivitySection({ secretName, revision }: { secretName: st
                   <When at={event.at} />
                 </td>
                 <td data-label="What">{ACTIONS[event.action] ?? event.action}</td>
-                <td data-label="Who">{event.agent !== null && event.action === 'secret.read' ? `agent ${event.agent}` : (event.actor.name ?? event.actor.type)}</td>
+                <td data-label="Who">{event.agent !== null && (event.action === 'secret.read' || event.action === 'secret.use') ? `agent ${event.agent}` : (event.actor.name ?? event.actor.type)}</td>
                 <td data-label="Version">{event.version === null ? <span className="muted">—</span> : `v${event.version}`}</td>
                 <td data-label="Outcome">
                   <span className={`badge ${event.outcome === 'success' ? 'badge-success' : 'badge-danger'}`}>{OUTCOMES[event.outcome] ?? event.outcome}</span>

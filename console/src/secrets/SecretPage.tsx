@@ -7,6 +7,7 @@ import { Link } from '../ui/Link';
 import { Notice } from '../ui/Notice';
 import { When } from '../ui/When';
 import { AgentAccessSection } from './AgentAccessSection';
+import { BrokerSection } from './BrokerSection';
 import { DeleteSecretSection } from './DeleteSecretSection';
 import { DescriptionEditor } from './DescriptionEditor';
 import { RecentActivitySection } from './RecentActivitySection';
@@ -78,6 +79,7 @@ export function SecretPage({ name }: { name: string }) {
       </dl>
       {notice ? <Notice tone="success">{notice}</Notice> : null}
       <ValueSection secret={facts} onNewVersion={(version) => changed(`Version ${version} is now the current value for every agent, from its next read.`)} />
+      <BrokerSection secret={facts} revision={revision} onSaved={changed} />
       <AgentAccessSection secretName={facts.name} revision={revision} onSaved={() => setRevision((n) => n + 1)} />
       <VersionsSection secretName={facts.name} revision={revision} onRestored={(from, to) => changed(`Version ${from} restored as version ${to}; it is current for every agent from its next read.`)} />
       <RecentActivitySection secretName={facts.name} revision={revision} />

@@ -20,6 +20,7 @@ export function SecretsTable({ secrets }: { secrets: SecretSummary[] }) {
             </td>
             <td data-label="Kind">
               <KindOf secret={secret} />
+              <UseOf secret={secret} />
             </td>
             <td data-label="Agents with access">
               {secret.agentsWithAccess === 0 ? <span className="muted">none</span> : secret.agentsWithAccess}
@@ -48,6 +49,17 @@ export function KindOf({ secret }: { secret: Pick<SecretSummary, 'kind' | 'keys'
           {key}
         </code>
       ))}
+    </span>
+  );
+}
+
+/** SPEC S27 in lists: a broker-only or never-revealed secret says so beside its kind. */
+export function UseOf({ secret }: { secret: Pick<SecretSummary, 'delivery' | 'reveal'> }) {
+  if (secret.delivery !== 'broker-only' && secret.reveal !== 'never') return null;
+  return (
+    <span className="kind-kv">
+      {secret.delivery === 'broker-only' ? <span className="badge badge-warning">broker-only</span> : null}
+      {secret.reveal === 'never' ? <span className="badge">never revealed</span> : null}
     </span>
   );
 }

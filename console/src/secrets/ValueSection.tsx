@@ -25,6 +25,9 @@ export function ValueSection({ secret, onNewVersion }: { secret: SecretSummary; 
             onNewVersion(version);
           }}
         />
+      ) : secret.reveal === 'never' ? (
+        // SPEC S27: no reveal, no copy; replacing it stays possible.
+        <p className="value-never">Set, never shown. Nobody can reveal or copy this value; it can still be replaced.</p>
       ) : (
         <MaskedValue secret={secret} />
       )}
