@@ -2,7 +2,7 @@
  * The real server (createVault + buildServer, as `agent-secrets serve` wires them) for benchmarks, in
  * its own process. Prints {"port": N} once listening.
  *
- *   tsx bench/server.ts --sqlite FILE | --postgres URL   --master-key BASE64   [--no-audit | --no-signing] [--timings]
+ *   tsx bench/server.ts --sqlite FILE | --postgres URL   --master-key BASE64   [--no-audit | --no-signing] [--timings] [--broker-allow-private]
  *
  * --no-audit answers reads without writing their audit events: it exists only here, to show what the
  * audit costs, and breaks the product's promise (SPEC S13); the CLI cannot set it. --no-signing writes
@@ -25,6 +25,8 @@ const { values } = parseArgs({
     'no-audit': { type: 'boolean', default: false },
     'no-signing': { type: 'boolean', default: false },
     timings: { type: 'boolean', default: false },
+    // bench/broker.ts sends brokered requests to an upstream on loopback, as serve --broker-allow-private allows.
+    'broker-allow-private': { type: 'boolean', default: false },
   },
 });
 
@@ -36,10 +38,11 @@ const vault = createVault({
   masterKey: masterKeyFromBytes(Buffer.from(values['master-key'] ?? '', 'base64')),
   log: logger,
   benchmark: { benchmarkSkipReadEvents: values['no-audit'], benchmarkUnsignedHeads: values['no-signing'] },
+  broker: { allowPrivate: values['broker-allow-private'] },
 });
 await store.readEvents.ready();
 // The benchmark loads one agent key far beyond any real agent's rate: no per-key limit here.
-const app = await buildServer({ vault, logger, limits: { readsPerSecond: Number.POSITIVE_INFINITY } });
+const app = await buildServer({ vault, logger, limits: { readsPerSecond: Number.POSITIVE_INFINITY, brokeredRequestsPerSecond: Number.POSITIVE_INFINITY } });
 if (values.timings) recordTimings(app);
 await app.listen({ port: 0, host: '127.0.0.1' });
 const address = app.server.address();

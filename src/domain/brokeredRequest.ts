@@ -11,8 +11,9 @@ export const BROKER_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 
 export const MAX_BROKER_BODY_BYTES = 10 * 1024 * 1024;
 export const MAX_BROKER_TIMEOUT_MS = 30_000;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/;
-// Header values as HTTP allows them: no line breaks or NUL (which would smuggle another header).
-const HEADER_VALUE = /^[^\r\n\u0000]*$/;
+// Header values as HTTP (RFC 9110 field-value) and Node's client allow them: tab, visible ASCII,
+// space and obs-text bytes; no line break or NUL, which would smuggle another header, no other control.
+const HEADER_VALUE = /^[\t\x20-\x7e\x80-\xff]*$/;
 
 export const brokeredRequestSchema = z.strictObject(
   {
@@ -24,7 +25,7 @@ export const brokeredRequestSchema = z.strictObject(
     headers: z
       .record(
         z.string().regex(HEADER_NAME, { error: 'header names must be HTTP tokens (letters, digits and !#$%&\'*+.^_`|~-)' }),
-        z.string({ error: 'header values must be strings' }).max(16_384, { error: 'must be at most 16384 characters' }).regex(HEADER_VALUE, { error: 'must not contain line breaks or NUL' }),
+        z.string({ error: 'header values must be strings' }).max(16_384, { error: 'must be at most 16384 characters' }).regex(HEADER_VALUE, { error: 'must hold only tabs, printable characters and Latin-1 letters: no line breaks or other control characters' }),
         { error: 'must be an object of header names to string values' },
       )
       .refine((headers) => Object.keys(headers).length <= 100, { error: 'must hold at most 100 headers' })

@@ -160,8 +160,9 @@ export function brokerService(deps: { runtime: Pick<RuntimeService, 'resolveForA
     let answer;
     try {
       answer = await egress.send({ url: filled.url, method: request.method, headers: filled.headers, body: filled.body, timeoutMs: request.timeoutMs });
-    } catch (error) {
-      if (!(error instanceof EgressError)) throw error;
+    } catch (thrown) {
+      // Anything else Node's client threw: its message may quote a header, so none of it is passed on.
+      const error = thrown instanceof EgressError ? thrown : new EgressError('unreachable', `The request to "${where.host}" could not be sent.`);
       const { code, outcome } = refusalOf(error);
       return refuse(new VaultError(code, error.message, code === 'HostNotAllowed' ? 'url' : undefined), () => ({ outcome, reason: error.reason }));
     }
@@ -223,8 +224,8 @@ function fillRequest(request: ParsedBrokeredRequest, fills: ReadonlyMap<string, 
   const headers: Array<[string, string]> = [];
   for (const [name, value] of request.headers) {
     const filled = fillPlaceholders(value, (text) => fills.get(text) ?? '');
-    if (!isSendableHeaderValue(filled) || /[^\u0000-\u00ff]/.test(filled)) {
-      return invalidInput(`headers.${name}`, `headers.${name}: a secret's value cannot be sent in a header (it holds a line break or characters outside Latin-1); send it in the body instead`);
+    if (!isSendableHeaderValue(filled)) {
+      return invalidInput(`headers.${name}`, `headers.${name}: a secret's value cannot be sent in a header (it holds a line break, another control character or characters outside Latin-1); send it in the body instead`);
     }
     headers.push([name, filled]);
   }

@@ -30,6 +30,7 @@ describe.each(DATABASES)('brokered requests through POST /runtime/v1/requests (S
     await create({ name: 'nowhere', value: `${CANARY}-nowhere`, allowedHosts: [] });
     await create({ name: 'not_granted', value: `${CANARY}-ng`, agents: [] });
     await create({ name: 'multiline', value: `${CANARY}-line\r\nX-Injected: 1` });
+    await create({ name: 'control', value: `${CANARY}-bell\u0007` });
     await create({ name: 'dotted.name', value: `${CANARY}-dotted` });
   });
   afterAll(async () => {
@@ -175,6 +176,8 @@ describe.each(DATABASES)('brokered requests through POST /runtime/v1/requests (S
     ['a key it does not have', { url: up('/x'), headers: { a: '{{secret:oauth.nope}}' } }, 'headers.a'],
     ['a single value with a key', { url: up('/x'), headers: { a: '{{secret:stripe.key}}' } }, 'headers.a'],
     ['a value with a line break in a header', { url: up('/x'), headers: { a: '{{secret:multiline}}' } }, 'headers.a'],
+    ['a value with another control character in a header', { url: up('/x'), headers: { a: '{{secret:control}}' } }, 'headers.a'],
+    ['a header with a control character', { url: up('/?{{secret:stripe}}'), headers: { a: 'x\u007f' } }, 'headers.a'],
     ['a user and password in the URL', { url: 'http://u:{{secret:stripe}}@UP/' }, 'url'],
     ['another scheme', { url: 'ftp://example.com/?{{secret:stripe}}' }, 'url'],
     ['an unknown method', { method: 'CONNECT', url: up('/?{{secret:stripe}}') }, 'method'],

@@ -47,6 +47,9 @@ export function brokeredRequestRoutes(vault: Vault, limits: RateLimits): Fastify
         enforce(perKey, agentKey.slice(0, 20), reply, 'brokered requests with this agent key');
         const answer = await vault.broker.sendBrokeredRequest(agentKey, request.body);
         void reply.header('cache-control', 'no-store');
+        // The vault returns exactly the documented shape: plain JSON.stringify sends it without a second
+        // pass through the response schema (up to 10 MiB of body), which still documents it.
+        void reply.serializer(JSON.stringify);
         return answer;
       },
     );
