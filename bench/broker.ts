@@ -12,9 +12,8 @@
  * p99 latency, the broker's added p50 and p99, and the server process's CPU time per request (all
  * threads, from /proc).
  */
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { cpus, tmpdir } from 'node:os';
@@ -26,6 +25,7 @@ import { masterKeyFromBytes } from '../src/crypto/masterKey.js';
 import { migrateToLatest, openStore } from '../src/store/database.js';
 import { createVault } from '../src/vault/index.js';
 import { silentLog } from '../src/vault/log.js';
+import { cpuMs, startServer } from './processes.js';
 import { quantiles } from './quantiles.js';
 
 const { values: options } = parseArgs({ options: { blocks: { type: 'string', default: '5' }, 'per-block': { type: 'string', default: '1000' } } });
@@ -33,11 +33,6 @@ const BLOCKS = Number(options.blocks);
 const PER_BLOCK = Number(options['per-block']);
 const VALUE = 'sk_bench_broker_0123456789abcdef';
 
-function cpuMs(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
 
 const upstream = createServer((request, response) => {
   request.resume();
@@ -62,16 +57,9 @@ const { key: agentKey } = await vault.agents.createAgentKey(caller, agent.id, 'b
 await vault.secrets.createSecret(caller, { name: 'bench_secret', value: VALUE, agents: [agent.id], allowedHosts: [upstreamHost] });
 await vault.close();
 
-const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'server.ts'), '--sqlite', file, '--master-key', masterKey, '--broker-allow-private'], { stdio: ['ignore', 'pipe', 'inherit'] });
-const port = await new Promise<number>((resolve, reject) => {
-  let out = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    out += chunk.toString();
-    const line = out.split('\n').find((l) => l.startsWith('{'));
-    if (line) resolve((JSON.parse(line) as { port: number }).port);
-  });
-  child.on('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
-});
+const server = await startServer(['--sqlite', file, '--master-key', masterKey, '--broker-allow-private']);
+const { child } = server;
+const port = Number(new URL(server.url).port);
 
 const direct = new Pool(`http://${upstreamHost}`, { connections: 1 });
 const vaultPool = new Pool(`http://127.0.0.1:${port}`, { connections: 1 });
@@ -136,7 +124,6 @@ process.stdout.write(
 
 await direct.close();
 await vaultPool.close();
-child.kill('SIGTERM');
-await new Promise((resolve) => child.once('exit', resolve));
+await server.stop();
 upstream.close();
 rmSync(dir, { recursive: true, force: true });

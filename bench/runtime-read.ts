@@ -13,7 +13,6 @@
  * costs (same-run A/B: the same store, server code and load, one switch apart).
  * Figures are medians over the rounds; scenarios are interleaved so that noise hits them alike.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { cpus, tmpdir } from 'node:os';
@@ -25,6 +24,7 @@ import pg from 'pg';
 import { masterKeyFromBytes } from '../src/crypto/masterKey.js';
 import type { StoreLocation } from '../src/store/database.js';
 import { paced, type PacedFigures } from './paced.js';
+import { cpuMs, startServer, type Server } from './processes.js';
 import { seed } from './seed.js';
 
 const { values: options } = parseArgs({
@@ -39,34 +39,6 @@ const { values: options } = parseArgs({
 const ROUNDS = Number(options.rounds);
 const SECONDS = Number(options.seconds);
 const CONNECTIONS = Number(options.connections);
-
-interface Server {
-  url: string;
-  child: ChildProcess;
-  stop(): Promise<void>;
-}
-
-async function startServer(args: string[]): Promise<Server> {
-  const child = spawn(process.execPath, ['--import', 'tsx', join(import.meta.dirname, 'server.ts'), ...args], { stdio: ['ignore', 'pipe', 'inherit'] });
-  const port = await new Promise<number>((resolve, reject) => {
-    let out = '';
-    child.stdout?.on('data', (chunk: Buffer) => {
-      out += chunk.toString();
-      const line = out.split('\n').find((l) => l.startsWith('{'));
-      if (line) resolve((JSON.parse(line) as { port: number }).port);
-    });
-    child.on('exit', (code) => reject(new Error(`bench server exited with ${code}`)));
-  });
-  return {
-    url: `http://127.0.0.1:${port}`,
-    child,
-    stop: () =>
-      new Promise((done) => {
-        child.once('exit', () => done());
-        child.kill('SIGTERM');
-      }),
-  };
-}
 
 /** What bench/server.ts --timings reports for one route. */
 interface ServerTimings {
@@ -90,13 +62,6 @@ interface Figures {
   cpuPerRequestUs: number;
 }
 
-/** CPU time a process has used so far, all threads, user + system, in ms (/proc/PID/stat, in ticks of 10 ms). */
-function cpuMs(pid: number | undefined): number {
-  if (pid === undefined) return 0;
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').replace(/^.*\) /, '').split(' ');
-  // After the command name: field 14 (utime) and 15 (stime) of proc(5) are the 12th and 13th here.
-  return (Number(fields[11]) + Number(fields[12])) * 10;
-}
 
 async function load(server: Pick<Server, 'url' | 'child'>, path: string, key: string | undefined, extra: Partial<autocannon.Options> = {}): Promise<Figures> {
   const cpuBefore = cpuMs(server.child.pid);

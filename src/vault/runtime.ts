@@ -27,6 +27,18 @@ export interface ReadableSecret {
   allowedHosts: string[];
 }
 
+/** A row of listReadableSecrets as the "what can I read" lists show it (SPEC S11, S25, S27). */
+export function readableSecretOf(row: { name: string; kind: string; key_names: string; description: string; delivery: string; allowed_hosts: string }): ReadableSecret {
+  return {
+    name: row.name,
+    kind: row.kind as SecretKind,
+    keys: JSON.parse(row.key_names) as string[],
+    description: row.description,
+    delivery: row.delivery as Delivery,
+    allowedHosts: JSON.parse(row.allowed_hosts) as string[],
+  };
+}
+
 const badKey = (): VaultError =>
   new VaultError('unauthenticated', 'The agent key is missing, malformed, unknown or revoked; use a current key from the agent\'s page.');
 
@@ -163,14 +175,7 @@ export function runtimeService(deps: { store: Store; sealing: SealingService; au
     return {
       agent: row.agent_name,
       account: row.account_name,
-      secrets: secrets.map((secret) => ({
-        name: secret.name,
-        kind: secret.kind as SecretKind,
-        keys: JSON.parse(secret.key_names) as string[],
-        description: secret.description,
-        delivery: secret.delivery as Delivery,
-        allowedHosts: JSON.parse(secret.allowed_hosts) as string[],
-      })),
+      secrets: secrets.map(readableSecretOf),
     };
   }
 

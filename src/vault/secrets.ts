@@ -9,6 +9,7 @@ import { actorOf, requireSecretAdmin, type UserCaller } from './callers.js';
 import { newId, nowIso } from './ids.js';
 import { findAgent, resolveAgents } from './agents.js';
 import { listReadableSecrets } from '../store/runtime.js';
+import { readableSecretOf } from './runtime.js';
 import { UNREADABLE_DETAIL, type SealingService } from './sealing.js';
 
 export interface SecretSummary {
@@ -378,15 +379,7 @@ export function secretsService(deps: { store: Store; audit: AuditTrail; sealing:
     const rows = await listReadableSecrets(store.db, agent.id);
     return {
       agent: agent.name,
-      secrets: rows.map((row) => ({
-        name: row.name,
-        kind: row.kind as SecretKind,
-        keys: JSON.parse(row.key_names) as string[],
-        description: row.description,
-        delivery: row.delivery as Delivery,
-        allowedHosts: JSON.parse(row.allowed_hosts) as string[],
-        lastReadAt: row.last_read_at,
-      })),
+      secrets: rows.map((row) => ({ ...readableSecretOf(row), lastReadAt: row.last_read_at })),
     };
   }
 
