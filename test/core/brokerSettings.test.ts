@@ -103,6 +103,15 @@ describe.each(DATABASES)('allowed hosts, delivery and reveal (S25, S27) on %s', 
     expect((await read('charge_key')).body.value).toBe(`${CANARY}-charge`);
   });
 
+  it('a change of delivery written straight to the database (another instance, a hand edit) holds from the next read (S7)', async () => {
+    await create({ name: 'edited_by_hand', value: `${CANARY}-hand` });
+    expect((await read('edited_by_hand')).status).toBe(200);
+    expect((await read('edited_by_hand')).status).toBe(200);
+    // Only the new column changes: the read revision's trigger (migration 0007) must see it.
+    await h.vault.store.db.updateTable('secrets').set({ delivery: 'broker-only' }).where('name', '=', 'edited_by_hand').execute();
+    expect((await read('edited_by_hand')).body.error.code).toBe('BrokerOnly');
+  });
+
   it('an agent without access still gets MissingAccess, not BrokerOnly, for a broker-only secret', async () => {
     const other = await h.agentWithKey(admin, 'other');
     await create({ name: 'only_booking', value: `${CANARY}-ob`, delivery: 'broker-only', agents: ['booking'] });
