@@ -10,6 +10,7 @@ import { findPlaceholders, mentionsPlaceholder, type Placeholder } from './place
 export const BROKER_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 'OPTIONS'] as const;
 export const MAX_BROKER_BODY_BYTES = 10 * 1024 * 1024;
 export const MAX_BROKER_TIMEOUT_MS = 30_000;
+export const MAX_DISTINCT_PLACEHOLDERS = 20;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/;
 // Header values as HTTP (RFC 9110 field-value) and Node's client allow them: tab, visible ASCII,
 // space and obs-text bytes; no line break or NUL, which would smuggle another header, no other control.
@@ -103,6 +104,14 @@ export function parseBrokeredRequest(input: BrokeredRequestInput): ParsedBrokere
     }
     const size = 'text' in body ? Buffer.byteLength(body.text, 'utf8') : body.bytes.length;
     if (size > MAX_BROKER_BODY_BYTES) throw invalidInput('body', `body must be at most ${MAX_BROKER_BODY_BYTES} bytes (10 MiB)`);
+  }
+  const distinct = new Set<string>();
+  for (const placeholder of placeholders) {
+    distinct.add(placeholder.text);
+    // Each names a secret to look up: a body of thousands of names must not become thousands of queries.
+    if (distinct.size > MAX_DISTINCT_PLACEHOLDERS) {
+      throw invalidInput(placeholder.field, `a brokered request may use at most ${MAX_DISTINCT_PLACEHOLDERS} different placeholders`);
+    }
   }
   if (placeholders.length === 0) {
     // Without a secret no allowed host applies: the vault would be an open proxy to anywhere.

@@ -34,6 +34,9 @@ interface Use {
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
+/** Secret lookups one brokered request may cause at most. */
+export const MAX_LOOKUPS = 32;
+
 function asUtf8(bytes: Buffer): string | undefined {
   try {
     return utf8.decode(bytes);
@@ -72,6 +75,10 @@ export function brokerService(deps: { runtime: Pick<RuntimeService, 'resolveForA
     const resolve = async (name: string): Promise<Resolution> => {
       let resolution = lookedUp.get(name);
       if (resolution === undefined) {
+        // Each lookup is a query: a body of many distinct (or many-dotted) placeholders must not become thousands.
+        if (lookedUp.size >= MAX_LOOKUPS) {
+          throw invalidInput('body', `a brokered request may name at most ${MAX_LOOKUPS} different secrets (counting each way a dotted placeholder can be read)`);
+        }
         resolution = await runtime.resolveForAgent(agentKey, name);
         lookedUp.set(name, resolution);
       }

@@ -193,6 +193,18 @@ describe.each(DATABASES)('brokered requests through POST /runtime/v1/requests (S
     expect(upstream.seen.length).toBe(0);
   });
 
+  it('a request naming too many different secrets is refused before it costs a query per name', async () => {
+    const body = Array.from({ length: 40 }, (_, i) => `{{secret:missing_${i}}}`).join(' ');
+    const refused = await broker({ method: 'POST', url: url('/many'), body });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({ field: 'body', message: expect.stringContaining('at most 20 different placeholders') });
+    // A dotted name is read several ways, each a lookup: bounded too.
+    const dotted = await broker({ method: 'POST', url: url('/dots'), body: `{{secret:${Array.from({ length: 64 }, () => 'a').join('.')}}}` });
+    expect(dotted.status).toBe(400);
+    expect(dotted.body.error.message).toContain('at most 32 different secrets');
+    expect(upstream.seen.length).toBe(0);
+  });
+
   it('a redirect is answered, not followed, its Location scrubbed', async () => {
     upstream.handle = (_request, response) => {
       response.writeHead(302, { location: `https://evil.example/?leak=${encodeURIComponent(STRIPE)}` });

@@ -7,8 +7,9 @@ import { RateLimiter, enforce, type RateLimits } from '../rateLimit.js';
 import { errorSchema } from '../schemas.js';
 import { agentKeyOf } from './runtime.js';
 
-// 10 MiB of body can take several times that as JSON escapes (or a third more as base64).
-const BROKER_BODY_LIMIT = 64 * 1024 * 1024;
+// 10 MiB of body is 13.4 MiB as base64; a text body that needs heavy JSON escaping should travel as
+// base64 ("bodyEncoding"). Bounded, since every request in flight holds its parsed body in memory.
+const BROKER_BODY_LIMIT = 16 * 1024 * 1024;
 
 /** SPEC S26: `POST /runtime/v1/requests`, an outbound request the vault sends with secrets filled in. */
 export function brokeredRequestRoutes(vault: Vault, limits: RateLimits): FastifyPluginAsyncZod {
