@@ -3,6 +3,7 @@ import { startHarness, type Harness } from '../support/harness.js';
 import { reflect, startUpstream, type Upstream } from '../support/upstream.js';
 import { fixture, runCli, type CliResult } from './cli.js';
 import { leaksOf } from './leaks.js';
+import { HostNotAllowed, createConv } from '../../src/sdk/index.js';
 
 const CHARGE_KEY = 'sk_live_CANARY-fn-charge/+"k"&=1';
 const CLIENT_SECRET = 'CANARY-fn-client-secret/=+';
@@ -13,6 +14,7 @@ describe('conv.http.fetch through agent-secrets run (S28), against a real server
   let upstream: Upstream;
   let env: Record<string, string>;
   let host: string;
+  let agentKey: string;
   const outputs: CliResult[] = [];
 
   const run = async (args: unknown, file = 'brokered.ts') => {
@@ -29,6 +31,7 @@ describe('conv.http.fetch through agent-secrets run (S28), against a real server
     const create = (body: Record<string, unknown>) => h.call('POST', '/api/v1/secrets', { token: h.admin.token, body: { agents: ['booking'], allowedHosts: [host], ...body } });
     await create({ name: 'charge_key', value: CHARGE_KEY, delivery: 'broker-only' });
     await create({ name: 'oauth_client', value: { client_id: 'fn-client', client_secret: CLIENT_SECRET }, reveal: 'never' });
+    agentKey = booking.key;
     env = { AGENT_SECRETS_URL: h.url, AGENT_SECRETS_AGENT_KEY: booking.key };
   });
   afterAll(async () => {
@@ -104,5 +107,29 @@ describe('conv.http.fetch through agent-secrets run (S28), against a real server
     expect(results[2]).toMatchObject({ ok: false, error: 'HostNotAllowed', isHostNotAllowed: true, status: 403 });
     expect(results[3]).toMatchObject({ ok: false, error: 'UpstreamTimeout', isUpstreamTimeout: true, status: 504 });
     expect(read).toMatchObject({ ok: false, error: 'BrokerOnly' });
+  });
+
+  it('outside the runner, createConv sends straight to the service: statuses without a body, bytes, redirects and refusals', async () => {
+    const lines: string[] = [];
+    const conv = await createConv({ agentKey, url: h.url, logSink: (line) => lines.push(line) });
+    upstream.handle = (request, response) => {
+      if (request.url === '/empty') return void response.writeHead(204).end();
+      if (request.url === '/moved') return void response.writeHead(301, { location: `https://elsewhere.example/?k=${encodeURIComponent(CHARGE_KEY)}` }).end();
+      response.setHeader('content-type', 'application/octet-stream');
+      response.end(Buffer.concat([Buffer.from([0, 255]), Buffer.from(request.headers.authorization ?? '')]));
+    };
+    const auth = { authorization: 'Bearer {{secret:charge_key}}' };
+    const empty = await conv.http.fetch(`http://${host}/empty`, { headers: auth });
+    expect(empty.status).toBe(204);
+    expect(await empty.text()).toBe('');
+    const bytes = Buffer.from(await (await conv.http.fetch(new URL(`http://${host}/bytes`), { method: 'PUT', headers: auth, body: new Uint8Array([1, 2, 3]) })).arrayBuffer());
+    expect(bytes.subarray(0, 2)).toEqual(Buffer.from([0, 255]));
+    expect(bytes.subarray(2).toString()).toBe('Bearer ***');
+    expect(upstream.seen[1]!.method).toBe('PUT');
+    const moved = await conv.http.fetch(`http://${host}/moved`, { headers: auth });
+    expect(moved.status).toBe(301);
+    expect(moved.headers.get('location')).toBe('https://elsewhere.example/?k=***');
+    await expect(conv.http.fetch('https://api.example.com/', { headers: auth })).rejects.toBeInstanceOf(HostNotAllowed);
+    expect(upstream.seen.length).toBe(3);
   });
 });
