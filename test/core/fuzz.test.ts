@@ -55,11 +55,12 @@ const ROUTES: Array<[method: string, path: (seg: () => string) => string]> = [
   ['POST', () => '/api/v1/auth/login'],
   ['GET', (s) => `/runtime/v1/secrets/${s()}`],
   ['GET', () => '/runtime/v1/secrets'],
+  ['POST', () => '/runtime/v1/requests'],
   ['GET', (s) => `/${s()}/${s()}`],
 ];
 
 // Field names the routes know, so that bodies reach the validators; their values are never valid.
-const FIELDS = ['name', 'value', 'agents', 'description', 'email', 'role', 'password', 'version', '__proto__', 'constructor', 'x'];
+const FIELDS = ['name', 'value', 'agents', 'description', 'email', 'role', 'password', 'version', 'allowedHosts', 'delivery', 'reveal', 'method', 'url', 'headers', 'body', 'bodyEncoding', 'timeoutMs', '__proto__', 'constructor', 'x'];
 
 function randomJson(r: ReturnType<typeof prng>, depth: number): unknown {
   switch (r.int(depth > 3 ? 5 : 8)) {
