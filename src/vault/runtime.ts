@@ -36,9 +36,16 @@ interface KeyRow {
   vault_enabled: number;
 }
 
+/** A person's token sent where an agent key belongs: said as such, never echoed. */
+const TOKEN_FOR_RUNTIME = (): VaultError =>
+  new VaultError(
+    'unauthenticated',
+    'This is a personal access token (asp_…): it manages the vault (/api/v1, the agent-secrets management commands). Run-time reads need an agent key (ask_…), from agent-secrets keys create AGENT or the agent\'s page.',
+  );
+
 function agentKeyId(agentKey: string): string {
   const id = credentialId(agentKey, 'ask');
-  if (id === undefined) throw badKey();
+  if (id === undefined) throw credentialId(agentKey, 'asp') === undefined ? badKey() : TOKEN_FOR_RUNTIME();
   return `key_${id}`;
 }
 

@@ -102,6 +102,32 @@ describe('agent-secrets on the embedded default', () => {
     expect(newline.stderr).not.toContain(env.AGENT_SECRETS_TOKEN);
   });
 
+  it('a missing token says where a newcomer\'s token came from: the first start (npm start) or init', async () => {
+    const result = await runCli(['secrets', 'list'], { env: { AGENT_SECRETS_URL: server.url } });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      'agent-secrets: set AGENT_SECRETS_TOKEN to a personal access token (asp_…): the one `npm start` (agent-secrets serve) printed on its first start, or the one agent-secrets init printed (a user with a token makes more: agent-secrets tokens create NAME)\n',
+    );
+  });
+
+  it('an agent key where the token belongs is named as one, with where it belongs; a token where the agent key belongs too; neither is echoed', async () => {
+    await runCli(['agents', 'create', 'mixup'], { env });
+    const { key } = JSON.parse((await runCli(['keys', 'create', 'mixup', '--json'], { env })).stdout) as { key: string };
+    const asToken = await runCli(['agents', 'list'], { env: { ...env, AGENT_SECRETS_TOKEN: key } });
+    expect(asToken.code).toBe(1);
+    expect(asToken.stderr).toContain('agent-secrets: This is an agent key (ask_…): agent keys read secrets at run time (/runtime/v1, agent-secrets run');
+    expect(asToken.stderr).toContain('Management (/api/v1) needs a personal access token (asp_…)');
+    expect(asToken.stderr).not.toContain(key);
+    expect(asToken.stderr).not.toContain(key.slice(4, 20));
+    const token = env.AGENT_SECRETS_TOKEN ?? '';
+    const asKey = await fetch(`${server.url}/runtime/v1/secrets/anything`, { headers: { authorization: `Bearer ${token}` } });
+    expect(asKey.status).toBe(401);
+    const body = await asKey.text();
+    expect(JSON.parse(body)).toMatchObject({ error: { code: 'unauthenticated', message: expect.stringMatching(/^This is a personal access token \(asp_…\).*Run-time reads need an agent key \(ask_…\)/) } });
+    expect(body).not.toContain(token);
+    expect(body).not.toContain(token.slice(4, 20));
+  });
+
   it('exports the audit chain and verifies it live and offline, naming a tampered event', async () => {
     const live = await runCli(['audit', 'verify'], { env });
     expect(live.code).toBe(0);
