@@ -2,7 +2,7 @@ import { credentialId, credentialMatches } from '../crypto/tokens.js';
 import { VaultError, invalidInput, missingAccess, secretNotFound, secretUnreadable } from '../domain/errors.js';
 import { SECRET_NAME_PATTERN, SECRET_NAME_RULE } from '../domain/names.js';
 import { type SecretKind, type SecretValue } from '../domain/secrets.js';
-import { SUGGESTION_DISTANCE, closestName } from '../domain/suggest.js';
+import { SUGGESTION_CANDIDATES, SUGGESTION_DISTANCE, closestName } from '../domain/suggest.js';
 import type { Store } from '../store/database.js';
 import { listReadableSecrets, loadAgentKey, runtimeReader, suggestionCandidates } from '../store/runtime.js';
 import type { AuditTrail } from './audit.js';
@@ -53,9 +53,6 @@ function agentKeyId(agentKey: string): string {
 function checkKey(row: KeyRow | undefined, agentKey: string): asserts row is KeyRow {
   if (!row || row.revoked_at !== null || !credentialMatches(agentKey, row.key_hash)) throw badKey();
 }
-
-/** How many names a "did you mean" compares at most (see suggestionCandidates). */
-const SUGGESTION_CANDIDATES = 200;
 
 export function runtimeService(deps: { store: Store; sealing: SealingService; audit: AuditTrail }) {
   const { store, sealing, audit } = deps;

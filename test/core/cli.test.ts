@@ -102,6 +102,26 @@ describe('agent-secrets on the embedded default', () => {
     expect(newline.stderr).not.toContain(env.AGENT_SECRETS_TOKEN);
   });
 
+  it('a mistyped secret or agent gets the service\'s "did you mean", as is; revoking an agent that does not exist is refused, not a silent no-op', async () => {
+    await runCli(['agents', 'create', 'frontdesk'], { env });
+    await runCli(['secrets', 'create', 'typo_target', '--value', CANARY, '--agent', 'frontdesk'], { env });
+    const get = await runCli(['secrets', 'get', 'typo_targte'], { env });
+    expect(get.code).toBe(1);
+    expect(get.stderr).toBe('agent-secrets: No secret named "typo_targte" in this account. Did you mean "typo_target"? (field: name)\n');
+    const create = await runCli(['secrets', 'create', 'other_secret', '--value', CANARY, '--agent', 'frontdsk'], { env });
+    expect(create.stderr).toBe('agent-secrets: no agent "frontdsk" in this account (give an agent\'s name or id). Did you mean "frontdesk"? (field: agents[0])\n');
+    const key = await runCli(['keys', 'create', 'frontdek'], { env });
+    expect(key.stderr).toBe('agent-secrets: No agent "frontdek" in this account. Did you mean "frontdesk"? (field: agent)\n');
+    const grant = await runCli(['access', 'grant', 'typo_target', 'frontdeks'], { env });
+    expect(grant.stderr).toContain('Did you mean "frontdesk"?');
+    const revoke = await runCli(['access', 'revoke', 'typo_target', 'frontdsk'], { env });
+    expect(revoke.code).toBe(1);
+    expect(revoke.stderr).toBe('agent-secrets: no agent "frontdsk" in this account. Did you mean "frontdesk"?\n');
+    // Still granted: the typo changed nothing.
+    expect((await runCli(['access', 'list', 'typo_target'], { env })).stdout).toMatch(/frontdesk\s+agt_\w+\s+yes/);
+    expect(get.stderr + create.stderr + key.stderr + revoke.stderr).not.toContain(CANARY);
+  });
+
   it('a missing token says where a newcomer\'s token came from: the first start (npm start) or init', async () => {
     const result = await runCli(['secrets', 'list'], { env: { AGENT_SECRETS_URL: server.url } });
     expect(result.code).toBe(1);

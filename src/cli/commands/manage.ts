@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
+import { closestName, didYouMean } from '../../domain/suggest.js';
 import { apiClient, enc, type ApiClient } from '../api.js';
 import { UsageError } from '../configError.js';
 import { emit, printTable } from '../output.js';
@@ -243,7 +244,13 @@ export function manageCommands(program: Command, api: () => ApiClient = () => ap
         if (verb !== 'set') {
           const current = await api().request<AccessList>('GET', `/api/v1/secrets/${enc(name)}/access`);
           const granted = current.agents.filter((a) => a.granted);
-          const named = (a: { agentId: string; agentName: string }) => agents.some((ref) => ref === a.agentId || ref.toLowerCase() === a.agentName.toLowerCase());
+          const matches = (ref: string, a: { agentId: string; agentName: string }) => ref === a.agentId || ref.toLowerCase() === a.agentName.toLowerCase();
+          const named = (a: { agentId: string; agentName: string }) => agents.some((ref) => matches(ref, a));
+          // The list holds every agent of the account: one it does not hold is a typo, not a no-op.
+          const unknown = verb === 'revoke' ? agents.find((ref) => !current.agents.some((a) => matches(ref, a))) : undefined;
+          if (unknown !== undefined) {
+            throw new UsageError(`no agent "${unknown}" in this account.${didYouMean(closestName(unknown, current.agents.map((a) => a.agentName)))}`);
+          }
           wanted = verb === 'grant' ? [...granted.map((a) => a.agentId), ...agents] : granted.filter((a) => !named(a)).map((a) => a.agentId);
         }
         const result = await api().request<AccessList>('PUT', `/api/v1/secrets/${enc(name)}/access`, { agents: wanted });
