@@ -1,6 +1,6 @@
 import type { CompiledQuery } from 'kysely';
 import type { Db, Store } from './database.js';
-import { nearNameBounds } from './nameSuggestions.js';
+import { nearestNamesFirst } from './nameSuggestions.js';
 import { precompile } from './precompiled.js';
 
 /** What identifies the caller of a run-time call: the key (hash, revocation), its agent and account. */
@@ -122,18 +122,8 @@ export async function listReadableSecrets(db: Db, agentId: string) {
  * `distance` characters of its length, the one equal ignoring case first, then those that begin like it.
  */
 export async function suggestionCandidates(db: Db, agentId: string, wanted: string, distance: number, limit: number): Promise<string[]> {
-  const near = nearNameBounds('s.name_key', wanted, distance);
-  const rows = await db
-    .selectFrom('grants as g')
-    .innerJoin('secrets as s', 's.id', 'g.secret_id')
-    .select('s.name')
-    .where('g.agent_id', '=', agentId)
-    .where(near.length, '>=', near.shortest)
-    .where(near.length, '<=', near.longest)
-    .orderBy(near.rank)
-    .orderBy('s.name_key')
-    .limit(limit)
-    .execute();
+  const granted = db.selectFrom('grants as g').innerJoin('secrets as s', 's.id', 'g.secret_id').select('s.name').where('g.agent_id', '=', agentId);
+  const rows = await nearestNamesFirst(granted, 's.name_key', wanted, distance, limit).execute();
   return rows.map((row) => row.name);
 }
 
