@@ -81,6 +81,19 @@ describe.each(DATABASES)('admin-side suggestions over %s', (kind) => {
     expect((await admin('POST', '/api/v1/agents/agt_0123456789abcdef/keys', { name: 'k' })).body.error.message).toBe('No agent "agt_0123456789abcdef" in this account.');
   });
 
+  it('hostile names get a plain 404 or 400, never a crash or a guess built from them', async () => {
+    const admin = as(h.admin.token);
+    for (const name of ["strpe_api_key'; drop table secrets; --", 'stripe_api_k%', 'ｓtripe_api_key', 'x'.repeat(4000), '\u202estripe_api_key']) {
+      const answer = await admin('GET', `/api/v1/secrets/${encodeURIComponent(name)}`);
+      expect([400, 404, 414], name.slice(0, 40)).toContain(answer.status);
+      expect(answer.body.error.code).toMatch(/^(not_found|invalid_input|uri_too_long)$/);
+    }
+    // A lookalike (a fullwidth letter) is one edit from the real name, which is what the admin needs to see.
+    expect((await admin('GET', `/api/v1/secrets/${encodeURIComponent('ｓtripe_api_key')}`)).body.error.message).toBe('No secret named "ｓtripe_api_key" in this account. Did you mean "stripe_api_key"?');
+    // And the table the first name aimed at is still there.
+    expect((await admin('GET', '/api/v1/secrets/stripe_api_key')).status).toBe(200);
+  });
+
   it('never suggests a name of another account, nor shows names to a member', async () => {
     // The other account's admin mistypes toward this account's names: nothing of ours comes back.
     const theirs = as(other.token);
