@@ -26,7 +26,7 @@ const START = 'npm install && npm start';
 /** The mock APIs of examples/ listen here in the walk, as written in it. */
 const MOCK_PORT = 8790;
 
-export interface WalkStep {
+interface WalkStep {
   command: string;
   expected: string[];
   /** Where the command is in the README, for messages. */
@@ -34,7 +34,7 @@ export interface WalkStep {
 }
 
 /** Every `$ ` command of the fenced text/shell blocks, with the lines shown under it. */
-export function walkOf(markdown: string): WalkStep[] {
+function walkOf(markdown: string): WalkStep[] {
   const steps: WalkStep[] = [];
   let inBlock = false;
   let shell = false;
@@ -59,7 +59,7 @@ export function walkOf(markdown: string): WalkStep[] {
 }
 
 /** What differs from one machine and one run to the next, replaced by placeholders on both sides. */
-export function normalised(text: string): string {
+function normalised(text: string): string {
   const lines = text
     .replace(/\r/g, '')
     .replace(/\b(agt|key|tok|usr|sec)_[0-9a-f]{16}\b/g, '$1_<id>')
@@ -76,7 +76,7 @@ export function normalised(text: string): string {
 }
 
 /** The README's lines, where a line `…` stands for any lines; else the actual text as it is. */
-export function matchedAgainst(expected: string, actual: string): string {
+function matchedAgainst(expected: string, actual: string): string {
   const parts = expected.split(/^…$/m).map((part) => part.replace(/^\n|\n$/g, ''));
   if (parts.length === 1) return actual;
   let at = 0;
