@@ -168,7 +168,8 @@ describe('the README walk', () => {
     const exportLine = /^\s*(export AGENT_SECRETS_URL=\S+ AGENT_SECRETS_TOKEN=asp_\S+)\s*$/m.exec(server.output().replace(/\r/g, ''))?.[1];
     expect(exportLine, 'the first start prints an export line').toBeDefined();
 
-    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1' };
+    // npm's "new version available" notice would land in a command's output now and then: it is npm's, not ours.
+    const env: NodeJS.ProcessEnv = { ...process.env, NO_COLOR: '1', npm_config_update_notifier: 'false' };
     for (const name of Object.keys(env)) if (name.startsWith('AGENT_SECRETS_') || name === 'PORT' || name === 'MOCK_APIS_PORT') delete env[name];
     shell = new Shell(env);
     await shell.run(exportLine ?? '');
