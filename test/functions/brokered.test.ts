@@ -110,8 +110,7 @@ describe('conv.http.fetch through agent-secrets run (S28), against a real server
   });
 
   it('outside the runner, createConv sends straight to the service: statuses without a body, bytes, redirects and refusals', async () => {
-    const lines: string[] = [];
-    const conv = await createConv({ agentKey, url: h.url, logSink: (line) => lines.push(line) });
+    const conv = await createConv({ agentKey, url: h.url, logSink: () => undefined });
     upstream.handle = (request, response) => {
       if (request.url === '/empty') return void response.writeHead(204).end();
       if (request.url === '/moved') return void response.writeHead(301, { location: `https://elsewhere.example/?k=${encodeURIComponent(CHARGE_KEY)}` }).end();
