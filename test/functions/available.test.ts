@@ -88,6 +88,9 @@ describe('agent-secrets secrets available: what an agent can read (SPEC S11)', (
     expect(shown.stdout).toContain('allowed hosts       api.payments.example, *.payments.example');
     expect(shown.stdout).toContain('delivery            broker-only (conv.http.fetch only)');
     expect(shown.stdout).toContain('reveal              never (set, never shown)');
+    const listed = await runCli(['secrets', 'list'], admin);
+    expect(listed.stdout).toMatch(/LAST READ +USE\n/);
+    expect(listed.stdout).toMatch(/payments_key .* broker-only,never-revealed,hosts:2\n/);
     const refused = await runCli(['secrets', 'set', 'payments_key', '--allowed-host', 'https://x'], admin);
     expect(refused.code).toBe(1);
     expect(refused.stderr).toContain('(field: allowedHosts.0)');

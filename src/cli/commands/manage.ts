@@ -111,11 +111,15 @@ const secretColumns: Array<[string, string]> = [
   ['updatedAt', 'UPDATED'],
   ['updatedBy', 'BY'],
   ['lastRead', 'LAST READ'],
-  ['use', 'USE'],
 ];
 
-/** The list's short form of S25/S27: how functions use it, and whether people may see it. */
-const useLabel = (s: SecretSummary): string => `${s.delivery === 'broker-only' ? 'broker-only' : 'value'}${s.reveal === 'never' ? ',never-revealed' : ''}`;
+/**
+ * The list's short form of S25/S27: how functions use it, whether people may see it, where it may be
+ * brokered. A column only when some listed secret has one of them, so plain lists keep their shape.
+ */
+const useLabel = (s: SecretSummary): string =>
+  [s.delivery === 'broker-only' ? 'broker-only' : 'value', ...(s.reveal === 'never' ? ['never-revealed'] : []), ...(s.allowedHosts.length > 0 ? [`hosts:${s.allowedHosts.length}`] : [])].join(',');
+const usesBroker = (s: SecretSummary): boolean => s.delivery === 'broker-only' || s.reveal === 'never' || s.allowedHosts.length > 0;
 
 /** S25, S27 flags, shared by create and set. */
 function addBrokerOptions(command: Command): Command {
@@ -165,7 +169,7 @@ export function manageCommands(program: Command, api: () => ApiClient = () => ap
       emit(flags.json, all, (rows) =>
         printTable(
           rows.map((s) => ({ ...s, kindLabel: s.kind === 'kv' ? `kv(${s.keys.join(',')})` : 'single', lastRead: s.lastReadAt ?? 'never', use: useLabel(s) })),
-          secretColumns,
+          rows.some(usesBroker) ? [...secretColumns, ['use', 'USE']] : secretColumns,
         ),
       );
     });
