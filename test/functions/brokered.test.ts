@@ -1,7 +1,9 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/harness.js';
 import { reflect, startUpstream, type Upstream } from '../support/upstream.js';
-import { fixture, runCli, type CliResult } from './cli.js';
+import { spawn } from 'node:child_process';
+import { fileURLToPath } from 'node:url';
+import { ROOT, fixture, runCli, type CliResult } from './cli.js';
 import { leaksOf } from './leaks.js';
 import { HostNotAllowed, createConv } from '../../src/sdk/index.js';
 
@@ -130,5 +132,23 @@ describe('conv.http.fetch through agent-secrets run (S28), against a real server
     expect(moved.headers.get('location')).toBe('https://elsewhere.example/?k=***');
     await expect(conv.http.fetch('https://api.example.com/', { headers: auth })).rejects.toBeInstanceOf(HostNotAllowed);
     expect(upstream.seen.length).toBe(3);
+  });
+
+  it('Python outside the runner: connect() and conv.http.request straight to the service', async () => {
+    const clientDir = fileURLToPath(new URL('../../clients/python/', import.meta.url));
+    const result = await new Promise<CliResult>((resolve) => {
+      const child = spawn('python3', [fixture('brokered_client.py'), `http://${host}/direct`], { cwd: ROOT, env: { PATH: process.env.PATH ?? '', PYTHONPATH: clientDir, ...env } });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
+      child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+      child.on('close', (code, signal) => resolve({ code, signal, stdout, stderr }));
+    });
+    outputs.push(result);
+    expect(result.code).toBe(0);
+    const output = JSON.parse(result.stdout);
+    expect(output).toMatchObject({ status: 200, refused: { error: 'HostNotAllowed', status: 403 } });
+    expect(output.echo.headers.authorization).toBe('Bearer ***');
+    expect(upstream.seen[0]!.headers.authorization).toBe(`Bearer ${CHARGE_KEY}`);
   });
 });
