@@ -1,4 +1,4 @@
-import { SecretsError } from './errors.js';
+import { SecretsError, UpstreamUnreachable } from './errors.js';
 import type { BrokeredAnswer, BrokeredRequest, RuntimeClient } from './runtimeClient.js';
 
 /**
@@ -54,6 +54,10 @@ function requestOf(url: string | URL, init: BrokeredInit): BrokeredRequest {
 
 /** The vault's answer as the standard Response a fetch would give. */
 export function responseOf(answer: BrokeredAnswer): Response {
+  // HTTP allows 600–999 on the wire; a Response holds 200–599 only (the vault never answers 1xx).
+  if (!Number.isInteger(answer.status) || answer.status < 200 || answer.status > 599) {
+    throw new UpstreamUnreachable(`The upstream answered with status ${String(answer.status).slice(0, 5)}, which is not an HTTP answer a Response can hold.`, { status: 502 });
+  }
   const headers = new Headers();
   for (const [name, value] of Object.entries(answer.headers)) {
     for (const one of Array.isArray(value) ? value : [value]) {

@@ -5,7 +5,7 @@ import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { ROOT, fixture, runCli, type CliResult } from './cli.js';
 import { leaksOf } from './leaks.js';
-import { HostNotAllowed, createConv } from '../../src/sdk/index.js';
+import { HostNotAllowed, UpstreamUnreachable, createConv } from '../../src/sdk/index.js';
 
 const CHARGE_KEY = 'sk_live_CANARY-fn-charge/+"k"&=1';
 const CLIENT_SECRET = 'CANARY-fn-client-secret/=+';
@@ -116,6 +116,8 @@ describe('conv.http.fetch through agent-secrets run (S28), against a real server
     upstream.handle = (request, response) => {
       if (request.url === '/empty') return void response.writeHead(204).end();
       if (request.url === '/moved') return void response.writeHead(301, { location: `https://elsewhere.example/?k=${encodeURIComponent(CHARGE_KEY)}` }).end();
+      // A status HTTP's syntax allows but no Response can hold.
+      if (request.url === '/odd') return void response.socket?.end('HTTP/1.1 799 Odd\r\ncontent-length: 0\r\n\r\n');
       response.setHeader('content-type', 'application/octet-stream');
       response.end(Buffer.concat([Buffer.from([0, 255]), Buffer.from(request.headers.authorization ?? '')]));
     };
@@ -131,7 +133,8 @@ describe('conv.http.fetch through agent-secrets run (S28), against a real server
     expect(moved.status).toBe(301);
     expect(moved.headers.get('location')).toBe('https://elsewhere.example/?k=***');
     await expect(conv.http.fetch('https://api.example.com/', { headers: auth })).rejects.toBeInstanceOf(HostNotAllowed);
-    expect(upstream.seen.length).toBe(3);
+    await expect(conv.http.fetch(`http://${host}/odd`, { headers: auth })).rejects.toBeInstanceOf(UpstreamUnreachable);
+    expect(upstream.seen.length).toBe(4);
   });
 
   it('Python outside the runner: connect() and conv.http.request straight to the service', async () => {
