@@ -148,6 +148,15 @@ export function brokerService(deps: { runtime: Pick<RuntimeService, 'resolveForA
       return refuse(refusal, (resolution) => (resolution.granted && refusal.code === 'invalid_input' ? { outcome: 'denied', reason: 'invalid_placeholder' } : reasonOf(resolution)));
     }
 
+    const fills = new Map<string, string>();
+    for (const use of uses.values()) for (const [text, value] of use.fills) fills.set(text, value);
+    const masker = new Masker();
+    for (const value of fills.values()) masker.remember(value);
+    const patterns = bytePatterns(masker.maskedForms);
+    // A function that also read a used value (delivery "value") could write it into the path: the
+    // audit trail never holds a value (SPEC section 5), so the path is scrubbed as the answer is.
+    where.path = scrubBytes(Buffer.from(where.path, 'latin1'), patterns).body.toString('latin1');
+
     const disallowing = [...uses.values()].filter((use) => !hostsAllow(use.resolution.allowedHosts, to)).map((use) => use.resolution.secret.name);
     if (disallowing.length > 0) {
       const error = new VaultError(
@@ -159,8 +168,6 @@ export function brokerService(deps: { runtime: Pick<RuntimeService, 'resolveForA
       return refuse(error, (resolution) => ({ outcome: 'denied', reason: disallowing.includes(resolution.secret.name) ? 'host_not_allowed' : 'request_refused' }));
     }
 
-    const fills = new Map<string, string>();
-    for (const use of uses.values()) for (const [text, value] of use.fills) fills.set(text, value);
     const filled = fillRequest(request, fills);
     if (filled instanceof VaultError) return refuse(filled, () => ({ outcome: 'denied', reason: 'invalid_placeholder' }));
 
@@ -174,9 +181,6 @@ export function brokerService(deps: { runtime: Pick<RuntimeService, 'resolveForA
       return refuse(new VaultError(code, error.message, code === 'HostNotAllowed' ? 'url' : undefined), () => ({ outcome, reason: error.reason }));
     }
 
-    const masker = new Masker();
-    for (const value of fills.values()) masker.remember(value);
-    const patterns = bytePatterns(masker.maskedForms);
     const body = scrubBytes(answer.body, patterns);
     const headers = scrubHeaders(answer.headers, patterns);
     const text = asUtf8(body.body);

@@ -115,6 +115,13 @@ describe.each(DATABASES)('brokered requests through POST /runtime/v1/requests (S
     expect(JSON.stringify(event)).not.toContain(CANARY);
   });
 
+  it('a value the function also holds, written into the path, is scrubbed from the audit trail too', async () => {
+    const held = (await h.call('GET', '/runtime/v1/secrets/oauth', { token: booking.key })).body.value.client_secret as string;
+    await broker({ method: 'GET', url: url(`/leak/${encodeURIComponent(held)}`), headers: { a: '{{secret:oauth.client_secret}}' } });
+    const [event] = await uses('oauth');
+    expect(event!.detail.path).toBe('/leak/***');
+  });
+
   it('refuses a host a used secret does not allow: 403 HostNotAllowed, nothing sent, audited', async () => {
     const refused = await broker({ method: 'GET', url: url('/x'), headers: { authorization: '{{secret:elsewhere}}' } });
     expect(refused.status).toBe(403);

@@ -1,6 +1,7 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import { brokeredRequestSchema } from '../../domain/brokeredRequest.js';
+import { VaultError } from '../../domain/errors.js';
 import type { Vault } from '../../vault/index.js';
 import { bearerToken } from '../auth.js';
 import { RateLimiter, enforce, type RateLimits } from '../rateLimit.js';
@@ -46,7 +47,11 @@ export function brokeredRequestRoutes(vault: Vault, limits: RateLimits): Fastify
       async (request, reply) => {
         const agentKey = agentKeyOf(bearerToken(request));
         enforce(perKey, agentKey.slice(0, 20), reply, 'brokered requests with this agent key');
-        const answer = await vault.broker.sendBrokeredRequest(agentKey, request.body);
+        const answer = await vault.broker.sendBrokeredRequest(agentKey, request.body).catch((error: unknown) => {
+          // Every upstream slot of this instance is taken: worth a retry in a moment, as a 429 says.
+          if (error instanceof VaultError && error.code === 'rate_limited') void reply.header('retry-after', '1');
+          throw error;
+        });
         void reply.header('cache-control', 'no-store');
         // The vault returns exactly the documented shape: plain JSON.stringify sends it without a second
         // pass through the response schema (up to 10 MiB of body), which still documents it.
