@@ -1,0 +1,162 @@
+import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import { decodeJwt, importJWK, SignJWT, type JWK, type JWTPayload } from 'jose';
+import Provider from 'oidc-provider';
+
+/** A person at the test identity provider: who they say they are. */
+export interface IdpUser {
+  email: string;
+  emailVerified: boolean;
+}
+
+export interface IdpClient {
+  clientId: string;
+  clientSecret: string;
+  redirectUri: string;
+}
+
+/**
+ * A real OpenID provider (oidc-provider, the certified server) on a loopback port, started by the
+ * test. Its sign-in page is a small form: a person (or a test driving it with fetch) types a login
+ * from `users`, or declines. `tamperIdToken`, when set, re-signs the next ID tokens with the
+ * provider's own key after changing their claims: how a test gets a correctly signed token for another
+ * audience or one already expired, which the vault's OIDC client must refuse.
+ */
+export interface TestIdp {
+  issuer: string;
+  users: Map<string, IdpUser>;
+  tamperIdToken: ((claims: JWTPayload) => JWTPayload) | undefined;
+  close(): Promise<void>;
+}
+
+export async function startTestIdp(clients: IdpClient[], users: Record<string, IdpUser>): Promise<TestIdp> {
+  const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
+  const jwk = { ...(privateKey.export({ format: 'jwk' }) as JWK), kid: 'test-key', alg: 'RS256', use: 'sig' };
+  const signingKey = await importJWK(jwk, 'RS256');
+  const server: Server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const address = server.address();
+  if (typeof address !== 'object' || address === null) throw new Error('no address');
+  const issuer = `http://127.0.0.1:${address.port}`;
+  const people = new Map(Object.entries(users));
+
+  const idp: TestIdp = { issuer, users: people, tamperIdToken: undefined, close: async () => undefined };
+  const provider = new Provider(issuer, {
+    clients: clients.map((client) => ({
+      client_id: client.clientId,
+      client_secret: client.clientSecret,
+      redirect_uris: [client.redirectUri],
+      grant_types: ['authorization_code'],
+      response_types: ['code'],
+      token_endpoint_auth_method: 'client_secret_basic',
+    })),
+    jwks: { keys: [jwk] },
+    cookies: { keys: [randomBytes(32).toString('hex')] },
+    pkce: { required: () => true },
+    // The email claims ride in the ID token, as they do at the common providers.
+    conformIdTokenClaims: false,
+    claims: { openid: ['sub'], email: ['email', 'email_verified'] },
+    features: { devInteractions: { enabled: false } },
+    interactions: { url: (_ctx: unknown, interaction: { uid: string }) => `/interaction/${interaction.uid}` },
+    findAccount: async (_ctx: unknown, sub: string) => {
+      const user = people.get(sub);
+      if (!user) return undefined;
+      return { accountId: sub, claims: async () => ({ sub, email: user.email, email_verified: user.emailVerified }) };
+    },
+    // Consent is given once signed in: the test is about the relying party, not the consent screen.
+    loadExistingGrant: async (ctx: { oidc: { client: { clientId: string }; session: { accountId: string } } }) => {
+      const grant = new provider.Grant({ clientId: ctx.oidc.client.clientId, accountId: ctx.oidc.session.accountId });
+      grant.addOIDCScope('openid email');
+      await grant.save();
+      return grant;
+    },
+    ttl: { AccessToken: 300, AuthorizationCode: 60, IdToken: 300, Interaction: 600, Session: 600, Grant: 600 },
+  });
+  provider.use(async (ctx, next) => {
+    await next();
+    const tamper = idp.tamperIdToken;
+    const body = ctx.body as { id_token?: string } | undefined;
+    if (ctx.path === '/token' && tamper && body?.id_token) {
+      const claims = tamper(decodeJwt(body.id_token));
+      body.id_token = await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'test-key', typ: 'JWT' }).sign(signingKey);
+    }
+  });
+  const handleProvider = provider.callback();
+
+  server.on('request', (req: IncomingMessage, res: ServerResponse) => {
+    const match = /^\/interaction\/([\w-]+)$/.exec((req.url ?? '').split('?')[0] ?? '');
+    if (!match) return handleProvider(req, res);
+    void interaction(req, res).catch((error: unknown) => {
+      res.statusCode = 500;
+      res.end(`interaction failed: ${(error as Error).message}`);
+    });
+  });
+
+  async function interaction(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    // Refuses an interaction that the provider does not know (or that has expired).
+    await provider.interactionDetails(req, res);
+    if (req.method === 'GET') {
+      res.setHeader('content-type', 'text/html; charset=utf-8');
+      res.end(
+        `<!doctype html><title>Test IdP</title><h1>Sign in to the test identity provider</h1>` +
+          `<form method="post"><label>Login <input name="login" autocomplete="off"></label>` +
+          `<button type="submit">Continue</button><button type="submit" name="deny" value="1">Decline</button></form>`,
+      );
+      return;
+    }
+    const form = new URLSearchParams(await readBody(req));
+    if (form.get('deny') === '1') {
+      await provider.interactionFinished(req, res, { error: 'access_denied', error_description: 'The person declined to sign in.' }, { mergeWithLastSubmission: false });
+      return;
+    }
+    const login = form.get('login') ?? '';
+    if (!people.has(login)) {
+      res.statusCode = 400;
+      res.end('unknown login');
+      return;
+    }
+    await provider.interactionFinished(req, res, { login: { accountId: login } }, { mergeWithLastSubmission: false });
+  }
+
+  idp.close = () =>
+    new Promise<void>((resolve) => {
+      server.closeAllConnections();
+      server.close(() => resolve());
+    });
+  return idp;
+}
+
+async function readBody(req: IncomingMessage): Promise<string> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of req) chunks.push(chunk as Buffer);
+  return Buffer.concat(chunks).toString('utf8');
+}
+
+/** Cookies kept per name, as a browser would for one host (loopback tests need no more). */
+export class CookieJar {
+  private readonly cookies = new Map<string, string>();
+
+  take(response: Response): void {
+    for (const line of response.headers.getSetCookie()) {
+      const [pair] = line.split(';');
+      const at = pair?.indexOf('=') ?? -1;
+      if (pair === undefined || at < 0) continue;
+      const name = pair.slice(0, at).trim();
+      const value = pair.slice(at + 1).trim();
+      if (/expires=Thu, 01 Jan 1970/i.test(line) || /max-age=0/i.test(line) || value === '') this.cookies.delete(name);
+      else this.cookies.set(name, value);
+    }
+  }
+
+  header(): string {
+    return [...this.cookies].map(([name, value]) => `${name}=${value}`).join('; ');
+  }
+
+  get(name: string): string | undefined {
+    return this.cookies.get(name);
+  }
+
+  set(name: string, value: string): void {
+    this.cookies.set(name, value);
+  }
+}
