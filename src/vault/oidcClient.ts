@@ -158,9 +158,23 @@ async function reach<T>(work: () => Promise<T>): Promise<T> {
 /** An error's code and, for a claim check, the claim: what went wrong, never what a token held. */
 function codeOf(error: unknown): string {
   const code = (error as { code?: unknown }).code;
-  const cause = (error as { cause?: { claim?: unknown } }).cause;
-  const claim = typeof cause?.claim === 'string' ? `:${cause.claim}` : '';
-  return typeof code === 'string' ? `${code.toLowerCase()}${claim}` : (error as Error)?.name ?? 'unknown';
+  // openid-client wraps the check's own error; the claim that failed sits in the causes below.
+  let claim = '';
+  for (let cause = (error as { cause?: unknown }).cause, depth = 0; cause !== null && typeof cause === 'object' && depth < 3; cause = (cause as { cause?: unknown }).cause, depth++) {
+    const named = (cause as { claim?: unknown }).claim;
+    if (typeof named === 'string' && /^\w{1,32}$/.test(named)) {
+      claim = `:${named}`;
+      break;
+    }
+  }
+  // An invalid response says what was wrong in its message only (a library constant, never a token's
+  // content): the quoted parameter ("state"), or a failed signature.
+  if (claim === '' && code === 'OAUTH_INVALID_RESPONSE') {
+    const message = String((error as Error).message) + String(((error as { cause?: Error }).cause as Error | undefined)?.message ?? '');
+    const quoted = /"(\w{1,32})"/.exec(message)?.[1];
+    claim = quoted !== undefined ? `:${quoted}` : /signature/i.test(message) ? ':signature' : '';
+  }
+  return typeof code === 'string' ? `${code.toLowerCase()}${claim}` : ((error as Error)?.name ?? 'unknown');
 }
 
 function refusalOf(error: unknown): OidcRefusal {

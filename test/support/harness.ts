@@ -5,6 +5,7 @@ import type { RateLimits } from '../../src/http/rateLimit.js';
 import type { ConnectionLimits } from '../../src/http/connections.js';
 import { buildServer } from '../../src/http/server.js';
 import { createVault, type Vault } from '../../src/vault/index.js';
+import type { OidcOptions } from '../../src/vault/oidcClient.js';
 import { freshStore, testMasterKey, type DatabaseKind, type TestStorage } from './stores.js';
 
 export interface ApiResponse<T = any> {
@@ -28,7 +29,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(kind: DatabaseKind, options: { limits?: Partial<RateLimits>; connections?: Partial<ConnectionLimits> } = {}): Promise<Harness> {
+export async function startHarness(kind: DatabaseKind, options: { limits?: Partial<RateLimits>; connections?: Partial<ConnectionLimits>; sso?: OidcOptions } = {}): Promise<Harness> {
   const { store, storage, dispose } = await freshStore(kind);
   const logLines: string[] = [];
   const sink = new Writable({
@@ -38,7 +39,7 @@ export async function startHarness(kind: DatabaseKind, options: { limits?: Parti
     },
   });
   const logger = pino({ level: 'debug' }, sink);
-  const vault = createVault({ store, masterKey: testMasterKey(), log: logger });
+  const vault = createVault({ store, masterKey: testMasterKey(), log: logger, ...(options.sso ? { sso: options.sso } : {}) });
   const app = await buildServer({ vault, logger, ...(options.limits ? { limits: options.limits } : {}), ...(options.connections ? { connections: options.connections } : {}) });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();

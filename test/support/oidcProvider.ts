@@ -20,12 +20,15 @@ export interface IdpClient {
  * test. Its sign-in page is a small form: a person (or a test driving it with fetch) types a login
  * from `users`, or declines. `tamperIdToken`, when set, re-signs the next ID tokens with the
  * provider's own key after changing their claims: how a test gets a correctly signed token for another
- * audience or one already expired, which the vault's OIDC client must refuse.
+ * audience or one already expired (or, with `signWithForeignKey`, one signed by a key the provider
+ * never published), which the vault's OIDC client must refuse.
  */
 export interface TestIdp {
   issuer: string;
   users: Map<string, IdpUser>;
   tamperIdToken: ((claims: JWTPayload) => JWTPayload) | undefined;
+  /** With tamperIdToken: sign with a key of the same id that the provider never published. */
+  signWithForeignKey: boolean;
   close(): Promise<void>;
 }
 
@@ -33,6 +36,7 @@ export async function startTestIdp(clients: IdpClient[], users: Record<string, I
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
   const jwk = { ...(privateKey.export({ format: 'jwk' }) as JWK), kid: 'test-key', alg: 'RS256', use: 'sig' };
   const signingKey = await importJWK(jwk, 'RS256');
+  const foreignKey = await importJWK(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }) as JWK, 'RS256');
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
@@ -40,7 +44,7 @@ export async function startTestIdp(clients: IdpClient[], users: Record<string, I
   const issuer = `http://127.0.0.1:${address.port}`;
   const people = new Map(Object.entries(users));
 
-  const idp: TestIdp = { issuer, users: people, tamperIdToken: undefined, close: async () => undefined };
+  const idp: TestIdp = { issuer, users: people, tamperIdToken: undefined, signWithForeignKey: false, close: async () => undefined };
   const provider = new Provider(issuer, {
     clients: clients.map((client) => ({
       client_id: client.clientId,
@@ -78,7 +82,7 @@ export async function startTestIdp(clients: IdpClient[], users: Record<string, I
     const body = ctx.body as { id_token?: string } | undefined;
     if (ctx.path === '/token' && tamper && body?.id_token) {
       const claims = tamper(decodeJwt(body.id_token));
-      body.id_token = await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'test-key', typ: 'JWT' }).sign(signingKey);
+      body.id_token = await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'test-key', typ: 'JWT' }).sign(idp.signWithForeignKey ? foreignKey : signingKey);
     }
   });
   const handleProvider = provider.callback();
@@ -159,4 +163,30 @@ export class CookieJar {
   set(name: string, value: string): void {
     this.cookies.set(name, value);
   }
+}
+
+/**
+ * What a person does at the provider, with fetch: open the authorization URL, type a login (or
+ * decline) on its sign-in page, and be sent back. Answers the callback URL the provider redirects to.
+ */
+export async function signInAtIdp(authorizationUrl: string, login: string, options: { decline?: boolean } = {}): Promise<URL> {
+  const jar = new CookieJar();
+  const get = async (url: URL | string, init: RequestInit = {}) => {
+    const response = await fetch(url, { ...init, redirect: 'manual', headers: { ...(init.headers as Record<string, string>), cookie: jar.header() } });
+    jar.take(response);
+    await response.text();
+    return response;
+  };
+  const at = new URL(authorizationUrl);
+  const toInteraction = await get(at);
+  const interaction = new URL(toInteraction.headers.get('location') ?? '', at);
+  if (!interaction.pathname.startsWith('/interaction/')) throw new Error(`the provider did not ask to sign in: ${toInteraction.status}`);
+  await get(interaction);
+  const body = options.decline ? 'login=&deny=1' : `login=${encodeURIComponent(login)}`;
+  const submitted = await get(interaction, { method: 'POST', body, headers: { 'content-type': 'application/x-www-form-urlencoded' } });
+  const resume = new URL(submitted.headers.get('location') ?? '', at);
+  const back = await get(resume);
+  const location = back.headers.get('location');
+  if (location === null) throw new Error(`the provider sent nobody back: ${back.status}`);
+  return new URL(location, at);
 }
