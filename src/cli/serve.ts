@@ -9,6 +9,10 @@ export interface ServeFlags extends StorageFlags {
   adminEmail: string;
   secureCookies?: boolean;
   readsPerSecond: number;
+  /** The URL people reach the service at (the SSO redirect URI is built from it). */
+  publicUrl?: string;
+  /** Accept an OpenID provider over plain http: tests and labs only. */
+  ssoAllowInsecureIssuer?: boolean;
 }
 
 /**
@@ -20,10 +24,17 @@ export interface ServeFlags extends StorageFlags {
 export async function serve(flags: ServeFlags): Promise<void> {
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', redact: ['req.headers.authorization', 'req.headers.cookie'] });
   // A store that cannot take writes could answer nothing but 503 (every read writes its audit event).
-  const { vault, description } = await openVault(flags, { createIfMissing: true, log: logger, requireWrites: true });
+  const { vault, description } = await openVault(flags, { createIfMissing: true, log: logger, requireWrites: true, sso: { allowInsecureIssuer: flags.ssoAllowInsecureIssuer === true } });
+  if (flags.ssoAllowInsecureIssuer) logger.warn('--sso-allow-insecure-issuer: OpenID providers over plain http are accepted; use this for tests and labs only');
 
   await vault.store.readEvents.ready();
-  const app = await buildServer({ vault, logger, secureCookies: flags.secureCookies ?? false, limits: { readsPerSecond: flags.readsPerSecond } });
+  const app = await buildServer({
+    vault,
+    logger,
+    secureCookies: flags.secureCookies ?? false,
+    limits: { readsPerSecond: flags.readsPerSecond },
+    ...(flags.publicUrl === undefined ? {} : { publicUrl: flags.publicUrl }),
+  });
   try {
     await app.listen({ port: flags.port, host: flags.host });
   } catch (error) {
