@@ -1,7 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { VaultError, invalidInput, notFound } from '../domain/errors.js';
 import type { Role } from '../domain/roles.js';
-import type { SsoSettingsInput } from '../domain/sso.js';
+import type { SsoSettingsInput } from '../domain/ssoSettings.js';
 import type { Db, Store, Tx } from '../store/database.js';
 import type { SsoConfigsTable } from '../store/schema.js';
 import type { AuditTrail } from './audit.js';
