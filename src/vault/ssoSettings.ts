@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { VaultError, invalidInput, notFound } from '../domain/errors.js';
 import type { Role } from '../domain/roles.js';
 import type { SsoSettingsInput } from '../domain/ssoSettings.js';
-import type { Db, Store, Tx } from '../store/database.js';
+import { isUniqueViolation, type Db, type Store, type Tx } from '../store/database.js';
 import type { SsoConfigsTable } from '../store/schema.js';
 import type { AuditTrail } from './audit.js';
 import { actorOf, requireAdmin, type UserCaller } from './callers.js';
@@ -100,9 +100,7 @@ export function ssoSettingsService(deps: { store: Store; audit: AuditTrail; seal
       if (!input.passwordSignIn) requireSignedInThrough(caller, revision, providerChanged && current !== undefined);
 
       const taken = await tx.selectFrom('sso_domains').select('domain').where('domain', 'in', input.allowedDomains).where('account_id', '!=', caller.accountId).execute();
-      if (taken.length > 0) {
-        throw new VaultError('conflict', `allowedDomains: ${taken.map((row) => row.domain).join(', ')} already signs in to another account; a domain can belong to one account only.`, 'allowedDomains');
-      }
+      if (taken.length > 0) throw domainTaken(taken.map((row) => row.domain).join(', '));
       const sealed = input.clientSecret === undefined && current ? { data_key_id: current.data_key_id, sealed_client_secret: current.sealed_client_secret } : await sealing.sealSsoClientSecret(tx, caller.accountId, clientSecret);
       const row: SsoConfigsTable = {
         account_id: caller.accountId,
@@ -118,7 +116,13 @@ export function ssoSettingsService(deps: { store: Store; audit: AuditTrail; seal
       if (current) await tx.updateTable('sso_configs').set(row).where('account_id', '=', caller.accountId).execute();
       else await tx.insertInto('sso_configs').values(row).execute();
       await tx.deleteFrom('sso_domains').where('account_id', '=', caller.accountId).execute();
-      await tx.insertInto('sso_domains').values(input.allowedDomains.map((domain) => ({ domain, account_id: caller.accountId }))).execute();
+      try {
+        await tx.insertInto('sso_domains').values(input.allowedDomains.map((domain) => ({ domain, account_id: caller.accountId }))).execute();
+      } catch (error) {
+        // Another account claimed one of them between the check above and this write.
+        if (isUniqueViolation(error)) throw domainTaken(input.allowedDomains.join(', '), 'one of ');
+        throw error;
+      }
 
       // Turning passwords off ends the sessions passwords opened: "SSO only" holds from now, not in 12 hours.
       let endedSessions = 0;
@@ -166,6 +170,9 @@ export function ssoSettingsService(deps: { store: Store; audit: AuditTrail; seal
 }
 
 export type SsoSettingsService = ReturnType<typeof ssoSettingsService>;
+
+const domainTaken = (domains: string, which = ''): VaultError =>
+  new VaultError('conflict', `allowedDomains: ${which}${domains} already signs in to another account; a domain can belong to one account only.`, 'allowedDomains');
 
 function requireSignedInThrough(caller: UserCaller, revision: string, providerChanging: boolean): void {
   if (caller.session?.ssoRevision === revision) return;

@@ -8,6 +8,7 @@ import { SESSION_COOKIE } from '../../src/http/auth.js';
 import { SSO_FLOW_COOKIE } from '../../src/http/routes/sso.js';
 import { silentLog } from '../../src/vault/log.js';
 import { createMaintenance } from '../../src/vault/maintenance.js';
+import { safeReturnPath } from '../../src/domain/sso.js';
 import { oidcClient } from '../../src/vault/oidcClient.js';
 import { sealingService } from '../../src/vault/sealing.js';
 import { createVault } from '../../src/vault/index.js';
@@ -44,6 +45,11 @@ describe('the OIDC client refuses a plain-http issuer unless the operator allows
     expect(() => oidcClient({}).issuerUrl('https://user:pw@login.example.com')).toThrow(/user name or password/);
     expect(() => oidcClient({}).issuerUrl('https://login.example.com/?a=1')).toThrow(/query or fragment/);
     expect(() => oidcClient({}).issuerUrl('javascript:alert(1)')).toThrow(/https/);
+  });
+
+  it('a sign-in returns to a path of this service only', () => {
+    for (const crafted of ['//evil.example', '/\\evil.example', 'https://evil.example/', '/ok\nSet-Cookie: x=1', 'secrets', undefined]) expect(safeReturnPath(crafted)).toBe('/');
+    expect(safeReturnPath('/secrets/stripe_api_key')).toBe('/secrets/stripe_api_key');
   });
 });
 
@@ -231,6 +237,12 @@ describe.each(DATABASES)('single sign-on on %s', (kind) => {
 
     const good = await ssoSignIn('account=default', 'admin');
     expect(good.session).toBeDefined();
+    // Two callbacks with one answer at the same moment: one session at most.
+    const startRace = await fetch(`${h.url}/api/v1/auth/sso/start?account=default`, { redirect: 'manual' });
+    const raceCookie = cookieOf(startRace, SSO_FLOW_COOKIE);
+    const raceAnswer = await signInAtIdp(startRace.headers.get('location') ?? '', 'admin');
+    const raced = await Promise.all([callbackWith(raceAnswer, raceCookie), callbackWith(raceAnswer, raceCookie)]);
+    expect(raced.map((answer) => cookieOf(answer, SESSION_COOKIE) !== undefined).filter(Boolean)).toHaveLength(1);
     const replay = await callbackWith(good.callback as URL, good.flowCookie);
     expect(replay.headers.get('location')).toBe('/?sso_error=link_used');
     expect(cookieOf(replay, SESSION_COOKIE)).toBeUndefined();
@@ -241,7 +253,7 @@ describe.each(DATABASES)('single sign-on on %s', (kind) => {
 
     const reasons = (await ssoEvents(await accountId('default'))).filter((event) => event.outcome === 'denied').map((event) => event.detail.reason);
     expect(reasons).toContain('oauth_invalid_response:state');
-    expect(reasons.filter((reason) => reason === 'flow_replayed')).toHaveLength(2);
+    expect(reasons.filter((reason) => reason === 'flow_replayed')).toHaveLength(3);
   });
 
   it('openid-client refuses a correctly signed ID token for another audience, an expired one, another flow’s nonce, another issuer, and one signed by a key it never published', async () => {
@@ -332,6 +344,15 @@ describe.each(DATABASES)('single sign-on on %s', (kind) => {
     expect(attempt.session).toBeUndefined();
     const betaEvents = await ssoEvents(await accountId('beta'));
     expect(betaEvents.at(-1)?.detail).toMatchObject({ refusal: 'no_such_user', reason: 'email_in_another_account', email: PARTNER });
+    // Two accounts claiming one new domain at the same moment: one wins, the other hears 409, never a 500.
+    const gamma = await h.newAccount('gamma');
+    const both = await Promise.all(
+      [beta.token, gamma.token].map((token, i) =>
+        h.call('PUT', '/api/v1/settings/sso', { token, body: { ...betaSettings, clientId: i === 0 ? 'vault-b' : 'vault-a', clientSecret: i === 0 ? SECRET_B : SECRET_A, allowedDomains: [i === 0 ? 'beta.example.com' : 'gamma.example.com', 'contested.example'] } }),
+      ),
+    );
+    expect(both.map((answer) => answer.status).sort()).toEqual([200, 409]);
+    expect((await h.vault.store.db.selectFrom('sso_domains').select('account_id').where('domain', '=', 'contested.example').execute())).toHaveLength(1);
     // The person's own account is found from their email, whatever another account's domains say.
     const own = await fetch(`${h.url}/api/v1/auth/sso/start?email=${encodeURIComponent(PARTNER)}`, { redirect: 'manual' });
     expect(new URL(own.headers.get('location') ?? '').searchParams.get('client_id')).toBe('vault-a');
