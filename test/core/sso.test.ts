@@ -28,6 +28,10 @@ const IDP_USERS = {
   unverified: { email: 'unverified@example.com', emailVerified: false },
   partner: { email: PARTNER, emailVerified: true },
   member: { email: 'member@example.com', emailVerified: true },
+  // Lookalikes of the allowed domain: a Cyrillic "а", a longer host, a quoted local part.
+  cyrillic: { email: 'admin@ex\u0430mple.com', emailVerified: true },
+  suffixed: { email: 'admin@example.com.evil.test', emailVerified: true },
+  quoted: { email: '"admin@example.com"@evil.test', emailVerified: true },
 };
 
 const cookieOf = (response: Response, name: string): string | undefined => {
@@ -221,6 +225,8 @@ describe.each(DATABASES)('single sign-on on %s', (kind) => {
       ['provider_refused', 'provider_error:access_denied'],
     ]);
     expect(denied[0]?.actor_name).toBe('someone@elsewhere.test');
+    for (const lookalike of ['cyrillic', 'suffixed', 'quoted']) expect((await ssoSignIn('account=default', lookalike)).location, lookalike).toBe('/?sso_error=email_not_allowed');
+    expect(await h.vault.store.db.selectFrom('users').select('email').where('email', 'like', '%evil%').execute()).toEqual([]);
   });
 
   it('refuses a forged state, a replayed callback and a callback without its browser cookie', async () => {

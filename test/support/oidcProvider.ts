@@ -1,6 +1,5 @@
-import { generateKeyPairSync, randomBytes } from 'node:crypto';
+import { generateKeyPairSync, randomBytes, sign, type KeyObject } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import { decodeJwt, importJWK, SignJWT, type JWK, type JWTPayload } from 'jose';
 import Provider from 'oidc-provider';
 
 /** A person at the test identity provider: who they say they are. */
@@ -26,17 +25,27 @@ export interface IdpClient {
 export interface TestIdp {
   issuer: string;
   users: Map<string, IdpUser>;
-  tamperIdToken: ((claims: JWTPayload) => JWTPayload) | undefined;
+  tamperIdToken: ((claims: Claims) => Claims) | undefined;
   /** With tamperIdToken: sign with a key of the same id that the provider never published. */
   signWithForeignKey: boolean;
   close(): Promise<void>;
 }
 
+type Claims = Record<string, unknown>;
+
+/** A compact JWS (RS256) over these claims: how the tampering provider re-signs an ID token. */
+function signJwt(claims: Claims, key: KeyObject): string {
+  const encode = (part: object) => Buffer.from(JSON.stringify(part)).toString('base64url');
+  const input = `${encode({ alg: 'RS256', kid: 'test-key', typ: 'JWT' })}.${encode(claims)}`;
+  return `${input}.${sign('sha256', Buffer.from(input), key).toString('base64url')}`;
+}
+
+const claimsOf = (jwt: string): Claims => JSON.parse(Buffer.from(jwt.split('.')[1] ?? '', 'base64url').toString('utf8')) as Claims;
+
 export async function startTestIdp(clients: IdpClient[], users: Record<string, IdpUser>): Promise<TestIdp> {
   const { privateKey } = generateKeyPairSync('rsa', { modulusLength: 2048 });
-  const jwk = { ...(privateKey.export({ format: 'jwk' }) as JWK), kid: 'test-key', alg: 'RS256', use: 'sig' };
-  const signingKey = await importJWK(jwk, 'RS256');
-  const foreignKey = await importJWK(generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey.export({ format: 'jwk' }) as JWK, 'RS256');
+  const jwk = { ...privateKey.export({ format: 'jwk' }), kid: 'test-key', alg: 'RS256', use: 'sig' };
+  const foreignKey = generateKeyPairSync('rsa', { modulusLength: 2048 }).privateKey;
   const server: Server = createServer();
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
   const address = server.address();
@@ -81,8 +90,7 @@ export async function startTestIdp(clients: IdpClient[], users: Record<string, I
     const tamper = idp.tamperIdToken;
     const body = ctx.body as { id_token?: string } | undefined;
     if (ctx.path === '/token' && tamper && body?.id_token) {
-      const claims = tamper(decodeJwt(body.id_token));
-      body.id_token = await new SignJWT(claims).setProtectedHeader({ alg: 'RS256', kid: 'test-key', typ: 'JWT' }).sign(idp.signWithForeignKey ? foreignKey : signingKey);
+      body.id_token = signJwt(tamper(claimsOf(body.id_token)), idp.signWithForeignKey ? foreignKey : privateKey);
     }
   });
   const handleProvider = provider.callback();
