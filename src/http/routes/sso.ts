@@ -73,7 +73,10 @@ export function ssoSignInRoutes(vault: Vault, options: SsoRouteOptions): Fastify
           void reply.setCookie(SSO_FLOW_COOKIE, started.flowToken, { ...flowCookie, sameSite: 'lax' });
           return reply.redirect(started.authorizationUrl, 302);
         } catch (error) {
-          if (error instanceof SsoSignInError) return toSignInPage(reply, error.refusal);
+          if (error instanceof SsoSignInError) {
+            request.log.info({ refusal: error.refusal }, 'SSO sign-in refused');
+            return toSignInPage(reply, error.refusal);
+          }
           throw error;
         }
       },
