@@ -15,6 +15,7 @@ import { createVault } from '../../src/vault/index.js';
 import type { UserCaller } from '../../src/vault/callers.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { signInAtIdp, startTestIdp, type TestIdp } from '../support/oidcProvider.js';
+import { firstAdminToken, runCli, startServe } from '../support/processes.js';
 import { DATABASES, freshStore, testMasterKey } from '../support/stores.js';
 
 const SECRET_A = `canary-sso-secret-a-${randomBytes(9).toString('base64url')}`;
@@ -54,6 +55,40 @@ describe('the OIDC client refuses a plain-http issuer unless the operator allows
   it('a sign-in returns to a path of this service only', () => {
     for (const crafted of ['//evil.example', '/\\evil.example', 'https://evil.example/', '/ok\nSet-Cookie: x=1', 'secrets', undefined]) expect(safeReturnPath(crafted)).toBe('/');
     expect(safeReturnPath('/secrets/stripe_api_key')).toBe('/secrets/stripe_api_key');
+  });
+});
+
+describe('serve --public-url and --sso-allow-insecure-issuer', () => {
+  it('a bad public URL stops serve with one line; the redirect URI is built from a good one; a plain-http provider is accepted only with the flag, said in the log', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sso-serve-'));
+    const idp = await startTestIdp([{ clientId: 'served', clientSecret: SECRET_A, redirectUri: 'https://vault.example.com/api/v1/auth/sso/callback' }], { admin: IDP_USERS.admin });
+    try {
+      const bad = await runCli(['serve', '--port', '0', '--data', dir, '--public-url', 'ftp://vault.example.com']);
+      expect(bad.code).not.toBe(0);
+      expect(bad.stderr.trim().split('\n')).toHaveLength(2);
+      expect(bad.stderr).toContain('must be the URL people open the console at');
+
+      const server = await startServe(['--data', dir, '--public-url', 'https://vault.example.com/', '--sso-allow-insecure-issuer']);
+      try {
+        expect(server.output()).toContain('--sso-allow-insecure-issuer: OpenID providers over plain http are accepted');
+        const token = await firstAdminToken(server.url, ['--data', dir]);
+        const put = await fetch(`${server.url}/api/v1/settings/sso`, {
+          method: 'PUT',
+          headers: { authorization: `Bearer ${token}`, 'content-type': 'application/json' },
+          body: JSON.stringify({ issuer: idp.issuer, clientId: 'served', clientSecret: SECRET_A, allowedDomains: ['example.com'], jitRole: null, passwordSignIn: true }),
+        });
+        expect(put.status).toBe(200);
+        expect(((await put.json()) as { redirectUri: string }).redirectUri).toBe('https://vault.example.com/api/v1/auth/sso/callback');
+        const start = await fetch(`${server.url}/api/v1/auth/sso/start?email=admin%40example.com`, { redirect: 'manual' });
+        expect(new URL(start.headers.get('location') ?? '').searchParams.get('redirect_uri')).toBe('https://vault.example.com/api/v1/auth/sso/callback');
+        expect(server.output()).not.toContain(SECRET_A);
+      } finally {
+        expect(await server.stop()).toBe(0);
+      }
+    } finally {
+      await idp.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 });
 
