@@ -89,7 +89,21 @@ export function ssoSettingsService(deps: { store: Store; audit: AuditTrail; seal
     const clientSecret = input.clientSecret ?? (await sealing.openSsoClientSecret(store.db, before as SsoConfigsTable));
     await oidc.checkDiscovery({ issuer: input.issuer, clientId: input.clientId, clientSecret });
     const actor = actorOf(caller);
+    try {
+      return await save(caller, input, clientSecret);
+    } catch (error) {
+      // A refused attempt to turn passwords off is worth knowing about: audited on its own, as denied.
+      if (error instanceof VaultError && error.code === 'sso_sign_in_required') {
+        await audit.change(caller.accountId, async (_tx, record) => {
+          record({ actor, action: 'sso.configure', outcome: 'denied', detail: { passwordSignIn: false, reason: caller.session === null ? 'token_not_session' : 'session_not_signed_in_through_this_configuration' } });
+        });
+      }
+      throw error;
+    }
+  }
 
+  async function save(caller: UserCaller, input: SsoSettingsInput, clientSecret: string): Promise<SsoSettingsView> {
+    const actor = actorOf(caller);
     return audit.change(caller.accountId, async (tx, record) => {
       await store.lockAccount(tx, caller.accountId);
       // Read again under the lock: another admin may have saved meanwhile.

@@ -327,6 +327,9 @@ describe.each(DATABASES)('single sign-on on %s', (kind) => {
     expect(byToken.status).toBe(403);
     expect(byToken.body.error).toMatchObject({ code: 'sso_sign_in_required', field: 'passwordSignIn' });
     expect(byToken.body.error.message).toContain('personal access token');
+    const deniedSave = (await ssoEvents(await accountId('default'))).at(-1);
+    expect(deniedSave).toMatchObject({ action: 'sso.configure', outcome: 'denied', actor_name: 'admin@example.com', detail: { passwordSignIn: false, reason: 'token_not_session' } });
+    expect((await h.call('GET', '/api/v1/settings/sso', { token: h.admin.token })).body.passwordSignIn).toBe(true);
 
     const login = await h.call('POST', '/api/v1/auth/login', { body: { email: PARTNER, password: 'partner-password-1234' } });
     const passwordSession = cookieOf(new Response(null, { headers: login.headers }), SESSION_COOKIE) ?? '';
@@ -364,7 +367,7 @@ describe.each(DATABASES)('single sign-on on %s', (kind) => {
     const on = await h.call('PUT', '/api/v1/settings/sso', { token: h.admin.token, body: { ...off, passwordSignIn: true } });
     expect(on.status).toBe(200);
     expect((await h.call('POST', '/api/v1/auth/login', { body: { email: 'member@example.com', password: 'member-password-1234' } })).status).toBe(200);
-    const configured = (await ssoEvents(await accountId('default'))).filter((event) => event.action === 'sso.configure').slice(-2);
+    const configured = (await ssoEvents(await accountId('default'))).filter((event) => event.action === 'sso.configure' && event.outcome === 'success').slice(-2);
     expect(configured.map((event) => [event.actor_name, event.detail.passwordSignIn])).toEqual([
       ['admin@example.com', false],
       ['admin@example.com', true],
