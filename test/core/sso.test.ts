@@ -292,7 +292,18 @@ describe.each(DATABASES)('single sign-on on %s', (kind) => {
     const elsewhere = await callbackWith(await signInAtIdp(another.headers.get('location') ?? '', 'admin'), undefined);
     expect(elsewhere.headers.get('location')).toBe('/?sso_error=link_used');
 
+    // A flow left too long, and one whose provider settings were replaced meanwhile (a new client secret).
+    const late = await fetch(`${h.url}/api/v1/auth/sso/start?account=default`, { redirect: 'manual' });
+    const lateAnswer = await signInAtIdp(late.headers.get('location') ?? '', 'admin');
+    await h.vault.store.db.updateTable('sso_flows').set({ expires_at: new Date(Date.now() - 1000).toISOString() }).where('used_at', 'is', null).execute();
+    expect((await callbackWith(lateAnswer, cookieOf(late, SSO_FLOW_COOKIE))).headers.get('location')).toBe('/?sso_error=link_used');
+    const during = await fetch(`${h.url}/api/v1/auth/sso/start?account=default`, { redirect: 'manual' });
+    const duringAnswer = await signInAtIdp(during.headers.get('location') ?? '', 'admin');
+    expect((await h.call('PUT', '/api/v1/settings/sso', { token: h.admin.token, body: { ...settingsA(), jitRole: null } })).status).toBe(200);
+    expect((await callbackWith(duringAnswer, cookieOf(during, SSO_FLOW_COOKIE))).headers.get('location')).toBe('/?sso_error=verification_failed');
+
     const reasons = (await ssoEvents(await accountId('default'))).filter((event) => event.outcome === 'denied').map((event) => event.detail.reason);
+    expect(reasons.slice(-2)).toEqual(['flow_expired', 'configuration_changed_meanwhile']);
     expect(reasons).toContain('oauth_invalid_response:state');
     expect(reasons.filter((reason) => reason === 'flow_replayed')).toHaveLength(3);
   });
