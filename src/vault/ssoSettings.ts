@@ -5,7 +5,7 @@ import type { SsoSettingsInput } from '../domain/ssoSettings.js';
 import { isUniqueViolation, type Db, type Store, type Tx } from '../store/database.js';
 import type { SsoConfigsTable } from '../store/schema.js';
 import type { AuditTrail } from './audit.js';
-import { actorOf, requireAdmin, type UserCaller } from './callers.js';
+import { OPERATOR, actorOf, requireAdmin, type UserCaller } from './callers.js';
 import { nowIso } from './ids.js';
 import type { OidcClient } from './oidcClient.js';
 import type { SealingService } from './sealing.js';
@@ -69,7 +69,8 @@ const viewOf = (row: SsoConfigsTable, domains: string[], caller: UserCaller): Ss
  * configuration's revision; a new issuer, client id or client secret is a new revision). So a save that
  * turns passwords off, or that changes the provider while they are off, needs that proof; a personal
  * access token never carries it. Removing SSO needs password sign-in on. The operator's way back in
- * stays: a one-time password (`users reset-password`) signs in whatever these settings say.
+ * stays: a one-time password (`users reset-password`) signs in whatever these settings say, and
+ * `accounts allow-password-sign-in` turns password sign-in back on, straight on storage.
  */
 export function ssoSettingsService(deps: { store: Store; audit: AuditTrail; sealing: SealingService; oidc: OidcClient }) {
   const { store, audit, sealing, oidc } = deps;
@@ -180,7 +181,25 @@ export function ssoSettingsService(deps: { store: Store; audit: AuditTrail; seal
     });
   }
 
-  return { getSettings, saveSettings, removeSettings };
+  /**
+   * The operator's way back on storage (`agent-secrets accounts allow-password-sign-in NAME`): password
+   * sign-in on again for an account whose identity provider fails. Only on: turning it off needs an
+   * admin's SSO sign-in. False when it was already on (or the account has no SSO).
+   */
+  async function allowPasswordSignInAsOperator(accountName: string): Promise<boolean> {
+    const account = await store.db.selectFrom('accounts').select('id').where('name', '=', accountName).executeTakeFirst();
+    if (!account) throw notFound(`No account named "${accountName}".`, 'account');
+    return audit.change(account.id, async (tx, record) => {
+      await store.lockAccount(tx, account.id);
+      const current = await loadSsoConfig(tx, account.id);
+      if (!current || current.password_sign_in === 1) return false;
+      await tx.updateTable('sso_configs').set({ password_sign_in: 1, updated_at: nowIso(), updated_by: OPERATOR.name }).where('account_id', '=', account.id).execute();
+      record({ actor: OPERATOR, action: 'sso.configure', outcome: 'success', detail: { passwordSignIn: true, issuer: current.issuer, clientId: current.client_id } });
+      return true;
+    });
+  }
+
+  return { getSettings, saveSettings, removeSettings, allowPasswordSignInAsOperator };
 }
 
 export type SsoSettingsService = ReturnType<typeof ssoSettingsService>;

@@ -15,6 +15,7 @@ import { createVault } from '../../src/vault/index.js';
 import type { UserCaller } from '../../src/vault/callers.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { signInAtIdp, startTestIdp, type TestIdp } from '../support/oidcProvider.js';
+import { openVault } from '../../src/cli/storage.js';
 import { firstAdminToken, runCli, startServe } from '../support/processes.js';
 import { DATABASES, freshStore, testMasterKey } from '../support/stores.js';
 
@@ -84,6 +85,46 @@ describe('serve --public-url and --sso-allow-insecure-issuer', () => {
         expect(server.output()).not.toContain(SECRET_A);
       } finally {
         expect(await server.stop()).toBe(0);
+      }
+    } finally {
+      await idp.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+});
+
+describe('accounts allow-password-sign-in: the operator turns password sign-in back on, on storage', () => {
+  it('refused before, on after, audited as the operator; a second run changes nothing', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'sso-operator-'));
+    const idp = await startTestIdp([{ clientId: 'served', clientSecret: SECRET_A, redirectUri: 'https://vault.example.com/api/v1/auth/sso/callback' }], { admin: IDP_USERS.admin });
+    try {
+      const first = await openVault({ data: dir }, { createIfMissing: true, log: silentLog, sso: { allowInsecureIssuer: true } });
+      await first.vault.accounts.createAccount('default', 'admin@example.com', 'operator-test-password-1');
+      const { caller } = await first.vault.people.login('admin@example.com', 'operator-test-password-1');
+      await first.vault.ssoSettings.saveSettings(caller, { issuer: idp.issuer, clientId: 'served', clientSecret: SECRET_A, allowedDomains: ['example.com'], jitRole: null, passwordSignIn: true });
+      // As if an admin had turned passwords off through SSO, and the provider then went away.
+      await first.store.db.updateTable('sso_configs').set({ password_sign_in: 0 }).execute();
+      await expect(first.vault.people.login('admin@example.com', 'operator-test-password-1')).rejects.toThrow(/Password sign-in is turned off/);
+      await first.vault.close();
+
+      const on = await runCli(['accounts', 'allow-password-sign-in', 'default', '--data', dir]);
+      expect(on).toMatchObject({ code: 0, stdout: 'Password sign-in is on again for account "default".\n' });
+      const again = await runCli(['accounts', 'allow-password-sign-in', 'default', '--data', dir]);
+      expect(again.stdout).toContain('already allowed');
+      const missing = await runCli(['accounts', 'allow-password-sign-in', 'nope', '--data', dir]);
+      expect(missing.code).toBe(1);
+      expect(missing.stderr).toContain('No account named "nope"');
+
+      const after = await openVault({ data: dir }, { createIfMissing: false, log: silentLog });
+      try {
+        expect((await after.vault.people.login('admin@example.com', 'operator-test-password-1')).caller.email).toBe('admin@example.com');
+        const events = await after.store.db.selectFrom('audit_events').select(['actor_type', 'detail']).where('action', '=', 'sso.configure').orderBy('seq').execute();
+        expect(events.map((event) => [event.actor_type, JSON.parse(event.detail ?? '{}').passwordSignIn])).toEqual([
+          ['user', true],
+          ['operator', true],
+        ]);
+      } finally {
+        await after.vault.close();
       }
     } finally {
       await idp.close();

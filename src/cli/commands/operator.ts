@@ -117,4 +117,13 @@ export function operatorCommands(program: Command): void {
     await withVault(flags, false, (vault) => vault.accounts.setVault(name, state === 'on'));
     process.stdout.write(`Vault of account "${name}" is now ${state}.\n`);
   });
+  addStorageOptions(
+    accounts
+      .command('allow-password-sign-in')
+      .description("turn password sign-in back on for an account whose single sign-on turned it off (when its identity provider fails)")
+      .argument('<name>', 'account name'),
+  ).action(async (name: string, flags: StorageFlags) => {
+    const changed = await withVault(flags, false, (vault) => vault.ssoSettings.allowPasswordSignInAsOperator(name));
+    process.stdout.write(changed ? `Password sign-in is on again for account "${name}".\n` : `Password sign-in was already allowed for account "${name}"; nothing changed.\n`);
+  });
 }
