@@ -202,6 +202,15 @@ describe.each(DATABASES)('single sign-on on %s', (kind) => {
     expect(none.body).toMatchObject({ configured: false, clientSecretSet: false, passwordSignIn: true, redirectUri: `${h.url}/api/v1/auth/sso/callback` });
     const start = await fetch(`${h.url}/api/v1/auth/sso/start?email=admin%40example.com`, { redirect: 'manual' });
     expect(start.headers.get('location')).toBe('/?sso_error=not_configured');
+
+    const openapi = (await h.call('GET', '/api/openapi.json')).body;
+    expect(Object.keys(openapi.paths['/api/v1/settings/sso']).sort()).toEqual(['delete', 'get', 'put']);
+    expect(openapi.paths['/api/v1/auth/sso/start'].get.parameters.map((parameter: { name: string }) => parameter.name).sort()).toEqual(['account', 'email', 'returnTo']);
+    expect(openapi.paths['/api/v1/auth/sso/callback'].get).toBeDefined();
+    const body = openapi.paths['/api/v1/settings/sso'].put.requestBody.content['application/json'].schema;
+    expect(body.required.sort()).toEqual(['allowedDomains', 'clientId', 'issuer', 'jitRole', 'passwordSignIn']);
+    expect(body.properties.clientSecret.description).toContain('Write-only');
+    expect(Object.keys(openapi.paths['/api/v1/settings/sso'].get.responses['200'].content['application/json'].schema.properties)).not.toContain('clientSecret');
   });
 
   it('settings are validated field by field, and the issuer is discovered at save time', async () => {
