@@ -1,4 +1,5 @@
 import { createHash, randomBytes } from 'node:crypto';
+import { EMAIL_PATTERN } from '../domain/names.js';
 import type { Role } from '../domain/roles.js';
 import { emailDomain, safeReturnPath, type SsoRefusal } from '../domain/sso.js';
 import type { Store } from '../store/database.js';
@@ -128,6 +129,9 @@ export function ssoSignInService(deps: { store: Store; audit: AuditTrail; sealin
     }
     const email = identity.email?.toLowerCase();
     if (email === undefined) return refuse(flow.account_id, 'email_not_verified', 'no_email_claim');
+    // Only a plain address is matched or made: " admin@…" or one with a control character would be a
+    // second, lookalike user (and PostgreSQL text cannot hold a NUL). Not recorded: it is not an email.
+    if (email.length > 320 || !EMAIL_PATTERN.test(email)) return refuse(flow.account_id, 'email_not_allowed', 'email_malformed');
     if (!identity.emailVerified) return refuse(flow.account_id, 'email_not_verified', 'email_not_verified', email);
     const domain = emailDomain(email);
     const domains = await loadSsoDomains(store.db, flow.account_id);

@@ -34,6 +34,10 @@ const IDP_USERS = {
   cyrillic: { email: 'admin@ex\u0430mple.com', emailVerified: true },
   suffixed: { email: 'admin@example.com.evil.test', emailVerified: true },
   quoted: { email: '"admin@example.com"@evil.test', emailVerified: true },
+  // Not emails at all: a space in front (a second "admin"), a NUL (which PostgreSQL text cannot hold), a new line.
+  spaced: { email: ' admin@example.com', emailVerified: true },
+  nul: { email: 'admin@example.com\u0000', emailVerified: true },
+  newline: { email: 'admin\n@example.com', emailVerified: true },
 };
 
 const cookieOf = (response: Response, name: string): string | undefined => {
@@ -310,8 +314,13 @@ describe.each(DATABASES)('single sign-on on %s', (kind) => {
       ['provider_refused', 'provider_error:access_denied'],
     ]);
     expect(denied[0]?.actor_name).toBe('someone@elsewhere.test');
-    for (const lookalike of ['cyrillic', 'suffixed', 'quoted']) expect((await ssoSignIn('account=default', lookalike)).location, lookalike).toBe('/?sso_error=email_not_allowed');
+    // With first sign-ins making users, a lookalike let in would be a second "admin".
+    const { clientSecret: _kept, ...withoutSecret } = settingsA();
+    expect((await h.call('PUT', '/api/v1/settings/sso', { token: h.admin.token, body: { ...withoutSecret, jitRole: 'member' } })).status).toBe(200);
+    for (const lookalike of ['cyrillic', 'suffixed', 'quoted', 'spaced', 'nul', 'newline']) expect((await ssoSignIn('account=default', lookalike)).location, lookalike).toBe('/?sso_error=email_not_allowed');
+    expect((await h.call('PUT', '/api/v1/settings/sso', { token: h.admin.token, body: { ...withoutSecret, jitRole: null } })).status).toBe(200);
     expect(await h.vault.store.db.selectFrom('users').select('email').where('email', 'like', '%evil%').execute()).toEqual([]);
+    expect((await h.vault.store.db.selectFrom('users').select('email').execute()).filter((user) => /[\s\u0000-\u001f]/.test(user.email))).toEqual([]);
   });
 
   it('refuses a forged state, a replayed callback and a callback without its browser cookie', async () => {
