@@ -16,7 +16,7 @@ import { loadSsoConfig, loadSsoDomains } from './ssoSettings.js';
 /** A sign-in started must come back within this long. */
 export const SSO_FLOW_MINUTES = 10;
 
-/** An SSO sign-in that did not happen: the refusal the sign-in page shows, and where it was headed. */
+/** An SSO sign-in that did not happen: the refusal the sign-in page shows (domain/sso.ts). */
 export class SsoSignInError extends Error {
   override name = 'SsoSignInError';
   constructor(readonly refusal: SsoRefusal) {
