@@ -68,7 +68,7 @@ const viewOf = (row: SsoConfigsTable, domains: string[], caller: UserCaller): Ss
  * has just signed in through, in the very session the save comes from (the session records the
  * configuration's revision; a new issuer, client id or client secret is a new revision). So a save that
  * turns passwords off, or that changes the provider while they are off, needs that proof; a personal
- * access token never carries it. Removing SSO needs password sign-in on. The operator's way back in
+ * access token never carries it. A save that keeps them off with the same provider needs none. Removing SSO needs password sign-in on. The operator's way back in
  * stays: a one-time password (`users reset-password`) signs in whatever these settings say, and
  * `accounts allow-password-sign-in` turns password sign-in back on, straight on storage.
  */
@@ -112,7 +112,10 @@ export function ssoSettingsService(deps: { store: Store; audit: AuditTrail; seal
       if (!current && input.clientSecret === undefined) throw invalidInput('clientSecret', 'clientSecret: is required when single sign-on is first set up.');
       const providerChanged = !current || current.issuer !== input.issuer || current.client_id !== input.clientId || input.clientSecret !== undefined;
       const revision = providerChanged ? randomBytes(16).toString('hex') : current.revision;
-      if (!input.passwordSignIn) requireSignedInThrough(caller, revision, providerChanged && current !== undefined);
+      // Proof is needed to turn passwords off, and to change the provider while they are off; a save
+      // that keeps them off with the same provider (domains, role) adds no risk and needs none.
+      const turningOff = !current || current.password_sign_in === 1;
+      if (!input.passwordSignIn && (turningOff || providerChanged)) requireSignedInThrough(caller, revision, providerChanged && current !== undefined);
 
       const taken = await tx.selectFrom('sso_domains').select('domain').where('domain', 'in', input.allowedDomains).where('account_id', '!=', caller.accountId).execute();
       if (taken.length > 0) throw domainTaken(taken.map((row) => row.domain).join(', '));

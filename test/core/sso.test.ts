@@ -419,6 +419,10 @@ describe.each(DATABASES)('single sign-on on %s', (kind) => {
     // A wrong password learns nothing about how the account signs in.
     expect((await h.call('POST', '/api/v1/auth/login', { body: { email: PARTNER, password: 'wrong-password-12345' } })).status).toBe(401);
 
+    // Keeping passwords off with the same provider adds no risk: a token may change the role and domains.
+    const kept = await h.call('PUT', '/api/v1/settings/sso', { token: h.admin.token, body: { ...off, allowedDomains: ['example.com', 'example.net'] } });
+    expect(kept.status).toBe(200);
+    expect(kept.body).toMatchObject({ passwordSignIn: false, allowedDomains: ['example.com', 'example.net'] });
     // A new provider while passwords are off would be unproven: refused, also from the proven session.
     const moved = await admin.put({ ...off, clientId: 'vault-b', clientSecret: SECRET_B });
     expect(moved.status).toBe(403);
@@ -437,8 +441,9 @@ describe.each(DATABASES)('single sign-on on %s', (kind) => {
     const on = await h.call('PUT', '/api/v1/settings/sso', { token: h.admin.token, body: { ...off, passwordSignIn: true } });
     expect(on.status).toBe(200);
     expect((await h.call('POST', '/api/v1/auth/login', { body: { email: 'member@example.com', password: 'member-password-1234' } })).status).toBe(200);
-    const configured = (await ssoEvents(await accountId('default'))).filter((event) => event.action === 'sso.configure' && event.outcome === 'success').slice(-2);
+    const configured = (await ssoEvents(await accountId('default'))).filter((event) => event.action === 'sso.configure' && event.outcome === 'success').slice(-3);
     expect(configured.map((event) => [event.actor_name, event.detail.passwordSignIn])).toEqual([
+      ['admin@example.com', false],
       ['admin@example.com', false],
       ['admin@example.com', true],
     ]);
