@@ -405,6 +405,14 @@ describe.each(DATABASES)('single sign-on on %s', (kind) => {
     const passwordSession = cookieOf(new Response(null, { headers: login.headers }), SESSION_COOKIE) ?? '';
     expect((await (await asSession(passwordSession)).put(off)).body.error?.code).toBe('sso_sign_in_required');
 
+    // A session opened through the configuration before another admin replaced the client secret
+    // proves nothing about the one now in force.
+    const earlier = await asSession((await ssoSignIn('account=default', 'admin')).session ?? '');
+    expect((await h.call('PUT', '/api/v1/settings/sso', { token: h.admin.token, body: { ...settingsA(), clientSecret: SECRET_A } })).status).toBe(200);
+    const stale = await earlier.put(off);
+    expect(stale.status).toBe(403);
+    expect(stale.body.error.code).toBe('sso_sign_in_required');
+
     const admin = await asSession((await ssoSignIn('account=default', 'admin')).session ?? '');
     const turnedOff = await admin.put(off);
     expect(turnedOff.status).toBe(200);
