@@ -3,7 +3,10 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import pino from 'pino';
 import { Keyring } from '../../src/crypto/keyring.js';
+import { buildServer } from '../../src/http/server.js';
+import { openStore } from '../../src/store/database.js';
 import { SESSION_COOKIE } from '../../src/http/auth.js';
 import { SSO_FLOW_COOKIE } from '../../src/http/routes/sso.js';
 import { silentLog } from '../../src/vault/log.js';
@@ -483,6 +486,25 @@ describe.each(DATABASES)('single sign-on on %s', (kind) => {
     // The person's own account is found from their email, whatever another account's domains say.
     const own = await fetch(`${h.url}/api/v1/auth/sso/start?email=${encodeURIComponent(PARTNER)}`, { redirect: 'manual' });
     expect(new URL(own.headers.get('location') ?? '').searchParams.get('client_id')).toBe('vault-a');
+  });
+
+  it('a sign-in started on one instance finishes on another over the same storage (behind a load balancer)', async () => {
+    const store = openStore(h.storage.location);
+    const vault = createVault({ store, masterKey: h.masterKey, log: silentLog, sso: { allowInsecureIssuer: true } });
+    const second = await buildServer({ vault, logger: pino({ level: 'silent' }), publicUrl: h.url, limits: { signInsPerAddressPerMinute: 10_000 } });
+    await second.listen({ port: 0, host: '127.0.0.1' });
+    try {
+      const address = second.server.address();
+      const secondUrl = `http://127.0.0.1:${typeof address === 'object' && address ? address.port : 0}`;
+      const start = await fetch(`${secondUrl}/api/v1/auth/sso/start?account=default`, { redirect: 'manual' });
+      const answer = await signInAtIdp(start.headers.get('location') ?? '', 'admin');
+      const back = await callbackWith(answer, cookieOf(start, SSO_FLOW_COOKIE));
+      expect(back.headers.get('location')).toBe('/');
+      expect((await asSession(cookieOf(back, SESSION_COOKIE) ?? '')).who.body.user.email).toBe('admin@example.com');
+    } finally {
+      await second.close();
+      await vault.close();
+    }
   });
 
   it('no client secret, code or token reaches the audit trail, the logs or an answer', async () => {
