@@ -167,7 +167,7 @@ describe('console: agents, users, members and narrow screens in a real browser',
     await page.goto('/');
     await page.getByLabel('Email').fill(person.email);
     await page.getByLabel('Password').fill(person.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByText('That email and password do not match an account.').waitFor();
     await signIn(page, person.email, oneTime);
     await page.waitForURL('**/account/password');
@@ -179,7 +179,7 @@ describe('console: agents, users, members and narrow screens in a real browser',
     await again.page.goto('/');
     await again.page.getByLabel('Email').fill(person.email);
     await again.page.getByLabel('Password').fill(oneTime);
-    await again.page.getByRole('button', { name: 'Sign in' }).click();
+    await again.page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await again.page.getByText('This one-time password has been used or has expired.').waitFor();
     // Nothing else works: the console comes back here, and the API refuses this session.
     await page.goto('/agents');

@@ -107,3 +107,19 @@ export interface User {
   createdAt: string;
   createdBy: string;
 }
+
+/** SPEC S29: an account's single sign-on settings; the client secret is never answered. */
+export interface SsoSettings {
+  configured: boolean;
+  issuer: string | null;
+  clientId: string | null;
+  clientSecretSet: boolean;
+  allowedDomains: string[];
+  jitRole: Role | null;
+  passwordSignIn: boolean;
+  updatedAt: string | null;
+  updatedBy: string | null;
+  redirectUri: string;
+  /** This session was opened through the current configuration: turning passwords off needs it. */
+  signedInWithSso: boolean;
+}

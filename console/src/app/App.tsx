@@ -5,6 +5,7 @@ import { AddSecretPage } from '../secrets/AddSecretPage';
 import { ADD_SECRET_PATH, secretNameOfPath } from '../secrets/paths';
 import { SecretPage } from '../secrets/SecretPage';
 import { SecretsListPage } from '../secrets/SecretsListPage';
+import { SETTINGS_PATH, SsoSettingsPage } from '../settings/SsoSettingsPage';
 import { Refusal } from '../ui/Refusal';
 import { UsersPage } from '../users/UsersPage';
 import { ChangePasswordPage, CHANGE_PASSWORD_PATH } from './ChangePasswordPage';
@@ -44,6 +45,7 @@ function Pages() {
   if (path === '/agents') return <AgentsPage />;
   if (path.startsWith('/agents/')) return <AgentPage key={path} agentId={decodeURIComponent(path.slice('/agents/'.length))} />;
   if (path === '/users') return <UsersPage />;
+  if (path === SETTINGS_PATH) return <SsoSettingsPage />;
   if (path === '/' || path === '/login') return null;
   return (
     <main id="main" className="page page-narrow">

@@ -3,12 +3,13 @@ import { ApiError, api } from '../api/client';
 import type { Session } from '../api/types';
 import { Field } from '../ui/Field';
 import { Notice } from '../ui/Notice';
+import { SsoButton, takeSsoRefusal } from './SsoButton';
 
 /** Email and password; the session lives in an HttpOnly cookie the page never sees. */
 export function SignInPage({ onSignedIn, notice }: { onSignedIn(session: Session): void; notice?: string | undefined }) {
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(takeSsoRefusal);
   const [busy, setBusy] = useState(false);
 
   const submit = async (event: FormEvent) => {
@@ -49,6 +50,7 @@ export function SignInPage({ onSignedIn, notice }: { onSignedIn(session: Session
             {busy ? 'Signing in…' : 'Sign in'}
           </button>
         </form>
+        <SsoButton email={email} />
       </div>
     </main>
   );

@@ -1,4 +1,5 @@
-import { canManageSecrets, useSession } from './session';
+import { canManageSecrets, isAdmin, useSession } from './session';
+import { SETTINGS_PATH } from '../settings/SsoSettingsPage';
 import { usePath } from './router';
 import { Link } from '../ui/Link';
 import { CHANGE_PASSWORD_PATH } from './ChangePasswordPage';
@@ -40,6 +41,11 @@ export function TopBar() {
         <div className="who">
           <span className="who-email">{session.user.email}</span>
           <span className="badge">{session.user.role}</span>
+          {session.passwordChangeRequired || !isAdmin(session) ? null : (
+            <Link to={SETTINGS_PATH} className="button button-small button-quiet" current={path === SETTINGS_PATH}>
+              Settings
+            </Link>
+          )}
           {session.passwordChangeRequired ? null : (
             <Link to={CHANGE_PASSWORD_PATH} className="button button-small button-quiet" current={path === CHANGE_PASSWORD_PATH}>
               Change password

@@ -1,3 +1,4 @@
+import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { UserCaller } from '../../vault/callers.js';
@@ -22,6 +23,11 @@ const sessionSchema = z.object({
   csrfToken: z.string().optional(),
 });
 
+/** The console's session cookie: HttpOnly, SameSite=Strict, for the whole console (password and SSO sign-ins). */
+export function setSessionCookie(reply: FastifyReply, sessionToken: string, secure: boolean): void {
+  void reply.setCookie(SESSION_COOKIE, sessionToken, { httpOnly: true, sameSite: 'strict', secure, path: '/', maxAge: SESSION_HOURS * 3600 });
+}
+
 /** Console sign-in: a session cookie (HttpOnly, SameSite=Strict) and a CSRF token for writes. */
 export function sessionRoutes(vault: Vault, options: { secureCookies: boolean; limits: RateLimits }): FastifyPluginAsyncZod {
   const perAccount = new RateLimiter(options.limits.signInsPerAccountPerMinute / 60, options.limits.signInsPerAccountPerMinute);
@@ -35,13 +41,7 @@ export function sessionRoutes(vault: Vault, options: { secureCookies: boolean; l
         enforce(perAddress, request.ip, reply, 'sign-in attempts from this address');
         enforce(perAccount, request.body.email.toLowerCase(), reply, 'sign-in attempts for this account');
         const { sessionToken, csrfToken, caller } = await vault.people.login(request.body.email, request.body.password);
-        void reply.setCookie(SESSION_COOKIE, sessionToken, {
-          httpOnly: true,
-          sameSite: 'strict',
-          secure: options.secureCookies,
-          path: '/',
-          maxAge: SESSION_HOURS * 3600,
-        });
+        setSessionCookie(reply, sessionToken, options.secureCookies);
         return { ...whoami(caller), csrfToken };
       },
     );
