@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AGENT_NAME_PATTERN, AGENT_NAME_RULE, EMAIL_PATTERN, EMAIL_RULE, NO_CONTROL_CHARACTERS, PASSWORD_MAX, PASSWORD_MIN } from '../domain/names.js';
 import { ROLES } from '../domain/roles.js';
-import { descriptionSchema, secretNameSchema, secretValueSchema } from '../domain/secrets.js';
+import { descriptionSchema, secretNameSchema, secretValueSchema, valueKeysSchema } from '../domain/secrets.js';
 
 /** Request and response shapes: they validate requests, shape answers and write the OpenAPI document. */
 
@@ -59,7 +59,11 @@ export const createSecretBody = z.strictObject(
 );
 
 export const updateSecretBody = z.strictObject(
-  { description: descriptionSchema.optional(), value: secretValueSchema.optional() },
+  {
+    description: descriptionSchema.optional(),
+    value: secretValueSchema.optional().describe('The whole new value (a new version): replaces every key of a key/value secret'),
+    valueKeys: valueKeysSchema.optional(),
+  },
   { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : 'must be a JSON object') },
 );
 
