@@ -151,26 +151,27 @@ export function applyValueKeys(current: SecretValue, changes: ValueKeyChanges): 
   if (typeof current === 'string') {
     return { path: [], message: 'this secret holds a single value, not key/value pairs: set "value" instead' };
   }
-  const next: Record<string, string> = { ...current };
+  // A Map, not an object: a key named "__proto__" is a key like any other (assigning it on an object
+  // would set the prototype and drop the key without a word).
+  const next = new Map(Object.entries(current));
   const changed: string[] = [];
   const removed: string[] = [];
   for (const [key, value] of Object.entries(changes)) {
     if (value !== null) continue;
-    if (!Object.hasOwn(next, key)) return { path: [key], message: `is not a key of this secret (keys: ${Object.keys(current).join(', ')})` };
-    delete next[key];
+    if (!next.delete(key)) return { path: [key], message: `is not a key of this secret (keys: ${Object.keys(current).join(', ')})` };
     removed.push(key);
   }
   for (const [key, value] of Object.entries(changes)) {
     if (value === null) continue;
-    const lookalike = Object.keys(next).find((kept) => kept !== key && nameKey(kept) === nameKey(key));
+    const lookalike = [...next.keys()].find((kept) => kept !== key && nameKey(kept) === nameKey(key));
     if (lookalike !== undefined) return { path: [key], message: `differs only in case from the key "${lookalike}": use its exact name, or remove it with null` };
-    next[key] = value;
+    next.set(key, value);
     changed.push(key);
   }
-  const count = Object.keys(next).length;
-  if (count < 1) return { path: [], message: 'would remove every key: a key/value secret keeps at least 1 (replace the whole "value" instead)' };
-  if (count > MAX_KV_KEYS) return { path: [], message: `would leave ${count} keys: a key/value secret holds at most ${MAX_KV_KEYS}` };
-  const problem = valueProblems(next)[0];
+  if (next.size < 1) return { path: [], message: 'would remove every key: a key/value secret keeps at least 1 (replace the whole "value" instead)' };
+  if (next.size > MAX_KV_KEYS) return { path: [], message: `would leave ${next.size} keys: a key/value secret holds at most ${MAX_KV_KEYS}` };
+  const value = Object.fromEntries(next);
+  const problem = valueProblems(value)[0];
   if (problem) return problem;
-  return { value: next, changed, removed };
+  return { value, changed, removed };
 }

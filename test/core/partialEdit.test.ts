@@ -75,6 +75,12 @@ describe.each(DATABASES)('partial edit of a key/value secret on %s', (kind) => {
     expect((await read('oauth')).value).toEqual({ only: `${CANARY}-only` });
   });
 
+  it('refuses a key named __proto__ (prototype poisoning) with 400, storing nothing', async () => {
+    const response = await h.call('PATCH', '/api/v1/secrets/oauth', { token: admin, rawBody: '{"valueKeys": {"__proto__": "x"}}', headers: { 'content-type': 'application/json' } });
+    expect(response.status).toBe(400);
+    expect((await read('oauth')).value).toEqual({ only: `${CANARY}-only` });
+  });
+
   it('a case change of a key is one step: remove the old name, add the new one', async () => {
     const patched = await patch('oauth', { valueKeys: { only: null, Only: `${CANARY}-renamed` } });
     expect(patched.body.keys).toEqual(['Only']);
