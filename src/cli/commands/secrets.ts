@@ -1,28 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
+import type { AccessList, SecretPage, SecretSummary } from '../../contract/api.js';
 import { enc, type ApiClient } from '../api.js';
 import { UsageError } from '../configError.js';
 import { emit, printTable } from '../output.js';
 import { escapeTerminalControls } from '../terminal.js';
 
 /** `secrets` and `access`: secret management over the HTTP API (AGENT_SECRETS_URL, AGENT_SECRETS_TOKEN). */
-
-interface SecretSummary {
-  name: string;
-  description: string;
-  kind: string;
-  keys: string[];
-  version: number;
-  agentsWithAccess: number;
-  updatedAt: string;
-  updatedBy: string;
-  lastReadAt: string | null;
-}
-
-interface AccessList {
-  secret: string;
-  agents: Array<{ agentId: string; agentName: string; granted: boolean; lastReadAt: string | null }>;
-}
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
 
@@ -142,7 +126,7 @@ export function secretCommands(program: Command, api: () => ApiClient): Command 
       let after: string | null = null;
       do {
         const query = new URLSearchParams({ limit: '500', ...(flags.search ? { search: flags.search } : {}), ...(after ? { after } : {}) });
-        const page: { secrets: SecretSummary[]; next: string | null } = await api().request('GET', `/api/v1/secrets?${query}`);
+        const page: SecretPage = await api().request('GET', `/api/v1/secrets?${query}`);
         all.push(...page.secrets);
         after = page.next;
       } while (after);
