@@ -962,6 +962,7 @@ export interface paths {
                                 keys: string[];
                                 /** @enum {string} */
                                 kind: "single" | "kv";
+                                /** @description When this agent last read the secret under its current grant (null: not since it was granted) */
                                 lastReadAt: string | null;
                                 name: string;
                             }[];
@@ -2031,6 +2032,7 @@ export interface paths {
                                 keys: string[];
                                 /** @enum {string} */
                                 kind: "single" | "kv";
+                                /** @description When any agent last read this secret (null: never); kept across revokes and re-grants */
                                 lastReadAt: string | null;
                                 name: string;
                                 updatedAt: string;
@@ -2156,6 +2158,7 @@ export interface paths {
                             keys: string[];
                             /** @enum {string} */
                             kind: "single" | "kv";
+                            /** @description When any agent last read this secret (null: never); kept across revokes and re-grants */
                             lastReadAt: string | null;
                             name: string;
                             updatedAt: string;
@@ -2281,6 +2284,7 @@ export interface paths {
                             keys: string[];
                             /** @enum {string} */
                             kind: "single" | "kv";
+                            /** @description When any agent last read this secret (null: never); kept across revokes and re-grants */
                             lastReadAt: string | null;
                             name: string;
                             updatedAt: string;
@@ -2512,6 +2516,7 @@ export interface paths {
                             keys: string[];
                             /** @enum {string} */
                             kind: "single" | "kv";
+                            /** @description When any agent last read this secret (null: never); kept across revokes and re-grants */
                             lastReadAt: string | null;
                             name: string;
                             updatedAt: string;
@@ -2646,6 +2651,7 @@ export interface paths {
                                 granted: boolean;
                                 grantedAt: string | null;
                                 grantedBy: string | null;
+                                /** @description When this agent last read the secret under its current grant (null: not since it was granted, or no grant); a revoke ends the grant, so a re-grant starts again at null */
                                 lastReadAt: string | null;
                             }[];
                             secret: string;
@@ -2760,6 +2766,7 @@ export interface paths {
                                 granted: boolean;
                                 grantedAt: string | null;
                                 grantedBy: string | null;
+                                /** @description When this agent last read the secret under its current grant (null: not since it was granted, or no grant); a revoke ends the grant, so a re-grant starts again at null */
                                 lastReadAt: string | null;
                             }[];
                             secret: string;
@@ -3154,6 +3161,7 @@ export interface paths {
                             keys: string[];
                             /** @enum {string} */
                             kind: "single" | "kv";
+                            /** @description When any agent last read this secret (null: never); kept across revokes and re-grants */
                             lastReadAt: string | null;
                             name: string;
                             updatedAt: string;

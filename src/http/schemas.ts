@@ -89,7 +89,7 @@ export const secretSummarySchema = z.object({
   createdBy: z.string(),
   updatedAt: z.string(),
   updatedBy: z.string(),
-  lastReadAt: z.string().nullable(),
+  lastReadAt: z.string().nullable().describe('When any agent last read this secret (null: never); kept across revokes and re-grants'),
 });
 
 export const secretValueResponse = z.object({
@@ -108,7 +108,7 @@ export const accessSchema = z.object({
       granted: z.boolean(),
       grantedAt: z.string().nullable(),
       grantedBy: z.string().nullable(),
-      lastReadAt: z.string().nullable(),
+      lastReadAt: z.string().nullable().describe('When this agent last read the secret under its current grant (null: not since it was granted, or no grant); a revoke ends the grant, so a re-grant starts again at null'),
     }),
   ),
 });

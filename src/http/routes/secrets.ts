@@ -103,7 +103,7 @@ export function secretRoutes(vault: Vault): FastifyPluginAsyncZod {
           response: {
             200: z.object({
               agent: z.string(),
-              secrets: z.array(z.object({ name: z.string(), kind: z.enum(['single', 'kv']), keys: z.array(z.string()), description: z.string(), lastReadAt: z.string().nullable() })),
+              secrets: z.array(z.object({ name: z.string(), kind: z.enum(['single', 'kv']), keys: z.array(z.string()), description: z.string(), lastReadAt: z.string().nullable().describe('When this agent last read the secret under its current grant (null: not since it was granted)') })),
             }),
             ...errors,
           },
