@@ -19,7 +19,7 @@ export function TopBar() {
         </a>
         <p className="brand">
           <span className="brand-mark" aria-hidden="true" />
-          agent-secrets
+          <span className="brand-name">agent-secrets</span>
         </p>
         {tabs.length === 0 ? null : (
           <nav className="tabs" aria-label="Sections">

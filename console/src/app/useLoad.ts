@@ -29,22 +29,18 @@ export function useLoad<T>(fetcher: () => Promise<T>, key: string): [Load<T>, ()
   return [load, reload];
 }
 
-/** Not more often than this: a focus that comes with a visibility change would otherwise reload twice. */
-const REFRESH_GAP_MS = 1000;
-
 /**
  * Calls `refresh` when the person comes back to the page (its tab becomes visible, or its window
- * regains focus), so that times like "last read" are current when they are looked at again.
+ * regains focus), so that times like "last read" are current when they are looked at again. Coming
+ * back may fire both events: useLoad keeps only the newest answer, so the second reload costs a
+ * request and nothing else.
  */
 export function useRefreshOnFocus(refresh: () => void): void {
   const refreshRef = useRef(refresh);
   refreshRef.current = refresh;
   useEffect(() => {
-    let last = Date.now();
     const onReturn = () => {
-      if (document.visibilityState !== 'visible' || Date.now() - last < REFRESH_GAP_MS) return;
-      last = Date.now();
-      refreshRef.current();
+      if (document.visibilityState === 'visible') refreshRef.current();
     };
     window.addEventListener('focus', onReturn);
     document.addEventListener('visibilitychange', onReturn);

@@ -60,8 +60,8 @@ export function AgentAccessSection({ secretName, revision, onSaved }: { secretNa
         <h2 id="access-title">Agent access</h2>
       </div>
       <p className="muted">
-        Check each agent whose functions may read this secret. Changes hold immediately after Save: from each agent's very next call. "Read since
-        granted" counts from the agent's current grant: a grant never read since is one you can likely revoke.
+        Check each agent whose functions may read this secret; Save holds from each agent's next call. "Read since granted" counts from the
+        agent's current grant: one never read is likely one to revoke.
       </p>
       {access.state === 'failed' ? (
         <Notice tone="error">
