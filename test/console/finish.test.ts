@@ -256,6 +256,11 @@ describe('console: the newcomer’s path and the finish, in a real browser', () 
         for (const violation of await axeViolations(page)) found.push(`${width} ${path}: ${violation}`);
         if (width === 1280) await screenshot(page, `finish-1280-${name}`);
       }
+      if (width === 390) {
+        // The scan sees what it should: an image without a text alternative is a violation.
+        await page.evaluate(() => document.querySelector('main')?.append(Object.assign(document.createElement('img'), { src: '/favicon.svg' })));
+        expect((await axeViolations(page)).join('\n')).toContain('image-alt');
+      }
     }
     expect(found).toEqual([]);
   });
