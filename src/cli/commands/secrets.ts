@@ -86,19 +86,20 @@ function printSecret(secret: SecretSummary): void {
     ['version', String(secret.version)],
     ['agents with access', String(secret.agentsWithAccess)],
     ['updated', `${secret.updatedAt} by ${secret.updatedBy}`],
-    ['last read', secret.lastReadAt ?? 'never'],
+    ['last read', `${secret.lastReadAt ?? 'never'} (by any agent)`],
   ];
   process.stdout.write(`${lines.map(([k, v]) => `${(k ?? '').padEnd(19)} ${escapeTerminalControls(v ?? '')}`).join('\n')}\n`);
 }
 
 function printAccess(access: AccessList): void {
   printTable(
-    access.agents.map((a) => ({ ...a, access: a.granted ? 'yes' : 'no', lastRead: a.lastReadAt ?? (a.granted ? 'never' : '-') })),
+    access.agents.map((a) => ({ ...a, access: a.granted ? 'yes' : 'no', lastRead: a.lastReadAt ?? (a.granted ? 'not yet' : '-') })),
     [
       ['agentName', 'AGENT'],
       ['agentId', 'ID'],
       ['access', 'ACCESS'],
-      ['lastRead', 'LAST READ'],
+      // Under the current grant: a revoke and a re-grant start again at "not yet" (S15: grants never used).
+      ['lastRead', 'READ SINCE GRANTED'],
     ],
   );
 }
@@ -110,7 +111,7 @@ const secretColumns: Array<[string, string]> = [
   ['agentsWithAccess', 'AGENTS'],
   ['updatedAt', 'UPDATED'],
   ['updatedBy', 'BY'],
-  ['lastRead', 'LAST READ'],
+  ['lastRead', 'LAST READ (ANY AGENT)'],
 ];
 
 /** The `secrets` and `access` commands; answers `secrets` so that main can add its help to it. */
