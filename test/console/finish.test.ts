@@ -3,7 +3,7 @@
  * key at a time, the phone layout, a clean browser console, page titles, Reveal's time limit, what
  * "last read" means, and an axe-core scan of every page. Screenshots go to test-artifacts/screenshots.
  */
-import type { Browser, BrowserContext, Page } from 'playwright-core';
+import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/harness.js';
 import { axeViolations, expectNoSidewaysScroll, launchBrowser, newContext, screenshot, signIn, watchEverything } from './browser.js';
@@ -36,6 +36,16 @@ describe('console: the newcomer’s path and the finish, in a real browser', () 
     await page.waitForURL('**/secrets');
     return page;
   };
+  /** Every page behind sign-in: path, a heading that shows it has loaded, a name for its screenshot. */
+  const signedInPages = (): ReadonlyArray<readonly [string, string, string]> => [
+    ['/secrets', 'Secrets', 'secrets-list'],
+    ['/secrets/new', 'Add secret', 'add-secret'],
+    ['/secrets/booking_api_token', 'Recent activity', 'secret'],
+    ['/agents', 'Agents', 'agents'],
+    [`/agents/${booking.id}`, 'Agent keys', 'agent'],
+    ['/users', 'Users', 'users'],
+    ['/account/password', 'Change password', 'change-password'],
+  ];
   const readAs = (key: string, name: string) => h.call('GET', `/runtime/v1/secrets/${name}`, { token: key });
   const grant = (name: string, agents: string[]) => h.call('PUT', `/api/v1/secrets/${name}/access`, { token: h.admin.token, body: { agents } });
 
@@ -208,17 +218,7 @@ describe('console: the newcomer’s path and the finish, in a real browser', () 
 
   it('at 390 px: no sideways scroll, a compact secret page, and who is signed in stays visible', async () => {
     const page = await signedInPage(390);
-    const pages: Array<[string, string, string]> = [
-      ['/secrets', 'Secrets', 'secrets-list'],
-      ['/secrets/new', 'Add secret', 'add-secret'],
-      ['/secrets/booking_api_token', 'Recent activity', 'secret'],
-      ['/secrets/oauth_client', 'Agent access', 'secret-kv'],
-      ['/agents', 'Agents', 'agents'],
-      [`/agents/${booking.id}`, 'Agent keys', 'agent'],
-      ['/users', 'Users', 'users'],
-      ['/account/password', 'Change password', 'change-password'],
-    ];
-    for (const [path, heading, name] of pages) {
+    for (const [path, heading, name] of [...signedInPages(), ['/secrets/oauth_client', 'Agent access', 'secret-kv'] as const]) {
       await page.goto(path);
       await page.getByRole('heading', { name: heading, exact: true }).waitFor();
       await expectNoSidewaysScroll(page);
@@ -241,16 +241,7 @@ describe('console: the newcomer’s path and the finish, in a real browser', () 
       for (const violation of await axeViolations(page)) found.push(`${width} sign-in: ${violation}`);
       if (width === 1280) await screenshot(page, 'finish-1280-sign-in');
       await signIn(page, h.admin.email, h.admin.password);
-      const pages: Array<[string, string, string]> = [
-        ['/secrets', 'Secrets', 'secrets-list'],
-        ['/secrets/new', 'Add secret', 'add-secret'],
-        ['/secrets/booking_api_token', 'Recent activity', 'secret'],
-        ['/agents', 'Agents', 'agents'],
-        [`/agents/${booking.id}`, 'Agent keys', 'agent'],
-        ['/users', 'Users', 'users'],
-        ['/account/password', 'Change password', 'change-password'],
-      ];
-      for (const [path, heading, name] of pages) {
+      for (const [path, heading, name] of signedInPages()) {
         await page.goto(path);
         await page.getByRole('heading', { name: heading, exact: true }).waitFor();
         for (const violation of await axeViolations(page)) found.push(`${width} ${path}: ${violation}`);

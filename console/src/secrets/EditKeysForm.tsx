@@ -4,6 +4,7 @@ import type { SecretSummary } from '../api/types';
 import { useLeaveGuard } from '../app/router';
 import { Field } from '../ui/Field';
 import { Notice } from '../ui/Notice';
+import { NewVersionNotice, SaveNewValueButtons } from './NewVersionParts';
 import { addKeyRow, hasKeyChangeProblems, isDirty, keyChangeProblemFromServer, keyChangeProblems, startKeyChanges, valueKeysOf, type KeyChangeProblems, type KeyChangesDraft } from './keyChanges';
 
 interface EditKeysFormProps {
@@ -52,10 +53,7 @@ export function EditKeysForm({ secret, onSaved, onCancel, onReplaceWhole }: Edit
   const inputType = showTyped ? 'text' : 'password';
   return (
     <form method="post" className="stack" onSubmit={submit} noValidate>
-      <Notice tone="warning">
-        Saving makes version {secret.version + 1} the value every granted agent reads from its next call. Keys you leave empty keep their current
-        values. When rotating, set the new value first, test your agents, then revoke the old credential with its provider.
-      </Notice>
+      <NewVersionNotice version={secret.version + 1} keysKept />
       {shown && problems.whole ? <Notice tone="error">{problems.whole}</Notice> : null}
       <fieldset className="kv-rows">
         <legend>Keys of {secret.name}</legend>
@@ -119,14 +117,7 @@ export function EditKeysForm({ secret, onSaved, onCancel, onReplaceWhole }: Edit
         <input type="checkbox" checked={showTyped} onChange={(event) => setShowTyped(event.target.checked)} />
         Show what I type
       </label>
-      <div className="actions">
-        <button type="submit" className="button button-primary" disabled={busy}>
-          {busy ? 'Saving…' : 'Save new value'}
-        </button>
-        <button type="button" className="button" onClick={onCancel} disabled={busy}>
-          Cancel
-        </button>
-      </div>
+      <SaveNewValueButtons busy={busy} onCancel={onCancel} />
     </form>
   );
 }
