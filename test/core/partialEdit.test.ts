@@ -94,6 +94,32 @@ describe.each(DATABASES)('partial edit of a key/value secret on %s', (kind) => {
     expect((await read('plain')).value).toBe(`${CANARY}-single`);
   });
 
+  it('a key named like an Object method (constructor) is a key like any other', async () => {
+    await create('methods', { constructor: 'a', toString: 'b' });
+    const patched = await patch('methods', { valueKeys: { constructor: null, hasOwnProperty: 'c' } });
+    expect(patched.status).toBe(200);
+    expect((await read('methods')).value).toEqual({ toString: 'b', hasOwnProperty: 'c' });
+  });
+
+  it('refuses a partial edit of a value whose stored bytes do not open: 500 secret_unreadable, audited, nothing new', async () => {
+    await create('damaged', { client_id: 'id', client_secret: `${CANARY}-damaged` });
+    const db = h.vault.store.db;
+    const { id } = await db.selectFrom('secrets').select('id').where('name', '=', 'damaged').executeTakeFirstOrThrow();
+    const row = await db.selectFrom('secret_versions').select('ciphertext').where('secret_id', '=', id).where('version', '=', 1).executeTakeFirstOrThrow();
+    const bytes = Buffer.from(row.ciphertext);
+    bytes[20] = (bytes[20] ?? 0) ^ 0x01;
+    await db.updateTable('secret_versions').set({ ciphertext: bytes }).where('secret_id', '=', id).where('version', '=', 1).execute();
+    const answer = await patch('damaged', { valueKeys: { client_secret: 'new' } });
+    expect(answer.status).toBe(500);
+    expect(answer.body.error.code).toBe('secret_unreadable');
+    expect(JSON.stringify(answer.body)).not.toContain(CANARY);
+    const last = (await h.call('GET', '/api/v1/audit?secret=damaged&limit=1', { token: admin })).body.events[0];
+    expect(last).toMatchObject({ action: 'secret.value_set', outcome: 'failed', version: 1, detail: { reason: 'integrity_check_failed' } });
+    expect((await h.call('GET', '/api/v1/secrets/damaged', { token: admin })).body.version).toBe(1);
+    // The whole value can still be replaced: the way out.
+    expect((await patch('damaged', { value: { client_id: 'id', client_secret: 'fresh' } })).body.version).toBe(2);
+  });
+
   it('eight partial edits of different keys at the same moment: every one survives, each its own version', async () => {
     const keys = Array.from({ length: 8 }, (_, i) => `key_${i}`);
     await create('raced', Object.fromEntries(keys.map((key) => [key, 'before'])));
