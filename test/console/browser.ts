@@ -83,3 +83,30 @@ export async function axeViolations(page: Page): Promise<string[]> {
   });
   return violations;
 }
+
+/**
+ * Where the text of each element matching `selector` wraps onto a new line: for each element, the
+ * characters that begin a line after its first (none when it fits on one line).
+ */
+export async function wrapPoints(page: Page, selector: string): Promise<Array<{ text: string; breaksBefore: string[] }>> {
+  return page.$$eval(selector, (elements) =>
+    elements.map((element) => {
+      const text = element.textContent ?? '';
+      const breaksBefore: string[] = [];
+      const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+      let lastTop: number | undefined;
+      for (let node = walker.nextNode(); node !== null; node = walker.nextNode()) {
+        for (let i = 0; i < (node.textContent ?? '').length; i++) {
+          const range = document.createRange();
+          range.setStart(node, i);
+          range.setEnd(node, i + 1);
+          const rect = range.getClientRects()[0];
+          if (rect === undefined) continue;
+          if (lastTop !== undefined && rect.top > lastTop + 2) breaksBefore.push((node.textContent ?? '').slice(i));
+          lastTop = rect.top;
+        }
+      }
+      return { text, breaksBefore };
+    }),
+  );
+}

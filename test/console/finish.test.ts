@@ -6,7 +6,7 @@
 import type { Browser, BrowserContext } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/harness.js';
-import { axeViolations, expectNoSidewaysScroll, launchBrowser, newContext, screenshot, signIn, watchEverything } from './browser.js';
+import { axeViolations, expectNoSidewaysScroll, launchBrowser, newContext, screenshot, signIn, watchEverything, wrapPoints } from './browser.js';
 
 const CLIENT_ID = 'canary-finish-client-id-51ab';
 const OLD_SECRET = 'canary-finish-old-secret-77c1';
@@ -228,6 +228,11 @@ describe('console: the newcomer’s path and the finish, in a real browser', () 
     }
     await page.goto('/secrets/booking_api_token');
     await page.getByRole('region', { name: 'Recent activity' }).getByRole('row').nth(20).waitFor();
+    // Emails wrap, if at all, before their "@"; names never wrap.
+    const emails = await wrapPoints(page, '.person');
+    expect(emails.length).toBeGreaterThan(2);
+    for (const email of emails) for (const rest of email.breaksBefore) expect(rest, `${email.text} wraps mid-word`).toMatch(/^@/);
+    for (const name of await wrapPoints(page, '.secret-title, .secret-name, .key-chip')) expect(name.breaksBefore, `${name.text} wraps`).toEqual([]);
     const height = await page.evaluate(() => (document.scrollingElement ?? document.documentElement).scrollHeight);
     expect(height).toBeLessThanOrEqual(PHONE_SECRET_PAGE_MAX_PX);
   });
