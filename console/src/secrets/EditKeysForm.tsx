@@ -19,6 +19,8 @@ interface EditKeysFormProps {
 export function EditKeysForm({ secret, onSaved, onCancel, onReplaceWhole }: EditKeysFormProps) {
   const id = useId();
   const [draft, setDraft] = useState<KeyChangesDraft>(() => startKeyChanges(secret.keys));
+  // The version this edit was started on: the page reloads when it regains focus, and may bring a newer one.
+  const [startedOn] = useState(secret.version);
   const [tried, setTried] = useState(false);
   const [busy, setBusy] = useState(false);
   const [showTyped, setShowTyped] = useState(false);
@@ -54,6 +56,11 @@ export function EditKeysForm({ secret, onSaved, onCancel, onReplaceWhole }: Edit
   return (
     <form method="post" className="stack" onSubmit={submit} noValidate>
       <NewVersionNotice version={secret.version + 1} keysKept />
+      {secret.version !== startedOn ? (
+        <Notice tone="warning" title={`Version ${secret.version} was saved while you edited`}>
+          By {secret.updatedBy}; its keys are {secret.keys.join(', ')}. Saving applies only your changes to it: keys you leave empty keep what it holds.
+        </Notice>
+      ) : null}
       {shown && problems.whole ? <Notice tone="error">{problems.whole}</Notice> : null}
       <fieldset className="kv-rows">
         <legend>Keys of {secret.name}</legend>
