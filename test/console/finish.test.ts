@@ -176,8 +176,16 @@ describe('console: the newcomer’s path and the finish, in a real browser', () 
     await page.getByRole('button', { name: 'Edit value' }).click();
     await page.getByRole('button', { name: 'Save new value' }).click();
     await page.getByText('Nothing to save').waitFor();
-    await page.getByRole('button', { name: 'Cancel' }).click();
     expect((await h.call('GET', '/api/v1/secrets/oauth_client', { token: h.admin.token })).body.version).toBe(3);
+
+    // Another admin changes a key while this form is open: coming back says so, and saving keeps both changes.
+    await h.call('PATCH', '/api/v1/secrets/oauth_client', { token: h.admin.token, body: { valueKeys: { audience: 'partners' } } });
+    await page.evaluate(() => window.dispatchEvent(new Event('focus')));
+    await page.getByText('Version 4 was saved while you edited').waitFor();
+    await page.getByLabel('client_secret').fill(`${NEW_SECRET}-2`);
+    await page.getByRole('button', { name: 'Save new value' }).click();
+    await page.getByText('Version 5 is now the current value').waitFor();
+    expect((await readAs(booking.key, 'oauth_client')).body.value).toEqual({ client_secret: `${NEW_SECRET}-2`, audience: 'partners' });
   });
 
   it('Reveal shows a value for 30 seconds, counting down, then masks it again', async () => {
