@@ -55,6 +55,14 @@ describe('secrets set on a key/value secret', () => {
     expect(await reveal('oauth')).toEqual({ client_id: 'xyz', client_secret: `${CANARY}-3` });
   });
 
+  it('--kv on a single-value secret says which flags to use instead', async () => {
+    await runCli(['secrets', 'create', 'plain', '--stdin'], { env, input: `${CANARY}-plain\n` });
+    const result = await runCli(['secrets', 'set', 'plain', '--kv', 'a=b'], { env });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toContain('"plain" holds a single value: set it with --value, --stdin or --file, or make it key/value with --replace --kv KEY=VALUE');
+    expect(await reveal('plain')).toBe(`${CANARY}-plain`);
+  });
+
   it("the server's refusal names the key: removing one that is not there", async () => {
     const result = await runCli(['secrets', 'set', 'oauth', '--remove-key', 'ghost'], { env });
     expect(result.code).toBe(1);

@@ -1,7 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import type { AccessList, SecretPage, SecretSummary } from '../../contract/api.js';
-import { enc, type ApiClient } from '../api.js';
+import { ApiError, enc, type ApiClient } from '../api.js';
 import { UsageError } from '../configError.js';
 import { emit, printTable } from '../output.js';
 import { escapeTerminalControls } from '../terminal.js';
@@ -173,7 +173,16 @@ export function secretCommands(program: Command, api: () => ApiClient): Command 
       .option('--description <text>', 'a new description')
       .option('--json', 'JSON output'),
   ).action(async (name: string, flags: ValueFlags & { replace?: boolean; removeKey?: string[]; description?: string; json?: boolean }) => {
-    const updated = await api().request<SecretSummary>('PATCH', `/api/v1/secrets/${enc(name)}`, { ...valueChangeFrom(flags), description: flags.description });
+    const change = valueChangeFrom(flags);
+    const updated = await api()
+      .request<SecretSummary>('PATCH', `/api/v1/secrets/${enc(name)}`, { ...change, description: flags.description })
+      .catch((error: unknown) => {
+        // The API's words are for the API ("set value"); on the command line the way out is a flag.
+        if (error instanceof ApiError && error.field === 'valueKeys' && change.valueKeys !== undefined && /single value/.test(error.message)) {
+          throw new UsageError(`"${name}" holds a single value: set it with --value, --stdin or --file, or make it key/value with --replace --kv KEY=VALUE`);
+        }
+        throw error;
+      });
     emit(flags.json, updated, (s) => process.stdout.write(`Secret "${s.name}" is now at version ${s.version}${s.kind === 'kv' ? ` (keys: ${s.keys.join(', ')})` : ''}.\n`));
   });
 
