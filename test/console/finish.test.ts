@@ -150,6 +150,15 @@ describe('console: the newcomer’s path and the finish, in a real browser', () 
     expect(await page.getByText('conv.utils.get_secret("oauth_client")').evaluate((element) => getComputedStyle(element).whiteSpace)).toBe('pre');
   });
 
+  it('suggests a different key name in each new key/value row', async () => {
+    const page = await signedInPage();
+    await page.goto('/secrets/new');
+    await page.getByText('Key/value pairs').click();
+    await page.getByRole('button', { name: 'Add key' }).click();
+    const placeholders = await Promise.all([1, 2, 3].map((n) => page.getByLabel(`Key ${n}`, { exact: true }).getAttribute('placeholder')));
+    expect(placeholders).toEqual(['client_id', 'client_secret', 'audience']);
+  });
+
   it('changes one key of a key/value secret without retyping the others', async () => {
     const page = await signedInPage();
     await page.goto('/secrets/oauth_client');
