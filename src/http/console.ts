@@ -31,7 +31,9 @@ export const CONSOLE_CSP = [
 /** Serves the built console at / (and its client-side routes), when it has been built. */
 export async function registerConsole(app: FastifyInstance): Promise<void> {
   if (!existsSync(join(CONSOLE_DIR, 'index.html'))) {
-    app.get('/', async (_request, reply) =>
+    // Hidden like the built console's routes: the OpenAPI document (and the types generated from it)
+    // must not depend on whether the console was built.
+    app.get('/', { schema: { hide: true } }, async (_request, reply) =>
       reply.type('text/plain').send('The console is not built: run "npm run build" (the API is up at /api/v1).\n'),
     );
     return;

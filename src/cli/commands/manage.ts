@@ -12,6 +12,7 @@ export function manageCommands(program: Command, api: () => ApiClient = () => ap
   const agents = program.command('agents').description("the account's agents");
   agents
     .command('list')
+    .description('list the account\'s agents')
     .option('--json', 'JSON output')
     .action(async (flags: { json?: boolean }) => {
       const { agents: rows } = await api().request<{ agents: Array<Record<string, unknown>> }>('GET', '/api/v1/agents');
@@ -19,7 +20,8 @@ export function manageCommands(program: Command, api: () => ApiClient = () => ap
     });
   agents
     .command('create')
-    .argument('<name>')
+    .description('create an agent (then a key for it: keys create AGENT)')
+    .argument('<name>', 'letters, digits, spaces, "_", "-", "." (e.g. booking)')
     .option('--json', 'JSON output')
     .action(async (name: string, flags: { json?: boolean }) => {
       const agent = await api().request<{ id: string; name: string }>('POST', '/api/v1/agents', { name });
@@ -27,7 +29,8 @@ export function manageCommands(program: Command, api: () => ApiClient = () => ap
     });
   agents
     .command('rename')
-    .argument('<agent>')
+    .description('rename an agent (its id, keys and grants stay)')
+    .argument('<agent>', 'name or id')
     .argument('<new-name>')
     .action(async (agent: string, name: string) => {
       await api().request('PATCH', `/api/v1/agents/${enc(agent)}`, { name });
@@ -47,7 +50,8 @@ export function manageCommands(program: Command, api: () => ApiClient = () => ap
   const keys = program.command('keys').description("agents' keys (used by their functions at run time); operators also rotate the master and data keys here");
   keys
     .command('list')
-    .argument('<agent>')
+    .description('an agent\'s keys, revoked ones too (never the keys themselves)')
+    .argument('<agent>', 'name or id')
     .option('--json', 'JSON output')
     .action(async (agent: string, flags: { json?: boolean }) => {
       const { keys: rows } = await api().request<{ keys: Array<Record<string, unknown>> }>('GET', `/api/v1/agents/${enc(agent)}/keys`);
@@ -56,7 +60,7 @@ export function manageCommands(program: Command, api: () => ApiClient = () => ap
   keys
     .command('create')
     .description('create an agent key (shown once)')
-    .argument('<agent>')
+    .argument('<agent>', 'name or id')
     .option('--name <name>', 'a label for the key', 'default')
     .option('--json', 'JSON output')
     .action(async (agent: string, flags: { name: string; json?: boolean }) => {
@@ -65,8 +69,9 @@ export function manageCommands(program: Command, api: () => ApiClient = () => ap
     });
   keys
     .command('revoke')
-    .argument('<agent>')
-    .argument('<key-id>')
+    .description('revoke an agent key: it is refused from the next call')
+    .argument('<agent>', 'name or id')
+    .argument('<key-id>', 'key_… (keys list AGENT)')
     .action(async (agent: string, id: string) => {
       await api().request('DELETE', `/api/v1/agents/${enc(agent)}/keys/${enc(id)}`);
       process.stdout.write(`Revoked key ${id}.\n`);
@@ -75,6 +80,7 @@ export function manageCommands(program: Command, api: () => ApiClient = () => ap
   const tokens = program.command('tokens').description('your personal access tokens');
   tokens
     .command('list')
+    .description('your personal access tokens (never the tokens themselves)')
     .option('--json', 'JSON output')
     .action(async (flags: { json?: boolean }) => {
       const { tokens: rows } = await api().request<{ tokens: Array<Record<string, unknown>> }>('GET', '/api/v1/tokens');
@@ -82,7 +88,8 @@ export function manageCommands(program: Command, api: () => ApiClient = () => ap
     });
   tokens
     .command('create')
-    .argument('<name>')
+    .description('create a personal access token (shown once)')
+    .argument('<name>', 'a label, e.g. laptop')
     .option('--json', 'JSON output')
     .action(async (name: string, flags: { json?: boolean }) => {
       const token = await api().request<{ id: string; token: string }>('POST', '/api/v1/tokens', { name });
@@ -90,7 +97,8 @@ export function manageCommands(program: Command, api: () => ApiClient = () => ap
     });
   tokens
     .command('revoke')
-    .argument('<id>')
+    .description('revoke one of your tokens: it gets 401 from the next call')
+    .argument('<id>', 'tok_… (tokens list)')
     .action(async (id: string) => {
       await api().request('DELETE', `/api/v1/tokens/${enc(id)}`);
       process.stdout.write(`Revoked token ${id}.\n`);

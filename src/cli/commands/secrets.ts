@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import type { AccessList, SecretPage, SecretSummary } from '../../contract/api.js';
+import { closestName, didYouMean } from '../../domain/suggest.js';
 import { ApiError, enc, type ApiClient } from '../api.js';
 import { UsageError } from '../configError.js';
 import { emit, printTable } from '../output.js';
@@ -86,20 +87,20 @@ function printSecret(secret: SecretSummary): void {
     ['version', String(secret.version)],
     ['agents with access', String(secret.agentsWithAccess)],
     ['updated', `${secret.updatedAt} by ${secret.updatedBy}`],
-    ['last read', `${secret.lastReadAt ?? 'never'} (by any agent)`],
+    ['last read', secret.lastReadAt ?? 'never'],
   ];
   process.stdout.write(`${lines.map(([k, v]) => `${(k ?? '').padEnd(19)} ${escapeTerminalControls(v ?? '')}`).join('\n')}\n`);
 }
 
 function printAccess(access: AccessList): void {
   printTable(
-    access.agents.map((a) => ({ ...a, access: a.granted ? 'yes' : 'no', lastRead: a.lastReadAt ?? (a.granted ? 'not yet' : '-') })),
+    access.agents.map((a) => ({ ...a, access: a.granted ? 'yes' : 'no', lastRead: a.lastReadAt ?? (a.granted ? 'never' : '-') })),
     [
       ['agentName', 'AGENT'],
       ['agentId', 'ID'],
       ['access', 'ACCESS'],
-      // Under the current grant: a revoke and a re-grant start again at "not yet" (S15: grants never used).
-      ['lastRead', 'READ SINCE GRANTED'],
+      // Under the current grant: a revoke and a re-grant start again at never (S15: grants never used).
+      ['lastRead', 'LAST READ'],
     ],
   );
 }
@@ -111,7 +112,8 @@ const secretColumns: Array<[string, string]> = [
   ['agentsWithAccess', 'AGENTS'],
   ['updatedAt', 'UPDATED'],
   ['updatedBy', 'BY'],
-  ['lastRead', 'LAST READ (ANY AGENT)'],
+  // By any agent, kept across revokes (the access list's is per grant).
+  ['lastRead', 'LAST READ'],
 ];
 
 /** The `secrets` and `access` commands; answers `secrets` so that main can add its help to it. */
@@ -262,7 +264,13 @@ export function secretCommands(program: Command, api: () => ApiClient): Command 
         if (verb !== 'set') {
           const current = await api().request<AccessList>('GET', `/api/v1/secrets/${enc(name)}/access`);
           const granted = current.agents.filter((a) => a.granted);
-          const named = (a: { agentId: string; agentName: string }) => agents.some((ref) => ref === a.agentId || ref.toLowerCase() === a.agentName.toLowerCase());
+          const matches = (ref: string, a: { agentId: string; agentName: string }) => ref === a.agentId || ref.toLowerCase() === a.agentName.toLowerCase();
+          const named = (a: { agentId: string; agentName: string }) => agents.some((ref) => matches(ref, a));
+          // The list holds every agent of the account: one it does not hold is a typo, not a no-op.
+          const unknown = verb === 'revoke' ? agents.find((ref) => !current.agents.some((a) => matches(ref, a))) : undefined;
+          if (unknown !== undefined) {
+            throw new UsageError(`no agent "${unknown}" in this account.${didYouMean(closestName(unknown, current.agents.map((a) => a.agentName)))}`);
+          }
           wanted = verb === 'grant' ? [...granted.map((a) => a.agentId), ...agents] : granted.filter((a) => !named(a)).map((a) => a.agentId);
         }
         const result = await api().request<AccessList>('PUT', `/api/v1/secrets/${enc(name)}/access`, { agents: wanted });
