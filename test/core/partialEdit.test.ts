@@ -46,6 +46,12 @@ describe.each(DATABASES)('partial edit of a key/value secret on %s', (kind) => {
     expect(JSON.stringify(events)).not.toContain(CANARY);
   });
 
+  it('takes a description beside valueKeys in the same PATCH', async () => {
+    const patched = await patch('oauth', { description: 'partner app', valueKeys: { audience: 'partners' } });
+    expect(patched.body).toMatchObject({ version: 4, description: 'partner app' });
+    expect((await read('oauth')).value).toEqual({ client_secret: `${CANARY}-new`, audience: 'partners' });
+  });
+
   it('"value" still replaces the whole value', async () => {
     await patch('oauth', { value: { only: `${CANARY}-only` } });
     expect((await read('oauth')).value).toEqual({ only: `${CANARY}-only` });
