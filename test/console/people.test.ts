@@ -42,7 +42,7 @@ describe('console: agents, users, members and narrow screens in a real browser',
 
     await page.goto('/secrets');
     await page.getByRole('heading', { name: 'Secrets are not available to you' }).waitFor();
-    await page.getByText('Only workspace admins can see and manage secrets.').waitFor();
+    await page.getByText(/^Only admins of the account “.+” can see and manage secrets\./).waitFor();
     await page.goto('/secrets/voice_api_token');
     await page.getByRole('heading', { name: 'Secrets are not available to you' }).waitFor();
     expect(await page.content()).not.toContain('voice_api_token</');
@@ -241,7 +241,10 @@ describe('console: agents, users, members and narrow screens in a real browser',
       const style = getComputedStyle(active);
       return { text: active.textContent, outline: `${style.outlineStyle} ${style.outlineWidth}` };
     });
-    expect(ring).toEqual({ text: 'Agents', outline: 'solid 3px' });
+    // The admin's home tab comes first.
+    expect(ring).toEqual({ text: 'Secrets', outline: 'solid 3px' });
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Agents');
     await page.keyboard.press('Enter');
     await page.waitForURL('**/agents');
   });
