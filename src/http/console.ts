@@ -47,7 +47,7 @@ export async function registerConsole(app: FastifyInstance): Promise<void> {
     },
   });
   // Client-side routes (/secrets/stripe_api_key) load the same page.
-  for (const path of ['/secrets', '/secrets/*', '/agents', '/agents/*', '/users', '/login', '/account/*']) {
+  for (const path of ['/secrets', '/secrets/*', '/agents', '/agents/*', '/users', '/settings', '/login', '/account/*']) {
     app.get(path, { schema: { hide: true } }, async (_request, reply) => reply.header('content-security-policy', CONSOLE_CSP).sendFile('index.html'));
   }
 }

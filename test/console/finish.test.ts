@@ -46,6 +46,7 @@ describe('console: the newcomer’s path and the finish, in a real browser', () 
     [`/agents/${booking.id}`, 'Agent keys', 'agent'],
     ['/users', 'Users', 'users'],
     ['/account/password', 'Change password', 'change-password'],
+    ['/settings', 'Settings', 'settings'],
   ];
   const readAs = (key: string, name: string) => h.call('GET', `/runtime/v1/secrets/${name}`, { token: key });
   const grant = (name: string, agents: string[]) => h.call('PUT', `/api/v1/secrets/${name}/access`, { token: h.admin.token, body: { agents } });
@@ -110,9 +111,12 @@ describe('console: the newcomer’s path and the finish, in a real browser', () 
     await page.getByRole('link', { name: 'Change password' }).click();
     await page.getByRole('heading', { name: 'Change password' }).waitFor();
     titles.changePassword = await page.title();
+    await page.getByRole('link', { name: 'Settings' }).click();
+    await page.getByRole('heading', { name: 'Settings', level: 1 }).waitFor();
+    titles.settings = await page.title();
     // A reload keeps the page (the server serves the console at every console path).
     await page.reload();
-    await page.getByRole('heading', { name: 'Change password' }).waitFor();
+    await page.getByRole('heading', { name: 'Settings', level: 1 }).waitFor();
     await page.goto('/secrets/a/b');
     await page.getByRole('heading', { name: 'Page not found' }).waitFor();
     titles.notFound = await page.title();
@@ -126,6 +130,7 @@ describe('console: the newcomer’s path and the finish, in a real browser', () 
       agents: 'Agents · agent-secrets',
       users: 'Users · agent-secrets',
       changePassword: 'Change password · agent-secrets',
+      settings: 'Settings · agent-secrets',
       notFound: 'Page not found · agent-secrets',
     });
     expect(problems).toEqual([]);
@@ -258,7 +263,7 @@ describe('console: the newcomer’s path and the finish, in a real browser', () 
     for (const row of rows) expect(row).toBeLessThanOrEqual(PHONE_ACTIVITY_ROW_MAX_PX);
   });
 
-  // One test per width: each scans eight pages, well inside the suite's 30 s per test on a busy machine.
+  // One test per width: each scans nine pages, well inside the suite's 30 s per test on a busy machine.
   it.each([1280, 390])('axe-core finds no accessibility violation on any page at %i px', async (width) => {
     const found: string[] = [];
     const page = await pageAt(width, { bypassCSP: true });

@@ -1,23 +1,9 @@
 import { randomBytes } from 'node:crypto';
-import { readFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/harness.js';
 import { signInAtIdp, startTestIdp, type TestIdp } from '../support/oidcProvider.js';
-import { launchBrowser, newContext, screenshot, signIn, watchConsole } from './browser.js';
-
-const AXE = readFileSync(createRequire(import.meta.url).resolve('axe-core/axe.min.js'), 'utf8');
-
-/** axe-core's findings on the page as it stands (serious and critical ones), by rule and element. */
-async function accessibilityProblems(page: Page): Promise<string[]> {
-  await page.addScriptTag({ content: AXE });
-  const found = await page.evaluate(async () => {
-    const axe = (window as unknown as { axe: { run(): Promise<{ violations: Array<{ id: string; impact: string | null; nodes: Array<{ target: unknown[] }> }> }> } }).axe;
-    return (await axe.run()).violations;
-  });
-  return found.filter((violation) => violation.impact === 'serious' || violation.impact === 'critical').map((violation) => `${violation.id}: ${violation.nodes.map((node) => String(node.target)).join(', ')}`);
-}
+import { axeViolations, launchBrowser, newContext, screenshot, signIn, watchConsole } from './browser.js';
 
 const CLIENT_SECRET = `canary-console-sso-${randomBytes(9).toString('base64url')}`;
 
@@ -146,11 +132,11 @@ describe('console: single sign-on in a real browser against a real OpenID provid
     const page = await context.newPage();
     await page.goto('/?sso_error=email_not_allowed');
     await page.getByText('Your email address is not in a domain this account allows').waitFor();
-    expect(await accessibilityProblems(page)).toEqual([]);
+    expect(await axeViolations(page)).toEqual([]);
     await signInWithSso(page, { email: 'admin@example.com' }, 'admin');
     await page.getByRole('link', { name: 'Settings' }).click();
     await page.getByRole('heading', { name: 'Single sign-on (OpenID Connect)' }).waitFor();
-    expect(await accessibilityProblems(page)).toEqual([]);
+    expect(await axeViolations(page)).toEqual([]);
   });
 
   it('the Settings page: the secret is never shown, passwords go off only after an SSO sign-in, and password sign-in is then refused', async () => {

@@ -3,6 +3,7 @@ import { DOMAIN_RULE } from '../../../src/domain/sso.js';
 import { ApiError, api, messageOf } from '../api/client';
 import type { Role, SsoSettings } from '../api/types';
 import { isAdmin, useSession } from '../app/session';
+import { usePageTitle } from '../app/usePageTitle';
 import { useLoad } from '../app/useLoad';
 import { CopyButton } from '../ui/CopyButton';
 import { Field } from '../ui/Field';
@@ -20,6 +21,7 @@ const domainsOf = (text: string): string[] => text.split(/[\s,]+/).map((domain) 
 
 /** SPEC S29: an account's single sign-on, for its admins. The client secret is write-only. */
 export function SsoSettingsPage() {
+  usePageTitle('Settings');
   const { session } = useSession();
   const [settings, reload] = useLoad(() => api.get<SsoSettings>('/api/v1/settings/sso'), 'sso-settings');
   if (!isAdmin(session)) {
