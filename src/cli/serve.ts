@@ -16,6 +16,10 @@ export interface ServeFlags extends StorageFlags {
   brokerRequestsPerSecond?: number;
   brokerAllowPrivate?: boolean;
   brokerCaFile?: string;
+  /** The URL people reach the service at (the SSO redirect URI is built from it). */
+  publicUrl?: string;
+  /** Accept an OpenID provider over plain http: tests and labs only. */
+  ssoAllowInsecureIssuer?: boolean;
 }
 
 /**
@@ -29,10 +33,17 @@ export async function serve(flags: ServeFlags): Promise<void> {
   const logger = log.logger;
   // A store that cannot take writes could answer nothing but 503 (every read writes its audit event).
   const broker = brokerOptions(flags);
-  const { vault, description } = await openVault(flags, { createIfMissing: true, log: logger, requireWrites: true, broker });
+  const { vault, description } = await openVault(flags, { createIfMissing: true, log: logger, requireWrites: true, sso: { allowInsecureIssuer: flags.ssoAllowInsecureIssuer === true }, broker });
+  if (flags.ssoAllowInsecureIssuer) logger.warn('--sso-allow-insecure-issuer: OpenID providers over plain http are accepted; use this for tests and labs only');
 
   await vault.store.readEvents.ready();
-  const app = await buildServer({ vault, logger, secureCookies: flags.secureCookies ?? false, limits: { readsPerSecond: flags.readsPerSecond, ...(flags.brokerRequestsPerSecond === undefined ? {} : { brokeredRequestsPerSecond: flags.brokerRequestsPerSecond }) } });
+  const app = await buildServer({
+    vault,
+    logger,
+    secureCookies: flags.secureCookies ?? false,
+    limits: { readsPerSecond: flags.readsPerSecond, ...(flags.brokerRequestsPerSecond === undefined ? {} : { brokeredRequestsPerSecond: flags.brokerRequestsPerSecond }) },
+    ...(flags.publicUrl === undefined ? {} : { publicUrl: flags.publicUrl }),
+  });
   // Log lines wait until the first start is told about: a person reads that first, then "listening".
   log.hold();
   try {

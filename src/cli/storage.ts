@@ -6,6 +6,7 @@ import { checkWritable } from '../store/writable.js';
 import type { Log } from '../vault/log.js';
 import { ConfigError } from './configError.js';
 import { createVault, type BrokerOptions, type Vault } from '../vault/index.js';
+import type { OidcOptions } from '../vault/oidcClient.js';
 
 /** The flags every command that touches storage takes (SPEC section 4). */
 export interface StorageFlags {
@@ -97,8 +98,15 @@ export async function openMigratedStore(flags: StorageFlags, createIfMissing: bo
 }
 
 /** Opens the store (migrating it) and the vault over it. */
-export async function openVault(flags: StorageFlags, options: { createIfMissing: boolean; log: Log; requireWrites?: boolean; broker?: BrokerOptions }): Promise<{ vault: Vault; store: Store; description: string }> {
+export async function openVault(
+  flags: StorageFlags,
+  options: { createIfMissing: boolean; log: Log; requireWrites?: boolean; sso?: OidcOptions; broker?: BrokerOptions },
+): Promise<{ vault: Vault; store: Store; description: string }> {
   const { store, masterKey, description } = await openMigratedStore(flags, options.createIfMissing, options.requireWrites);
-  return { vault: createVault({ store, masterKey, log: options.log, ...(options.broker ? { broker: options.broker } : {}) }), store, description };
+  return {
+    vault: createVault({ store, masterKey, log: options.log, ...(options.sso ? { sso: options.sso } : {}), ...(options.broker ? { broker: options.broker } : {}) }),
+    store,
+    description,
+  };
 }
 

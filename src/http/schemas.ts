@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AGENT_NAME_PATTERN, AGENT_NAME_RULE, EMAIL_PATTERN, EMAIL_RULE, NO_CONTROL_CHARACTERS, PASSWORD_MAX, PASSWORD_MIN } from '../domain/names.js';
 import { ROLES } from '../domain/roles.js';
-import { DELIVERIES, REVEALS, allowedHostsSchema, deliverySchema, descriptionSchema, revealSchema, secretNameSchema, secretValueSchema } from '../domain/secrets.js';
+import { DELIVERIES, REVEALS, allowedHostsSchema, deliverySchema, descriptionSchema, revealSchema, secretNameSchema, secretValueSchema, valueKeysSchema } from '../domain/secrets.js';
 
 /** Request and response shapes: they validate requests, shape answers and write the OpenAPI document. */
 
@@ -64,7 +64,8 @@ export const createSecretBody = z.strictObject(
 export const updateSecretBody = z.strictObject(
   {
     description: descriptionSchema.optional(),
-    value: secretValueSchema.optional(),
+    value: secretValueSchema.optional().describe('The whole new value (a new version): replaces every key of a key/value secret'),
+    valueKeys: valueKeysSchema.optional(),
     allowedHosts: allowedHostsSchema.optional(),
     delivery: deliverySchema.optional(),
     reveal: revealSchema.optional(),
@@ -94,7 +95,7 @@ export const secretSummarySchema = z.object({
   createdBy: z.string(),
   updatedAt: z.string(),
   updatedBy: z.string(),
-  lastReadAt: z.string().nullable(),
+  lastReadAt: z.string().nullable().describe('When any agent last read this secret (null: never); kept across revokes and re-grants'),
   allowedHosts: z.array(z.string()).describe('Hosts brokered requests may send it to (SPEC S25); empty: it cannot be brokered'),
   delivery: z.enum(DELIVERIES).describe('value: functions read it with get_secret; broker-only: only brokered requests use it (SPEC S27)'),
   reveal: z.enum(REVEALS).describe('never: nobody can reveal or copy the value; it can still be replaced (SPEC S27)'),
@@ -126,7 +127,7 @@ export const accessSchema = z.object({
       granted: z.boolean(),
       grantedAt: z.string().nullable(),
       grantedBy: z.string().nullable(),
-      lastReadAt: z.string().nullable(),
+      lastReadAt: z.string().nullable().describe('When this agent last read the secret under its current grant (null: not since it was granted, or no grant); a revoke ends the grant, so a re-grant starts again at null'),
     }),
   ),
 });

@@ -1,4 +1,4 @@
-import type { SecretKind, SecretValue } from '../domain/secrets.js';
+import type { BrokeredAnswer, BrokeredRequest, RuntimeSecret, RuntimeSecretList } from '../contract/api.js';
 import { SecretsError, VaultUnreachable, errorForCode } from './errors.js';
 
 /**
@@ -10,47 +10,11 @@ import { SecretsError, VaultUnreachable, errorForCode } from './errors.js';
 
 export const DEFAULT_URL = 'http://127.0.0.1:8787';
 
-export interface SecretRead {
-  name: string;
-  kind: SecretKind;
-  version: number;
-  value: SecretValue;
-}
-
-export interface ReadableSecret {
-  name: string;
-  kind: SecretKind;
-  keys: string[];
-  description: string;
-  /** broker-only: get_secret answers BrokerOnly; use conv.http.fetch. */
-  delivery: 'value' | 'broker-only';
-  /** Where conv.http.fetch may send it. */
-  allowedHosts: string[];
-}
-
-/** SPEC S26: what POST /runtime/v1/requests takes. */
-export interface BrokeredRequest {
-  method: string;
-  url: string;
-  headers?: Record<string, string>;
-  body?: string;
-  bodyEncoding?: 'utf8' | 'base64';
-  timeoutMs?: number;
-}
-
-/** SPEC S26: the upstream's answer, every used value replaced by ***. */
-export interface BrokeredAnswer {
-  status: number;
-  headers: Record<string, string | string[]>;
-  body: string;
-  bodyEncoding: 'utf8' | 'base64';
-}
-
-export interface ReadableSecrets {
-  agent: string;
-  account: string;
-  secrets: ReadableSecret[];
-}
+/** The run-time API's answers, read off the types generated from the OpenAPI document (src/contract). */
+export type SecretRead = RuntimeSecret;
+export type ReadableSecrets = RuntimeSecretList;
+export type ReadableSecret = RuntimeSecretList['secrets'][number];
+export type { BrokeredAnswer, BrokeredRequest };
 
 export interface RuntimeClientOptions {
   agentKey: string;

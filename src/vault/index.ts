@@ -10,11 +10,14 @@ import { auditQueries } from './auditQueries.js';
 import { brokerService } from './broker.js';
 import { createEgress, type EgressOptions } from '../egress/send.js';
 import type { Log } from './log.js';
+import { oidcClient, type OidcOptions } from './oidcClient.js';
 import { passwordsService } from './passwords.js';
 import { peopleService } from './people.js';
 import { runtimeService } from './runtime.js';
 import { sealingService } from './sealing.js';
 import { secretsService } from './secrets.js';
+import { ssoSettingsService } from './ssoSettings.js';
+import { ssoSignInService } from './ssoSignIn.js';
 
 /** How brokered requests leave the vault (SPEC S26): serve's --broker-* flags; tests inject a resolver. */
 export type BrokerOptions = Partial<EgressOptions>;
@@ -22,13 +25,14 @@ export type BrokerOptions = Partial<EgressOptions>;
 export const DEFAULT_BROKER_OPTIONS: EgressOptions = { allowPrivate: false, maxAnswerBytes: 10 * 1024 * 1024, maxInFlight: 64 };
 
 /** Wires the use cases by hand, each given exactly what it uses. */
-export function createVault(deps: { store: Store; masterKey: MasterKey; log: Log; benchmark?: AuditTrailOptions; broker?: BrokerOptions }) {
+export function createVault(deps: { store: Store; masterKey: MasterKey; log: Log; benchmark?: AuditTrailOptions; broker?: BrokerOptions; sso?: OidcOptions }) {
   const { store, log } = deps;
   const keyring = new Keyring(deps.masterKey);
   const sealing = sealingService(keyring);
   const audit = new AuditTrail({ store, log, sealing }, deps.benchmark);
   const runtime = runtimeService({ store, sealing, audit });
   const egress = createEgress({ ...DEFAULT_BROKER_OPTIONS, ...deps.broker });
+  const oidc = oidcClient(deps.sso ?? {});
   return {
     store,
     audit,
@@ -40,6 +44,8 @@ export function createVault(deps: { store: Store; masterKey: MasterKey; log: Log
     runtime,
     broker: brokerService({ runtime, audit, egress }),
     auditLog: auditQueries({ store, audit }),
+    ssoSettings: ssoSettingsService({ store, audit, sealing, oidc }),
+    ssoSignIn: ssoSignInService({ store, audit, sealing, oidc }),
     async close(): Promise<void> {
       egress.close();
       await audit.flush();
