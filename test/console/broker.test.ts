@@ -44,6 +44,8 @@ describe('console: allowed hosts, delivery, reveal and recent uses on the secret
   it('edits allowed hosts, naming a bad line, and they hold for the next brokered request', async () => {
     await page.goto('/secrets/payments_key');
     const section = page.getByRole('region', { name: 'Use without holding' });
+    // Not set up yet: one line, opened on a click.
+    await section.getByText('no allowed hosts · readable by value · revealable').click();
     await section.getByText('None: this secret cannot be used in brokered requests.').waitFor();
     await section.getByRole('button', { name: 'Edit allowed hosts' }).click();
     await section.getByLabel('Allowed hosts').fill(`127.0.0.1:${upstream.port}\nhttps://bad.example/path`);
@@ -67,7 +69,7 @@ describe('console: allowed hosts, delivery, reveal and recent uses on the secret
 
   it('switches delivery to broker-only: get_secret is refused from the next call, and the list says so', async () => {
     const section = page.getByRole('region', { name: 'Use without holding' });
-    await section.getByRole('radio', { name: /Broker-only/ }).check();
+    await section.getByLabel('Delivery').selectOption('broker-only');
     await page.getByText('Broker-only from the next call').waitFor();
     expect((await h.call('GET', '/runtime/v1/secrets/payments_key', { token: booking.key })).body.error.code).toBe('BrokerOnly');
     await page.goto('/secrets');

@@ -13,19 +13,30 @@ import { When } from '../ui/When';
  * use it (delivery), whether people may see it (reveal), and its recent brokered uses.
  */
 export function BrokerSection({ secret, revision, onSaved }: { secret: SecretSummary; revision: number; onSaved(message: string): void }) {
+  // A secret nobody has set up for brokering shows one line (the page stays short on a phone); one
+  // that is set up opens with its settings.
+  const setUp = secret.allowedHosts.length > 0 || secret.delivery === 'broker-only' || secret.reveal === 'never';
+  const state = [
+    secret.allowedHosts.length > 0 ? `${secret.allowedHosts.length} allowed host${secret.allowedHosts.length === 1 ? '' : 's'}` : 'no allowed hosts',
+    secret.delivery === 'broker-only' ? 'broker-only' : 'readable by value',
+    secret.reveal === 'never' ? 'never revealed' : 'revealable',
+  ].join(' · ');
   return (
     <section className="section card" aria-labelledby="broker-title">
       <div className="section-head">
         <h2 id="broker-title">Use without holding</h2>
       </div>
-      <p className="muted small">
-        Functions can use this secret in brokered requests (<code>conv.http.fetch</code>) without ever holding its value: the vault fills in{' '}
-        <code>{`{{secret:${secret.name}${secret.kind === 'kv' && secret.keys[0] ? `.${secret.keys[0]}` : ''}}}`}</code> and sends the request to the hosts below only.
-      </p>
-      <AllowedHostsEditor secret={secret} onSaved={onSaved} />
-      <DeliveryEditor secret={secret} onSaved={onSaved} />
-      <RevealSetting secret={secret} onSaved={onSaved} />
-      <RecentUses secretName={secret.name} revision={revision} />
+      <details className="broker-details" open={setUp}>
+        <summary>{state}</summary>
+        <p className="muted small">
+          Brokered requests (<code>conv.http.fetch</code>) use it as{' '}
+          <code>{`{{secret:${secret.name}${secret.kind === 'kv' && secret.keys[0] ? `.${secret.keys[0]}` : ''}}}`}</code>, sent to its allowed hosts only; the function never holds the value.
+        </p>
+        <AllowedHostsEditor secret={secret} onSaved={onSaved} />
+        <DeliveryEditor secret={secret} onSaved={onSaved} />
+        <RevealSetting secret={secret} onSaved={onSaved} />
+        <RecentUses secretName={secret.name} revision={revision} />
+      </details>
     </section>
   );
 }
@@ -96,8 +107,8 @@ function AllowedHostsEditor({ secret, onSaved }: { secret: SecretSummary; onSave
 }
 
 const DELIVERY_LABELS: Record<Delivery, string> = {
-  value: 'Functions may read the value (get_secret) and use it in brokered requests',
-  'broker-only': 'Broker-only: functions can use it only in brokered requests, never read it',
+  value: 'Value: get_secret and brokered requests',
+  'broker-only': 'Broker-only: brokered requests only, never get_secret',
 };
 
 function DeliveryEditor({ secret, onSaved }: { secret: SecretSummary; onSaved(message: string): void }) {
@@ -123,16 +134,17 @@ function DeliveryEditor({ secret, onSaved }: { secret: SecretSummary; onSaved(me
     }
   };
   return (
-    <fieldset className="broker-setting" disabled={busy}>
-      <legend className="setting-title">Delivery</legend>
-      {(['value', 'broker-only'] as const).map((delivery) => (
-        <label key={delivery} className="radio">
-          <input type="radio" name={`delivery-${secret.id}`} value={delivery} checked={(chosen ?? secret.delivery) === delivery} onChange={() => void choose(delivery)} />
-          {DELIVERY_LABELS[delivery]}
-        </label>
-      ))}
-      {error ? <p className="field-error" role="alert">{error}</p> : null}
-    </fieldset>
+    <div className="broker-setting">
+      <Field label="Delivery" error={error}>
+        <select className="input" value={chosen ?? secret.delivery} disabled={busy} onChange={(event) => void choose(event.target.value as Delivery)}>
+          {(['value', 'broker-only'] as const).map((delivery) => (
+            <option key={delivery} value={delivery}>
+              {DELIVERY_LABELS[delivery]}
+            </option>
+          ))}
+        </select>
+      </Field>
+    </div>
   );
 }
 
