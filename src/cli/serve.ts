@@ -1,6 +1,9 @@
 import pino, { type Logger } from 'pino';
+import { prometheusMetrics, type PrometheusMetrics } from '../http/metrics.js';
 import { buildServer } from '../http/server.js';
 import type { Vault } from '../vault/index.js';
+import { readMetricsToken } from './metricsToken.js';
+import { DEFAULT_SHUTDOWN_SECONDS, stopOnSignals } from './shutdown.js';
 import { openVault, type StorageFlags } from './storage.js';
 
 export interface ServeFlags extends StorageFlags {
@@ -9,6 +12,11 @@ export interface ServeFlags extends StorageFlags {
   adminEmail: string;
   secureCookies?: boolean;
   readsPerSecond: number;
+  /** SPEC S30: GET /metrics with the bearer token in this file; without it there is no /metrics. */
+  metricsTokenFile?: string | undefined;
+  accessLog?: boolean | undefined;
+  /** Seconds a SIGTERM/SIGINT stop may take before the process exits 1. */
+  shutdownTimeout?: number | undefined;
 }
 
 /**
@@ -19,11 +27,20 @@ export interface ServeFlags extends StorageFlags {
  */
 export async function serve(flags: ServeFlags): Promise<void> {
   const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', redact: ['req.headers.authorization', 'req.headers.cookie'] });
+  // Read before storage is touched: a bad token file stops the start with one line and nothing made.
+  const metricsEndpoint = metricsFromFlags(flags);
   // A store that cannot take writes could answer nothing but 503 (every read writes its audit event).
-  const { vault, description } = await openVault(flags, { createIfMissing: true, log: logger, requireWrites: true });
+  const { vault, description } = await openVault(flags, { createIfMissing: true, log: logger, requireWrites: true, ...(metricsEndpoint ? { metrics: metricsEndpoint.metrics } : {}) });
 
   await vault.store.readEvents.ready();
-  const app = await buildServer({ vault, logger, secureCookies: flags.secureCookies ?? false, limits: { readsPerSecond: flags.readsPerSecond } });
+  const app = await buildServer({
+    vault,
+    logger,
+    secureCookies: flags.secureCookies ?? false,
+    limits: { readsPerSecond: flags.readsPerSecond },
+    ...(metricsEndpoint ? { metricsEndpoint } : {}),
+    accessLog: flags.accessLog ?? false,
+  });
   try {
     await app.listen({ port: flags.port, host: flags.host });
   } catch (error) {
@@ -48,17 +65,14 @@ export async function serve(flags: ServeFlags): Promise<void> {
   }
   process.stdout.write(`agent-secrets listening on ${url} (${description})\n`);
 
-  let closing = false;
-  const shutdown = async (signal: string) => {
-    if (closing) return;
-    closing = true;
-    logger.info({ signal }, 'shutting down');
-    await app.close();
-    await vault.close();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  stopOnSignals(app, vault, { seconds: flags.shutdownTimeout ?? DEFAULT_SHUTDOWN_SECONDS, logger });
+}
+
+/** --metrics-token-file: the metrics the vault reports into and the token /metrics asks for; none without it. */
+function metricsFromFlags(flags: ServeFlags): { metrics: PrometheusMetrics; token: string } | undefined {
+  if (flags.metricsTokenFile === undefined) return undefined;
+  const token = readMetricsToken(flags.metricsTokenFile);
+  return { metrics: prometheusMetrics(), token };
 }
 
 /** SPEC S20: the default account and its first admin, on an empty store, told about on a terminal only. */

@@ -3,6 +3,8 @@ import { ACCOUNT_NAME_PATTERN, ACCOUNT_NAME_RULE, EMAIL_PATTERN, EMAIL_RULE } fr
 import type { Vault } from '../../vault/index.js';
 import { silentLog } from '../../vault/log.js';
 import { emit, printTable } from '../output.js';
+import type { ServeFlags } from '../serve.js';
+import { DEFAULT_SHUTDOWN_SECONDS } from '../shutdown.js';
 import type { StorageFlags } from '../storage.js';
 
 export function addStorageOptions(command: Command): Command {
@@ -55,8 +57,11 @@ export function operatorCommands(program: Command): void {
       .option('--host <host>', 'address to listen on', '127.0.0.1')
       .option('--admin-email <email>', 'email of the first admin, made on the first start', email, 'admin@example.com')
       .option('--secure-cookies', 'mark the console session cookie Secure (when served over HTTPS)')
-      .addOption(new Option('--reads-per-second <n>', 'run-time reads allowed per agent key per second (bursts of twice that)').default(1000).env('AGENT_SECRETS_READS_PER_SECOND').argParser(positive)),
-  ).action(async (flags: StorageFlags & { port: number; host: string; adminEmail: string; secureCookies?: boolean; readsPerSecond: number }) => {
+      .addOption(new Option('--reads-per-second <n>', 'run-time reads allowed per agent key per second (bursts of twice that)').default(1000).env('AGENT_SECRETS_READS_PER_SECOND').argParser(positive))
+      .addOption(new Option('--metrics-token-file <file>', 'serve GET /metrics (Prometheus) to holders of the token in this owner-only file; without it there is no /metrics').env('AGENT_SECRETS_METRICS_TOKEN_FILE'))
+      .option('--access-log', 'log one JSON line per request (method, route template, status, duration, request id); off by default')
+      .addOption(new Option('--shutdown-timeout <seconds>', 'on SIGTERM/SIGINT, exit 1 if answering in-flight requests and storing their audit events takes longer').default(DEFAULT_SHUTDOWN_SECONDS).env('AGENT_SECRETS_SHUTDOWN_TIMEOUT').argParser(positive)),
+  ).action(async (flags: ServeFlags) => {
     const { serve } = await import('../serve.js');
     await serve(flags);
   });

@@ -1,0 +1,68 @@
+import type { Store } from '../store/database.js';
+import { probeWrites } from '../store/writable.js';
+import { describe } from './audit.js';
+import type { Log } from './log.js';
+import type { VaultMetrics } from './metrics.js';
+
+/** What a readiness check found: every run-time read writes an audit event, so both must take writes. */
+export type Readiness = { ready: true } | { ready: false; check: 'storage' | 'audit_writer'; reason: string };
+
+/** A check that has not answered by then counts as failed: a hung database is not a ready one. */
+export const READINESS_TIMEOUT_MS = 2000;
+
+class TimedOut extends Error {}
+
+function within<T>(work: Promise<T>, ms: number): Promise<T> {
+  let timer: NodeJS.Timeout | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new TimedOut(`no answer within ${ms / 1000} s`)), ms);
+  });
+  return Promise.race([work, late]).finally(() => clearTimeout(timer));
+}
+
+/**
+ * SPEC S30's readiness: ready while the database answers and takes writes on the connection that
+ * serves requests, and the audit writer runs and its connection takes writes too (SQLite: the
+ * writer thread, src/store/readEventThread.ts; PostgreSQL: the pool, which the first check proved).
+ * The log says when readiness is lost and when it comes back, once each, not at every probe.
+ */
+export function readinessService(deps: { store: Store; log: Log; metrics: VaultMetrics }) {
+  const { store, log, metrics } = deps;
+  let wasReady = true;
+
+  async function run(): Promise<Readiness> {
+    try {
+      await within(probeWrites(store), READINESS_TIMEOUT_MS);
+    } catch (error) {
+      return failed('storage', 'the database does not answer or does not take writes', error);
+    }
+    try {
+      await within(store.readEvents.probe(), READINESS_TIMEOUT_MS);
+    } catch (error) {
+      return failed('audit_writer', 'the audit writer does not run or its connection does not take writes', error);
+    }
+    if (!wasReady) log.info({}, 'ready again: the database takes writes and the audit writer runs');
+    wasReady = true;
+    return { ready: true };
+  }
+
+  function failed(check: 'storage' | 'audit_writer', reason: string, error: unknown): Readiness {
+    metrics.storageError('readiness');
+    if (wasReady) log.warn({ check, failure: describe(error) }, `not ready: ${reason}`);
+    wasReady = false;
+    return { ready: false, check, reason };
+  }
+
+  // Probes that arrive while one runs share its answer: a busy prober cannot queue up writes.
+  let running: Promise<Readiness> | undefined;
+  function check(): Promise<Readiness> {
+    running ??= run().finally(() => {
+      running = undefined;
+    });
+    return running;
+  }
+
+  return { check };
+}
+
+export type ReadinessService = ReturnType<typeof readinessService>;
