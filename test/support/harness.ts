@@ -3,6 +3,7 @@ import pino from 'pino';
 import { Writable } from 'node:stream';
 import type { RateLimits } from '../../src/http/rateLimit.js';
 import type { ConnectionLimits } from '../../src/http/connections.js';
+import { prometheusMetrics } from '../../src/http/metrics.js';
 import { buildServer } from '../../src/http/server.js';
 import { createVault, type Vault } from '../../src/vault/index.js';
 import { freshStore, testMasterKey, type DatabaseKind, type TestStorage } from './stores.js';
@@ -28,7 +29,15 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(kind: DatabaseKind, options: { limits?: Partial<RateLimits>; connections?: Partial<ConnectionLimits> } = {}): Promise<Harness> {
+export interface HarnessOptions {
+  limits?: Partial<RateLimits>;
+  connections?: Partial<ConnectionLimits>;
+  /** Serve GET /metrics (prom-client, as `serve --metrics-token-file`) to holders of this token. */
+  metricsToken?: string;
+  accessLog?: boolean;
+}
+
+export async function startHarness(kind: DatabaseKind, options: HarnessOptions = {}): Promise<Harness> {
   const { store, storage, dispose } = await freshStore(kind);
   const logLines: string[] = [];
   const sink = new Writable({
@@ -38,8 +47,16 @@ export async function startHarness(kind: DatabaseKind, options: { limits?: Parti
     },
   });
   const logger = pino({ level: 'debug' }, sink);
-  const vault = createVault({ store, masterKey: testMasterKey(), log: logger });
-  const app = await buildServer({ vault, logger, ...(options.limits ? { limits: options.limits } : {}), ...(options.connections ? { connections: options.connections } : {}) });
+  const metrics = options.metricsToken === undefined ? undefined : prometheusMetrics();
+  const vault = createVault({ store, masterKey: testMasterKey(), log: logger, ...(metrics ? { metrics } : {}) });
+  const app = await buildServer({
+    vault,
+    logger,
+    ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.connections ? { connections: options.connections } : {}),
+    ...(metrics && options.metricsToken !== undefined ? { metricsEndpoint: { metrics, token: options.metricsToken } } : {}),
+    ...(options.accessLog ? { accessLog: true } : {}),
+  });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   if (typeof address !== 'object' || address === null) throw new Error('no address');
