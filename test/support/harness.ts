@@ -35,10 +35,12 @@ export interface HarnessOptions {
   /** Serve GET /metrics (prom-client, as `serve --metrics-token-file`) to holders of this token. */
   metricsToken?: string;
   accessLog?: boolean;
+  /** PostgreSQL: make the database on this server (a test's own) instead of the run's shared one. */
+  postgresAdminUrl?: string;
 }
 
 export async function startHarness(kind: DatabaseKind, options: HarnessOptions = {}): Promise<Harness> {
-  const { store, storage, dispose } = await freshStore(kind);
+  const { store, storage, dispose } = await freshStore(kind, options.postgresAdminUrl);
   const logLines: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {

@@ -1,0 +1,130 @@
+/**
+ * SPEC S30: GET /readyz answers 200 only while storage answers and takes writes and the audit writer
+ * runs; 503 naming the failed check otherwise, and 200 again once storage is back. /healthz, the
+ * liveness check, answers throughout. Storage is really taken away: the SQLite files made immutable
+ * (which stops root too), the PostgreSQL server stopped and started again.
+ */
+import { existsSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { ReadEventWriter } from '../../src/store/readEvents.js';
+import { startEmbeddedPostgres, type EmbeddedServer } from '../support/embeddedPostgres.js';
+import { startHarness, type Harness } from '../support/harness.js';
+import { requireImmutableFiles, setImmutable } from '../support/immutable.js';
+import { parsePrometheusText, valueOf } from '../support/promText.js';
+
+const TOKEN = `metrics-${randomBytes(24).toString('base64url')}`;
+const CANARY = `canary-ready-${randomBytes(4).toString('hex')}`;
+
+async function readinessErrors(h: Harness): Promise<number> {
+  const text = await (await fetch(`${h.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
+  return valueOf(parsePrometheusText(text), 'agent_secrets_storage_errors_total', 'agent_secrets_storage_errors_total', { during: 'readiness' });
+}
+
+/** Polls /readyz until it answers `status` (storage coming back takes a reconnect), at most 10 s. */
+async function readyzUntil(h: Harness, status: number): Promise<{ status: number; body: any }> {
+  let answer = await h.call('GET', '/readyz');
+  for (let waited = 0; answer.status !== status && waited < 10_000; waited += 100) {
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    answer = await h.call('GET', '/readyz');
+  }
+  return answer;
+}
+
+async function seedReader(h: Harness): Promise<string> {
+  const { key } = await h.agentWithKey(h.admin.token, 'reader');
+  await h.call('POST', '/api/v1/secrets', { token: h.admin.token, body: { name: 'guarded', value: `${CANARY}-v1`, agents: ['reader'] } });
+  return key;
+}
+
+const warnings = (h: Harness, message: string) => h.logLines.filter((line) => line.includes(message)).length;
+
+describe('GET /readyz on SQLite', () => {
+  let h: Harness;
+  let agentKey: string;
+  let files: string[] = [];
+  beforeAll(async () => {
+    requireImmutableFiles();
+    h = await startHarness('sqlite', { metricsToken: TOKEN });
+    agentKey = await seedReader(h);
+    files = [h.storage.where, `${h.storage.where}-wal`].filter((file) => existsSync(file));
+    expect(files).toHaveLength(2);
+  });
+  afterAll(async () => {
+    if (files.length > 0) setImmutable(files, false);
+    await h?.close();
+  });
+
+  it('answers 200 while the files take writes, 503 naming storage while they do not, and 200 once they do again', async () => {
+    expect(await h.call('GET', '/readyz')).toMatchObject({ status: 200, body: { ready: true } });
+    const errorsBefore = await readinessErrors(h);
+    setImmutable(files, true);
+    try {
+      for (let probe = 0; probe < 3; probe++) {
+        const answer = await h.call('GET', '/readyz');
+        expect([answer.status, answer.body.check, answer.body.error.code]).toEqual([503, 'storage', 'unavailable']);
+        expect(answer.body.error.message).toMatch(/^Not ready: /);
+        // The database's own error (codes, paths) goes to the log, not to whoever can reach the port.
+        expect(JSON.stringify(answer.body)).not.toMatch(/SQLITE|\/tmp\//);
+      }
+      expect((await h.call('GET', '/healthz')).status).toBe(200);
+      expect((await h.call('GET', '/runtime/v1/secrets/guarded', { token: agentKey })).status).toBe(503);
+    } finally {
+      setImmutable(files, false);
+    }
+    expect(await readinessErrors(h)).toBe(errorsBefore + 3);
+    expect(await h.call('GET', '/readyz')).toMatchObject({ status: 200, body: { ready: true } });
+    expect((await h.call('GET', '/runtime/v1/secrets/guarded', { token: agentKey })).body.value).toBe(`${CANARY}-v1`);
+    // Said once when lost and once when back, not at every probe.
+    expect(warnings(h, 'not ready: the database')).toBe(1);
+    expect(warnings(h, 'ready again')).toBe(1);
+    expect(h.logLines.join('\n')).not.toContain(CANARY);
+  });
+
+  it('answers 503 naming the audit writer when only the writer thread cannot write', async () => {
+    // query_only on the writer thread's connection alone: the request thread's still writes.
+    const writer = h.vault.store.readEvents as ReadEventWriter & { setPragma(pragma: string): Promise<void> };
+    await writer.setPragma('query_only = 1');
+    try {
+      const answer = await h.call('GET', '/readyz');
+      expect([answer.status, answer.body.check]).toEqual([503, 'audit_writer']);
+      expect((await h.call('GET', '/runtime/v1/secrets/guarded', { token: agentKey })).body.error.code).toBe('audit_unavailable');
+    } finally {
+      await writer.setPragma('query_only = 0');
+    }
+    expect((await h.call('GET', '/readyz')).status).toBe(200);
+  });
+});
+
+describe('GET /readyz on PostgreSQL', () => {
+  let server: EmbeddedServer;
+  let h: Harness;
+  let agentKey: string;
+  beforeAll(async () => {
+    server = await startEmbeddedPostgres();
+    h = await startHarness('postgres', { metricsToken: TOKEN, postgresAdminUrl: server.url });
+    agentKey = await seedReader(h);
+  });
+  afterAll(async () => {
+    await h?.close();
+    await server?.dispose();
+  });
+
+  it('answers 503 naming storage while the server is stopped, and 200 once it runs again', async () => {
+    expect(await h.call('GET', '/readyz')).toMatchObject({ status: 200, body: { ready: true } });
+    await server.stop();
+    try {
+      const answer = await h.call('GET', '/readyz');
+      expect([answer.status, answer.body.check]).toEqual([503, 'storage']);
+      expect(JSON.stringify(answer.body)).not.toMatch(/ECONNREFUSED|127\.0\.0\.1/);
+      expect((await h.call('GET', '/healthz')).status).toBe(200);
+      expect((await h.call('GET', '/runtime/v1/secrets/guarded', { token: agentKey })).status).toBe(503);
+    } finally {
+      await server.start();
+    }
+    expect(await readyzUntil(h, 200)).toMatchObject({ status: 200, body: { ready: true } });
+    expect((await h.call('GET', '/runtime/v1/secrets/guarded', { token: agentKey })).body.value).toBe(`${CANARY}-v1`);
+    expect(await readinessErrors(h)).toBeGreaterThanOrEqual(1);
+    expect(warnings(h, 'ready again')).toBe(1);
+  });
+});
