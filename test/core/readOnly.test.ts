@@ -12,7 +12,7 @@ import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/harness.js';
 import { requireImmutableFiles, setImmutable } from '../support/immutable.js';
-import { runCli, startServe } from '../support/processes.js';
+import { expectOneLine, failedStart, runCli } from '../support/processes.js';
 import { freshStore } from '../support/stores.js';
 
 const CANARY = 'CANARY-readonly-3c7e';
@@ -120,27 +120,6 @@ describe('on PostgreSQL, a database that goes read-only while the service runs',
     await expectNothingChangedAndRecovered(h, agentKey);
   });
 });
-
-/** Starts `serve` and expects it to stop before listening; answers what it printed. */
-async function failedStart(args: string[], env: Record<string, string> = {}): Promise<string> {
-  try {
-    const server = await startServe(args, { env });
-    await server.stop('SIGKILL');
-    throw new Error(`serve started on a store that cannot be written:\n${server.output()}`);
-  } catch (error) {
-    const match = /^serve exited with (\d+):\n([\s\S]*)$/.exec((error as Error).message);
-    if (!match) throw error;
-    expect(Number(match[1])).not.toBe(0);
-    return match[2] ?? '';
-  }
-}
-
-function expectOneLine(output: string, pattern: RegExp) {
-  const lines = output.trim().split('\n');
-  expect(lines, output).toHaveLength(1);
-  expect(lines[0]).toMatch(pattern);
-  expect(output).not.toMatch(/\n\s+at /);
-}
 
 describe('starting the service on a store that cannot be written', () => {
   it('on SQLite, prints one line and exits non-zero', async () => {
