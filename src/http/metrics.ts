@@ -3,6 +3,7 @@ import type { FastifyInstance } from 'fastify';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { VaultError } from '../domain/errors.js';
 import type { SignInMethod, StorageErrorSite, VaultMetrics } from '../vault/metrics.js';
+import { bearerToken } from './auth.js';
 import { sendError } from './errors.js';
 
 /**
@@ -86,8 +87,7 @@ const digest = (text: string): Buffer => createHash('sha256').update(text, 'utf8
 export function registerMetricsRoute(app: FastifyInstance, metrics: PrometheusMetrics, token: string): void {
   const expected = digest(token);
   app.get('/metrics', { schema: { hide: true } }, async (request, reply) => {
-    const header = request.headers.authorization;
-    const sent = header?.startsWith('Bearer ') ? header.slice('Bearer '.length) : undefined;
+    const sent = bearerToken(request);
     if (sent === undefined || !timingSafeEqual(digest(sent), expected)) {
       void reply.header('www-authenticate', 'Bearer realm="metrics"');
       return sendError(reply, new VaultError('unauthenticated', 'Send the metrics token (the content of the --metrics-token-file) as "Authorization: Bearer <token>".'));
