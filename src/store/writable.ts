@@ -27,11 +27,24 @@ export async function checkWritable(store: Pick<Store, 'dialect' | 'db'>): Promi
   }
 }
 
+const SELECT_ONE = CompiledQuery.raw('select 1 as one');
+
+/**
+ * Proves the database answers a query on the connection that serves requests (readiness). SQLite: a
+ * read, which never waits for another writer in WAL mode; a write here would wait for an outside
+ * client's write lock with the event loop blocked (the audit writer thread proves writes instead, off
+ * that loop). PostgreSQL: as checkWritable, a query that also says whether writes are allowed.
+ */
+export async function checkAnswers(store: Pick<Store, 'dialect' | 'db' | 'read'>): Promise<void> {
+  if (store.dialect === 'postgres') return checkWritable(store);
+  await store.read(SELECT_ONE);
+}
+
 const USER_VERSION = CompiledQuery.raw('pragma user_version') as CompiledQuery<{ user_version: number }>;
 
 /**
  * Proves, while the service runs, that the database still takes writes, on this store's connection:
- * what readiness (GET /readyz) asks of it, and of the audit writer's.
+ * what readiness (GET /readyz) asks of the audit writer's (on SQLite its thread runs this).
  * - SQLite: a write that commits, the smallest there is: the header's user_version (which nothing else
  *   uses) set to the value it has. A connection that opened writable keeps believing it can write when
  *   its files turn read-only, and a rolled-back change (checkWritable) never touches them; this one

@@ -1,5 +1,5 @@
 import type { Store } from '../store/database.js';
-import { probeWrites } from '../store/writable.js';
+import { checkAnswers } from '../store/writable.js';
 import { describe } from './audit.js';
 import type { Log } from './log.js';
 import type { VaultMetrics } from './metrics.js';
@@ -21,9 +21,11 @@ function within<T>(work: Promise<T>, ms: number): Promise<T> {
 }
 
 /**
- * SPEC S30's readiness: ready while the database answers and takes writes on the connection that
- * serves requests, and the audit writer runs and its connection takes writes too (SQLite: the
- * writer thread, src/store/readEventThread.ts; PostgreSQL: the pool, which the first check proved).
+ * SPEC S30's readiness: ready while the database answers on the connection that serves requests
+ * (PostgreSQL: and allows writes), and the audit writer runs and its connection takes writes (SQLite:
+ * the writer thread, src/store/readEventThread.ts, commits a one-page write; PostgreSQL: the pool,
+ * which the first check proved). Every run-time read writes its audit event, so an instance whose
+ * writer cannot write could answer reads only with 503.
  * The log says when readiness is lost and when it comes back, once each, not at every probe.
  */
 export function readinessService(deps: { store: Store; log: Log; metrics: VaultMetrics }) {
@@ -32,9 +34,9 @@ export function readinessService(deps: { store: Store; log: Log; metrics: VaultM
 
   async function run(): Promise<Readiness> {
     try {
-      await within(probeWrites(store), READINESS_TIMEOUT_MS);
+      await within(checkAnswers(store), READINESS_TIMEOUT_MS);
     } catch (error) {
-      return failed('storage', 'the database does not answer or does not take writes', error);
+      return failed('storage', 'the database does not answer (or, PostgreSQL, does not take writes)', error);
     }
     try {
       await within(store.readEvents.probe(), READINESS_TIMEOUT_MS);

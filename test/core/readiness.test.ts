@@ -6,6 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
+import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReadEventWriter } from '../../src/store/readEvents.js';
 import { startEmbeddedPostgres, type EmbeddedServer } from '../support/embeddedPostgres.js';
@@ -55,14 +56,15 @@ describe('GET /readyz on SQLite', () => {
     await h?.close();
   });
 
-  it('answers 200 while the files take writes, 503 naming storage while they do not, and 200 once they do again', async () => {
+  it('answers 200 while the files take writes, 503 naming the audit writer while they do not, and 200 once they do again', async () => {
     expect(await h.call('GET', '/readyz')).toMatchObject({ status: 200, body: { ready: true } });
     const errorsBefore = await readinessErrors(h);
     setImmutable(files, true);
     try {
       for (let probe = 0; probe < 3; probe++) {
         const answer = await h.call('GET', '/readyz');
-        expect([answer.status, answer.body.check, answer.body.error.code]).toEqual([503, 'storage', 'unavailable']);
+        // The files still read: it is the audit writer's commit that fails.
+        expect([answer.status, answer.body.check, answer.body.error.code]).toEqual([503, 'audit_writer', 'unavailable']);
         expect(answer.body.error.message).toMatch(/^Not ready: /);
         // The database's own error (codes, paths) goes to the log, not to whoever can reach the port.
         expect(JSON.stringify(answer.body)).not.toMatch(/SQLITE|\/tmp\//);
@@ -76,12 +78,33 @@ describe('GET /readyz on SQLite', () => {
     expect(await h.call('GET', '/readyz')).toMatchObject({ status: 200, body: { ready: true } });
     expect((await h.call('GET', '/runtime/v1/secrets/guarded', { token: agentKey })).body.value).toBe(`${CANARY}-v1`);
     // Said once when lost and once when back, not at every probe.
-    expect(warnings(h, 'not ready: the database')).toBe(1);
+    expect(warnings(h, 'not ready: the audit writer')).toBe(1);
     expect(warnings(h, 'ready again')).toBe(1);
     expect(h.logLines.join('\n')).not.toContain(CANARY);
   });
 
-  it('answers 503 naming the audit writer when only the writer thread cannot write', async () => {
+  it('answers 503 within its bound while an outside client holds the write lock, and the event loop keeps answering meanwhile', async () => {
+    const outside = new BetterSqlite3(h.storage.where);
+    outside.exec('begin immediate');
+    try {
+      const started = Date.now();
+      const readyz = h.call('GET', '/readyz');
+      await new Promise((resolve) => setTimeout(resolve, 200));
+      // A write probe on the request thread would hold the event loop in SQLite's busy wait here.
+      const health = await h.call('GET', '/healthz');
+      const answeredHealthAfter = Date.now() - started;
+      const answer = await readyz;
+      expect([health.status, answer.status, answer.body.check]).toEqual([200, 503, 'audit_writer']);
+      expect(answeredHealthAfter).toBeLessThan(1500);
+      expect(Date.now() - started).toBeLessThan(4000);
+    } finally {
+      outside.exec('rollback');
+      outside.close();
+    }
+    expect(await readyzUntil(h, 200)).toMatchObject({ status: 200 });
+  });
+
+  it('answers 503 naming the audit writer when only the writer thread\'s connection cannot write', async () => {
     // query_only on the writer thread's connection alone: the request thread's still writes.
     const writer = h.vault.store.readEvents as ReadEventWriter & { setPragma(pragma: string): Promise<void> };
     await writer.setPragma('query_only = 1');
