@@ -28,7 +28,8 @@ describe('request ids and the access log', () => {
   it('answers every request with an x-request-id: the caller\'s when short and plain, a fresh UUID otherwise', async () => {
     const idOf = async (headers: Record<string, string>) => (await logged.call('GET', '/healthz', { headers })).headers.get('x-request-id');
     expect(await idOf({ 'x-request-id': 'lb-7f3a.42:trace_1' })).toBe('lb-7f3a.42:trace_1');
-    for (const unsafe of ['a'.repeat(65), 'two words', 'quote"d', '{"json":1}', 'ünïcode', 'semi;colon', '']) {
+    expect(await idOf({ 'x-request-id': 'b'.repeat(40) })).toBe('b'.repeat(40));
+    for (const unsafe of ['a'.repeat(41), 'two words', 'quote"d', '{"json":1}', 'ünïcode', 'semi;colon', '']) {
       const id = await idOf({ 'x-request-id': unsafe });
       expect(id, unsafe).toMatch(UUID);
     }
@@ -38,6 +39,17 @@ describe('request ids and the access log', () => {
     // Errors and the not-found answer carry it too.
     expect((await logged.call('GET', '/no/such/route')).headers.get('x-request-id')).toMatch(UUID);
     expect((await logged.call('GET', '/runtime/v1/secrets/x')).headers.get('x-request-id')).toMatch(UUID);
+  });
+
+  it('never echoes or logs a key or token sent as the request id', async () => {
+    const before = logged.logLines.length;
+    for (const credential of [agentKey, logged.admin.token]) {
+      const answer = await logged.call('GET', '/healthz', { headers: { 'x-request-id': credential } });
+      expect(answer.headers.get('x-request-id')).toMatch(UUID);
+    }
+    const lines = logged.logLines.slice(before).join('\n');
+    expect(lines).not.toContain(agentKey);
+    expect(lines).not.toContain(logged.admin.token);
   });
 
   it('with the access log on: one line per request with method, route template, status and duration, under the answer\'s id, and no name or query from the path', async () => {
