@@ -9,6 +9,8 @@ export type Readiness = { ready: true } | { ready: false; check: 'storage' | 'au
 
 /** A check that has not answered by then counts as failed: a hung database is not a ready one. */
 export const READINESS_TIMEOUT_MS = 2000;
+/** How long an answer is given again without probing anew. */
+export const READINESS_REUSE_MS = 1000;
 
 class TimedOut extends Error {}
 
@@ -55,11 +57,17 @@ export function readinessService(deps: { store: Store; log: Log; metrics: VaultM
     return { ready: false, check, reason };
   }
 
-  // Probes that arrive while one runs share its answer: a busy prober cannot queue up writes.
+  // Probes that arrive while one runs share its answer, and an answer serves for READINESS_REUSE_MS:
+  // anyone who can reach /readyz (it needs no credential) can make the database write at most one
+  // probe a second, whatever the rate they send.
   let running: Promise<Readiness> | undefined;
+  let last: { at: number; readiness: Readiness } | undefined;
   function check(): Promise<Readiness> {
-    running ??= run().finally(() => {
+    if (last !== undefined && performance.now() - last.at < READINESS_REUSE_MS) return Promise.resolve(last.readiness);
+    running ??= run().then((readiness) => {
+      last = { at: performance.now(), readiness };
       running = undefined;
+      return readiness;
     });
     return running;
   }
