@@ -9,7 +9,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { expectOneLine, failedStart, runCli, startServe, type ServeProcess } from '../support/processes.js';
+import { expectOneLine, failedStart, outputOf, runCli, startServe, type ServeProcess } from '../support/processes.js';
 import { parsePrometheusText } from '../support/promText.js';
 
 const DOC = readFileSync(new URL('../../docs/operations.md', import.meta.url), 'utf8');
@@ -86,7 +86,7 @@ describe('serve --metrics-token-file', () => {
   });
 
   it('serves the documented metrics to the token holder only, and the alert rules name metrics it exports', async () => {
-    server = await startServe(['--data', join(dir, 'data'), '--metrics-token-file', file('token', `${token}\n`)]);
+    server = await startServe(['--data', join(dir, 'data'), '--metrics-token-file', file('token', `${token}\n`), '--access-log']);
     expect((await fetch(`${server.url}/metrics`)).status).toBe(401);
     const answer = await fetch(`${server.url}/metrics`, { headers: { authorization: `Bearer ${token}` } });
     expect(answer.status).toBe(200);
@@ -96,5 +96,9 @@ describe('serve --metrics-token-file', () => {
     expect(documented.size).toBeGreaterThanOrEqual(11);
     expect([...documented].filter((name) => !exported.has(name))).toEqual([]);
     expect(server.output()).not.toContain(token);
+    // --access-log: the scrape's line, under the id its answer carried.
+    const id = answer.headers.get('x-request-id') ?? '';
+    const line = (await outputOf(server, `"reqId":"${id}"`)).split('\n').find((text) => text.includes(`"reqId":"${id}"`));
+    expect(JSON.parse(line ?? '{}')).toMatchObject({ msg: 'request', method: 'GET', route: '/metrics', status: 200 });
   });
 });

@@ -218,4 +218,31 @@ describe('SIGTERM on PostgreSQL when the stop takes longer than --shutdown-timeo
     expect(lines).toEqual(['agent-secrets: shutdown did not finish within 1 s (still answering the requests in flight): exiting 1']);
     expect(server.output()).not.toMatch(/\n\s+at /);
   });
+
+  it('exits 1 at once on a second signal while stopping', async () => {
+    const second = await postgresTarget();
+    try {
+      const { server, agentKey } = await prepare(second);
+      const release = await second.holdAuditLock();
+      try {
+        const held = read(server.url, agentKey);
+        await settle(300);
+        const exited = exitOf(server);
+        server.child.kill('SIGTERM');
+        await settle(300);
+        const sent = performance.now();
+        server.child.kill('SIGINT');
+        expect(await exited).toBe(1);
+        // Well within the default 10 s bound: the second signal did not wait for it.
+        expect(performance.now() - sent).toBeLessThan(3000);
+        expect(await held).not.toMatchObject({ status: 200 });
+      } finally {
+        await release();
+      }
+      expect(server.output().split('\n').filter((line) => line.startsWith('agent-secrets: '))).toEqual(['agent-secrets: SIGINT again while stopping (answering the requests in flight): exiting now']);
+      expect(await second.successfulReadEvents()).toBe(0);
+    } finally {
+      await second.dispose();
+    }
+  });
 });
