@@ -1,8 +1,9 @@
-import pino, { type Logger } from 'pino';
 import { prometheusMetrics, type PrometheusMetrics } from '../http/metrics.js';
 import { buildServer } from '../http/server.js';
+import type { Log } from '../vault/log.js';
 import type { Vault } from '../vault/index.js';
 import { readMetricsToken } from './metricsToken.js';
+import { serviceLog } from './serviceLog.js';
 import { DEFAULT_SHUTDOWN_SECONDS, stopOnSignals } from './shutdown.js';
 import { openVault, type StorageFlags } from './storage.js';
 
@@ -26,7 +27,8 @@ export interface ServeFlags extends StorageFlags {
  * stream; without a terminal the log says how to get in instead.
  */
 export async function serve(flags: ServeFlags): Promise<void> {
-  const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', redact: ['req.headers.authorization', 'req.headers.cookie'] });
+  const log = serviceLog();
+  const logger = log.logger;
   // Read before storage is touched: a bad token file stops the start with one line and nothing made.
   const metricsEndpoint = metricsFromFlags(flags);
   // A store that cannot take writes could answer nothing but 503 (every read writes its audit event).
@@ -41,9 +43,12 @@ export async function serve(flags: ServeFlags): Promise<void> {
     ...(metricsEndpoint ? { metricsEndpoint } : {}),
     accessLog: flags.accessLog ?? false,
   });
+  // Log lines wait until the first start is told about: a person reads that first, then "listening".
+  log.hold();
   try {
     await app.listen({ port: flags.port, host: flags.host });
   } catch (error) {
+    log.release();
     // Let go of the database and the audit writer, so that the one line the caller prints is the end.
     await app.close().catch(() => undefined);
     await vault.close().catch(() => undefined);
@@ -53,16 +58,18 @@ export async function serve(flags: ServeFlags): Promise<void> {
   const port = typeof address === 'object' && address !== null ? address.port : flags.port;
   const hostForUrl = flags.host.includes(':') ? `[${flags.host}]` : flags.host;
   const url = `http://${hostForUrl === '0.0.0.0' ? '127.0.0.1' : hostForUrl}:${port}`;
-  logger.info({ url, storage: description }, 'agent-secrets is listening');
 
   try {
-    await makeFirstAdmin(vault, flags.adminEmail, url, logger);
+    await makeFirstAdmin(vault, flags.adminEmail, url, log.direct);
   } catch (error) {
+    log.release();
     // A service that could not make its first admin would listen with nobody able to use it.
     await app.close().catch(() => undefined);
     await vault.close().catch(() => undefined);
     throw error;
   }
+  log.release();
+  logger.info({ url, storage: description }, 'agent-secrets is listening');
   process.stdout.write(`agent-secrets listening on ${url} (${description})\n`);
 
   stopOnSignals(app, vault, { seconds: flags.shutdownTimeout ?? DEFAULT_SHUTDOWN_SECONDS, logger });
@@ -76,7 +83,7 @@ function metricsFromFlags(flags: ServeFlags): { metrics: PrometheusMetrics; toke
 }
 
 /** SPEC S20: the default account and its first admin, on an empty store, told about on a terminal only. */
-async function makeFirstAdmin(vault: Vault, email: string, url: string, logger: Logger): Promise<void> {
+async function makeFirstAdmin(vault: Vault, email: string, url: string, logger: Log): Promise<void> {
   if (!(await vault.accounts.isEmpty())) return;
   const onTerminal = process.stdout.isTTY === true;
   try {

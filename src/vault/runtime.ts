@@ -2,7 +2,7 @@ import { credentialId, credentialMatches } from '../crypto/tokens.js';
 import { VaultError, invalidInput, missingAccess, secretNotFound, secretUnreadable } from '../domain/errors.js';
 import { SECRET_NAME_PATTERN, SECRET_NAME_RULE } from '../domain/names.js';
 import { type SecretKind, type SecretValue } from '../domain/secrets.js';
-import { SUGGESTION_DISTANCE, closestName } from '../domain/suggest.js';
+import { SUGGESTION_CANDIDATES, SUGGESTION_DISTANCE, closestName } from '../domain/suggest.js';
 import type { Store } from '../store/database.js';
 import { listReadableSecrets, loadAgentKey, runtimeReader, suggestionCandidates } from '../store/runtime.js';
 import type { AuditTrail } from './audit.js';
@@ -37,9 +37,16 @@ interface KeyRow {
   vault_enabled: number;
 }
 
+/** A person's token sent where an agent key belongs: said as such, never echoed. */
+const TOKEN_FOR_RUNTIME = (): VaultError =>
+  new VaultError(
+    'unauthenticated',
+    'This is a personal access token (asp_…): it manages the vault (/api/v1, the agent-secrets management commands). Run-time reads need an agent key (ask_…), from agent-secrets keys create AGENT or the agent\'s page.',
+  );
+
 function agentKeyId(agentKey: string): string {
   const id = credentialId(agentKey, 'ask');
-  if (id === undefined) throw badKey();
+  if (id === undefined) throw credentialId(agentKey, 'asp') === undefined ? badKey() : TOKEN_FOR_RUNTIME();
   return `key_${id}`;
 }
 
@@ -47,9 +54,6 @@ function agentKeyId(agentKey: string): string {
 function checkKey(row: KeyRow | undefined, agentKey: string): asserts row is KeyRow {
   if (!row || row.revoked_at !== null || !credentialMatches(agentKey, row.key_hash)) throw badKey();
 }
-
-/** How many names a "did you mean" compares at most (see suggestionCandidates). */
-const SUGGESTION_CANDIDATES = 200;
 
 export function runtimeService(deps: { store: Store; sealing: SealingService; audit: AuditTrail; metrics: VaultMetrics }) {
   const { store, sealing, audit } = deps;

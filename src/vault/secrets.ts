@@ -6,7 +6,9 @@ import type { SecretsTable } from '../store/schema.js';
 import type { AuditTrail } from './audit.js';
 import { actorOf, requireSecretAdmin, type UserCaller } from './callers.js';
 import { newId, nowIso } from './ids.js';
-import { findAgent, resolveAgents } from './agents.js';
+import { agentMissing, findAgent, resolveAgents } from './agents.js';
+import { nearestName } from './nearNames.js';
+import { didYouMean } from '../domain/suggest.js';
 import { listReadableSecrets } from '../store/runtime.js';
 import { UNREADABLE_DETAIL, type SealingService } from './sealing.js';
 
@@ -59,14 +61,14 @@ const summarize = (row: SecretsTable, agentsWithAccess: number): SecretSummary =
   lastReadAt: row.last_read_at,
 });
 
-const secretMissing = (name: string): VaultError => notFound(`No secret named "${name}" in this account.`, 'name');
+const secretMissing = (name: string, suggestion: string | undefined): VaultError => notFound(`No secret named "${name}" in this account.${didYouMean(suggestion)}`, 'name');
 
 export function secretsService(deps: { store: Store; audit: AuditTrail; sealing: SealingService }) {
   const { store, audit, sealing } = deps;
 
   async function requireSecret(tx: Tx | Store['db'], accountId: string, name: string): Promise<SecretsTable> {
     const secret = await findSecretByName(tx, accountId, name);
-    if (!secret) throw secretMissing(name);
+    if (!secret) throw secretMissing(name, await nearestName(tx, 'secrets', accountId, name));
     return secret;
   }
 
@@ -310,7 +312,7 @@ export function secretsService(deps: { store: Store; audit: AuditTrail; sealing:
   async function listSecretsOfAgent(caller: UserCaller, agentRef: string) {
     requireSecretAdmin(caller);
     const agent = await findAgent(store.db, caller.accountId, agentRef);
-    if (!agent) throw notFound(`No agent "${agentRef}" in this account.`, 'agent');
+    if (!agent) throw agentMissing(agentRef, await nearestName(store.db, 'agents', caller.accountId, agentRef));
     const rows = await listReadableSecrets(store.db, agent.id);
     return {
       agent: agent.name,
