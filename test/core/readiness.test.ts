@@ -18,10 +18,14 @@ import { parsePrometheusText, valueOf } from '../support/promText.js';
 const TOKEN = `metrics-${randomBytes(24).toString('base64url')}`;
 const CANARY = `canary-ready-${randomBytes(4).toString('hex')}`;
 
-async function readinessErrors(h: Harness): Promise<number> {
-  const text = await (await fetch(`${h.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text();
-  return valueOf(parsePrometheusText(text), 'agent_secrets_storage_errors_total', 'agent_secrets_storage_errors_total', { during: 'readiness' });
+async function scrape(h: Harness) {
+  return parsePrometheusText(await (await fetch(`${h.url}/metrics`, { headers: { authorization: `Bearer ${TOKEN}` } })).text());
 }
+
+const storageErrors = async (h: Harness, during: string) => valueOf(await scrape(h), 'agent_secrets_storage_errors_total', 'agent_secrets_storage_errors_total', { during });
+const readinessErrors = (h: Harness) => storageErrors(h, 'readiness');
+/** What the documented alert AgentSecretsAuditWritesFailing watches. */
+const auditFailures = async (h: Harness) => valueOf(await scrape(h), 'agent_secrets_audit_batch_failures_total', 'agent_secrets_audit_batch_failures_total');
 
 /** Polls /readyz until it answers `status` (storage coming back takes a reconnect), at most 10 s. */
 async function readyzUntil(h: Harness, status: number): Promise<{ status: number; body: any }> {
@@ -60,6 +64,7 @@ describe('GET /readyz on SQLite', () => {
   it('answers 200 while the files take writes, 503 naming the audit writer while they do not, and 200 once they do again', async () => {
     expect(await h.call('GET', '/readyz')).toMatchObject({ status: 200, body: { ready: true } });
     const errorsBefore = await readinessErrors(h);
+    const [auditFailuresBefore, auditWriteErrorsBefore] = [await auditFailures(h), await storageErrors(h, 'audit_write')];
     setImmutable(files, true);
     try {
       await readyzUntil(h, 503);
@@ -77,6 +82,8 @@ describe('GET /readyz on SQLite', () => {
       setImmutable(files, false);
     }
     expect(await readinessErrors(h)).toBeGreaterThan(errorsBefore);
+    // The read refused meanwhile: its batch failed, which the documented alerts watch.
+    expect([(await auditFailures(h)) - auditFailuresBefore, (await storageErrors(h, 'audit_write')) - auditWriteErrorsBefore]).toEqual([1, 1]);
     expect(await readyzUntil(h, 200)).toMatchObject({ status: 200, body: { ready: true } });
     expect((await h.call('GET', '/runtime/v1/secrets/guarded', { token: agentKey })).body.value).toBe(`${CANARY}-v1`);
     // Said once when lost and once when back, not at every probe.
