@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import BetterSqlite3 from 'better-sqlite3';
+import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ReadEventWriter } from '../../src/store/readEvents.js';
 import { READINESS_REUSE_MS } from '../../src/vault/readiness.js';
@@ -177,5 +178,27 @@ describe('GET /readyz on PostgreSQL', () => {
     expect((await h.call('GET', '/runtime/v1/secrets/guarded', { token: agentKey })).body.value).toBe(`${CANARY}-v1`);
     expect(await readinessErrors(h)).toBeGreaterThanOrEqual(1);
     expect(warnings(h, 'ready again')).toBe(1);
+  });
+
+  it('answers 503 naming storage while the database is read-only, and 200 once it takes writes again', async () => {
+    const admin = new pg.Client({ connectionString: server.url });
+    await admin.connect();
+    const database = new URL(h.storage.where).pathname.slice(1);
+    // The setting holds for new sessions: the pool's are ended, and it opens new ones.
+    const readOnly = async (on: boolean) => {
+      await admin.query(`alter database ${database} ${on ? 'set default_transaction_read_only = on' : 'reset default_transaction_read_only'}`);
+      await admin.query('select pg_terminate_backend(pid) from pg_stat_activity where datname = $1 and pid <> pg_backend_pid()', [database]);
+    };
+    try {
+      await readOnly(true);
+      try {
+        expect(await readyzUntil(h, 503)).toMatchObject({ status: 503, body: { check: 'storage' } });
+      } finally {
+        await readOnly(false);
+      }
+      expect(await readyzUntil(h, 200)).toMatchObject({ status: 200, body: { ready: true } });
+    } finally {
+      await admin.end();
+    }
   });
 });
