@@ -13,6 +13,10 @@ export interface ServeFlags extends StorageFlags {
   adminEmail: string;
   secureCookies?: boolean;
   readsPerSecond: number;
+  /** The URL people reach the service at (the SSO redirect URI is built from it). */
+  publicUrl?: string;
+  /** Accept an OpenID provider over plain http: tests and labs only. */
+  ssoAllowInsecureIssuer?: boolean;
   /** SPEC S30: GET /metrics with the bearer token in this file; without it there is no /metrics. */
   metricsTokenFile?: string | undefined;
   accessLog?: boolean | undefined;
@@ -32,7 +36,14 @@ export async function serve(flags: ServeFlags): Promise<void> {
   // Read before storage is touched: a bad token file stops the start with one line and nothing made.
   const metricsEndpoint = metricsFromFlags(flags);
   // A store that cannot take writes could answer nothing but 503 (every read writes its audit event).
-  const { vault, description } = await openVault(flags, { createIfMissing: true, log: logger, requireWrites: true, ...(metricsEndpoint ? { metrics: metricsEndpoint.metrics } : {}) });
+  const { vault, description } = await openVault(flags, {
+    createIfMissing: true,
+    log: logger,
+    requireWrites: true,
+    sso: { allowInsecureIssuer: flags.ssoAllowInsecureIssuer === true },
+    ...(metricsEndpoint ? { metrics: metricsEndpoint.metrics } : {}),
+  });
+  if (flags.ssoAllowInsecureIssuer) logger.warn('--sso-allow-insecure-issuer: OpenID providers over plain http are accepted; use this for tests and labs only');
 
   await vault.store.readEvents.ready();
   const app = await buildServer({
@@ -40,6 +51,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
     logger,
     secureCookies: flags.secureCookies ?? false,
     limits: { readsPerSecond: flags.readsPerSecond },
+    ...(flags.publicUrl === undefined ? {} : { publicUrl: flags.publicUrl }),
     ...(metricsEndpoint ? { metricsEndpoint } : {}),
     accessLog: flags.accessLog ?? false,
   });

@@ -7,6 +7,7 @@ import type { Log } from '../vault/log.js';
 import type { VaultMetrics } from '../vault/metrics.js';
 import { ConfigError } from './configError.js';
 import { createVault, type Vault } from '../vault/index.js';
+import type { OidcOptions } from '../vault/oidcClient.js';
 
 /** The flags every command that touches storage takes (SPEC section 4). */
 export interface StorageFlags {
@@ -98,8 +99,15 @@ export async function openMigratedStore(flags: StorageFlags, createIfMissing: bo
 }
 
 /** Opens the store (migrating it) and the vault over it. */
-export async function openVault(flags: StorageFlags, options: { createIfMissing: boolean; log: Log; requireWrites?: boolean; metrics?: VaultMetrics }): Promise<{ vault: Vault; store: Store; description: string }> {
+export async function openVault(
+  flags: StorageFlags,
+  options: { createIfMissing: boolean; log: Log; requireWrites?: boolean; sso?: OidcOptions; metrics?: VaultMetrics },
+): Promise<{ vault: Vault; store: Store; description: string }> {
   const { store, masterKey, description } = await openMigratedStore(flags, options.createIfMissing, options.requireWrites);
-  return { vault: createVault({ store, masterKey, log: options.log, ...(options.metrics ? { metrics: options.metrics } : {}) }), store, description };
+  return {
+    vault: createVault({ store, masterKey, log: options.log, ...(options.sso ? { sso: options.sso } : {}), ...(options.metrics ? { metrics: options.metrics } : {}) }),
+    store,
+    description,
+  };
 }
 

@@ -2,6 +2,7 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 import type { FastifyInstance } from 'fastify';
 import { Counter, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
 import { VaultError } from '../domain/errors.js';
+import { SSO_REFUSALS } from '../domain/sso.js';
 import type { SignInMethod, StorageErrorSite, VaultMetrics } from '../vault/metrics.js';
 import { bearerToken } from './auth.js';
 import { sendError } from './errors.js';
@@ -27,6 +28,8 @@ const COMMIT_SECONDS = [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.
 const READ_OUTCOMES = ['success', 'secret_not_found', 'missing_access', 'unauthenticated', 'invalid_input', 'vault_not_enabled', 'secret_unreadable', 'audit_unavailable', 'unavailable'];
 const BROKERED_OUTCOMES = ['success', 'secret_not_found', 'missing_access', 'host_not_allowed', 'upstream_unreachable', 'upstream_timeout', 'invalid_input', 'unauthenticated'];
 const SIGN_IN_OUTCOMES = ['success', 'unauthenticated', 'rate_limited', 'invalid_input', 'unavailable'];
+/** An SSO sign-in's refusals (a closed set) are outcomes of their own. */
+const SSO_OUTCOMES = ['success', ...Object.keys(SSO_REFUSALS)];
 const STORAGE_SITES: StorageErrorSite[] = ['request', 'audit_write', 'readiness'];
 
 export function prometheusMetrics(): PrometheusMetrics {
@@ -49,7 +52,8 @@ export function prometheusMetrics(): PrometheusMetrics {
   for (const outcome of READ_OUTCOMES) reads.labels(outcome).inc(0);
   for (const outcome of BROKERED_OUTCOMES) brokered.labels(outcome).inc(0);
   for (const during of STORAGE_SITES) storageErrors.labels(during).inc(0);
-  for (const method of ['password', 'sso']) for (const outcome of SIGN_IN_OUTCOMES) signIns.labels(method, outcome).inc(0);
+  for (const outcome of SIGN_IN_OUTCOMES) signIns.labels('password', outcome).inc(0);
+  for (const outcome of SSO_OUTCOMES) signIns.labels('sso', outcome).inc(0);
   batchFailures.inc(0);
   failedEvents.inc(0);
 

@@ -1,7 +1,7 @@
 import { z } from 'zod';
 import { AGENT_NAME_PATTERN, AGENT_NAME_RULE, EMAIL_PATTERN, EMAIL_RULE, NO_CONTROL_CHARACTERS, PASSWORD_MAX, PASSWORD_MIN } from '../domain/names.js';
 import { ROLES } from '../domain/roles.js';
-import { descriptionSchema, secretNameSchema, secretValueSchema } from '../domain/secrets.js';
+import { descriptionSchema, secretNameSchema, secretValueSchema, valueKeysSchema } from '../domain/secrets.js';
 
 /** Request and response shapes: they validate requests, shape answers and write the OpenAPI document. */
 
@@ -59,7 +59,11 @@ export const createSecretBody = z.strictObject(
 );
 
 export const updateSecretBody = z.strictObject(
-  { description: descriptionSchema.optional(), value: secretValueSchema.optional() },
+  {
+    description: descriptionSchema.optional(),
+    value: secretValueSchema.optional().describe('The whole new value (a new version): replaces every key of a key/value secret'),
+    valueKeys: valueKeysSchema.optional(),
+  },
   { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : 'must be a JSON object') },
 );
 
@@ -85,7 +89,7 @@ export const secretSummarySchema = z.object({
   createdBy: z.string(),
   updatedAt: z.string(),
   updatedBy: z.string(),
-  lastReadAt: z.string().nullable(),
+  lastReadAt: z.string().nullable().describe('When any agent last read this secret (null: never); kept across revokes and re-grants'),
 });
 
 export const secretValueResponse = z.object({
@@ -104,7 +108,7 @@ export const accessSchema = z.object({
       granted: z.boolean(),
       grantedAt: z.string().nullable(),
       grantedBy: z.string().nullable(),
-      lastReadAt: z.string().nullable(),
+      lastReadAt: z.string().nullable().describe('When this agent last read the secret under its current grant (null: not since it was granted, or no grant); a revoke ends the grant, so a re-grant starts again at null'),
     }),
   ),
 });

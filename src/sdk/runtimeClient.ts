@@ -1,4 +1,4 @@
-import type { SecretKind, SecretValue } from '../domain/secrets.js';
+import type { RuntimeSecret, RuntimeSecretList } from '../contract/api.js';
 import { MissingAccess, SecretNotFound, SecretsError, VaultUnreachable } from './errors.js';
 
 /**
@@ -10,25 +10,10 @@ import { MissingAccess, SecretNotFound, SecretsError, VaultUnreachable } from '.
 
 export const DEFAULT_URL = 'http://127.0.0.1:8787';
 
-export interface SecretRead {
-  name: string;
-  kind: SecretKind;
-  version: number;
-  value: SecretValue;
-}
-
-export interface ReadableSecret {
-  name: string;
-  kind: SecretKind;
-  keys: string[];
-  description: string;
-}
-
-export interface ReadableSecrets {
-  agent: string;
-  account: string;
-  secrets: ReadableSecret[];
-}
+/** The run-time API's answers, read off the types generated from the OpenAPI document (src/contract). */
+export type SecretRead = RuntimeSecret;
+export type ReadableSecrets = RuntimeSecretList;
+export type ReadableSecret = RuntimeSecretList['secrets'][number];
 
 export interface RuntimeClientOptions {
   agentKey: string;

@@ -1,5 +1,5 @@
 import { VaultError, invalidInput, notFound, secretUnreadable } from '../domain/errors.js';
-import { kindOf, keyNamesOf, type SecretKind, type SecretValue } from '../domain/secrets.js';
+import { applyValueKeys, kindOf, keyNamesOf, type SecretKind, type SecretValue, type ValueKeyChanges } from '../domain/secrets.js';
 import type { Store, Tx } from '../store/database.js';
 import { accessListRows, countSecrets, findSecretByName, insertGrants, listSecretRows, nextVersion } from '../store/secrets.js';
 import type { SecretsTable } from '../store/schema.js';
@@ -25,6 +25,13 @@ export interface SecretSummary {
   updatedAt: string;
   updatedBy: string;
   lastReadAt: string | null;
+}
+
+/** A PATCH of a secret: each field optional; `value` and `valueKeys` exclude each other. */
+export interface SecretUpdate {
+  description?: string | undefined;
+  value?: SecretValue | undefined;
+  valueKeys?: ValueKeyChanges | undefined;
 }
 
 export interface AccessEntry {
@@ -148,29 +155,61 @@ export function secretsService(deps: { store: Store; audit: AuditTrail; sealing:
     return summarize(secret, await countGrants(store.db, secret.id));
   }
 
+  /**
+   * The value a PATCH sets, if it sets one: the whole `value`, or the stored value with `valueKeys`
+   * applied. Runs under the account's audit chain lock (audit.change takes it first), so two admins'
+   * partial edits of one secret run one after the other and the second applies its keys to the value
+   * the first committed: both survive.
+   */
+  async function valueToSet(tx: Tx, accountId: string, secret: SecretsTable, input: SecretUpdate): Promise<{ value: SecretValue; detail: Record<string, unknown> } | { refused: VaultError } | undefined> {
+    if (input.value !== undefined) return { value: input.value, detail: { kind: kindOf(input.value), keys: keyNamesOf(input.value) } };
+    if (input.valueKeys === undefined) return undefined;
+    if (secret.kind !== 'kv') throw invalidInput('valueKeys', 'valueKeys: this secret holds a single value, not key/value pairs: set "value" instead');
+    const row = await tx.selectFrom('secret_versions').selectAll().where('secret_id', '=', secret.id).where('version', '=', secret.current_version).executeTakeFirstOrThrow();
+    const current = await sealing.openVersionIfIntact(tx, accountId, secret.id, row);
+    if (current === undefined) return { refused: secretUnreadable(secret.name, secret.current_version) };
+    const applied = applyValueKeys(current, input.valueKeys);
+    if ('message' in applied) {
+      const field = ['valueKeys', ...applied.path].join('.');
+      throw invalidInput(field, `${field}: ${applied.message}`);
+    }
+    return { value: applied.value, detail: { kind: 'kv', keys: keyNamesOf(applied.value), changedKeys: applied.changed, removedKeys: applied.removed } };
+  }
+
   /** SPEC S4: a new description and/or a new value (a new version, current for every agent at once). */
-  async function updateSecret(caller: UserCaller, name: string, input: { description?: string | undefined; value?: SecretValue | undefined }) {
+  async function updateSecret(caller: UserCaller, name: string, input: SecretUpdate) {
     requireSecretAdmin(caller);
-    if (input.description === undefined && input.value === undefined) {
-      throw invalidInput('body', 'give "description", "value" or both');
+    if (input.value !== undefined && input.valueKeys !== undefined) {
+      throw invalidInput('valueKeys', 'valueKeys: give either "value" (replaces the whole value) or "valueKeys" (changes some keys), not both');
+    }
+    if (input.description === undefined && input.value === undefined && input.valueKeys === undefined) {
+      throw invalidInput('body', 'give "description", "value" or "valueKeys"');
     }
     const actor = actorOf(caller);
-    return audit.change(caller.accountId, async (tx, record) => {
+    const updated = await audit.change(caller.accountId, async (tx, record) => {
       const secret = await requireSecret(tx, caller.accountId, name);
       const ref = { id: secret.id, name: secret.name };
       const at = nowIso();
-      if (input.value !== undefined) {
+      const next = await valueToSet(tx, caller.accountId, secret, input);
+      if (next && 'refused' in next) {
+        // As a reveal: the failed attempt is recorded and committed, and nothing new is made.
+        record({ actor, action: 'secret.value_set', outcome: 'failed', secret: ref, version: secret.current_version, detail: UNREADABLE_DETAIL });
+        return next;
+      }
+      if (next) {
         const version = await nextVersion(tx, secret.id, actor.name, at);
-        await writeVersion(tx, caller.accountId, secret.id, version, input.value, actor.name, at, null);
-        record({ actor, action: 'secret.value_set', outcome: 'success', secret: ref, version, detail: { kind: kindOf(input.value), keys: keyNamesOf(input.value) } });
+        await writeVersion(tx, caller.accountId, secret.id, version, next.value, actor.name, at, null);
+        record({ actor, action: 'secret.value_set', outcome: 'success', secret: ref, version, detail: next.detail });
       }
       if (input.description !== undefined && input.description !== secret.description) {
         await tx.updateTable('secrets').set({ description: input.description, updated_at: at, updated_by: actor.name }).where('id', '=', secret.id).execute();
         record({ actor, action: 'secret.description_set', outcome: 'success', secret: ref });
       }
       const row = await requireSecret(tx, caller.accountId, name);
-      return summarize(row, await countGrants(tx, secret.id));
+      return { summary: summarize(row, await countGrants(tx, secret.id)) };
     });
+    if ('refused' in updated) throw updated.refused;
+    return updated.summary;
   }
 
   /** SPEC S5: from this commit on, every read fails with SecretNotFound; the audit trail stays. */

@@ -92,6 +92,9 @@ describe.each(DATABASES)('GET /metrics on %s', (kind) => {
     expect(refused).toBeGreaterThan(0);
     expect((await h.call('POST', '/api/v1/auth/login', { body: { email: h.admin.email, password: h.admin.password } })).status).toBe(200);
     expect((await h.call('POST', '/api/v1/auth/login', { body: { email: h.admin.email, password: `${CANARY}-wrong-password` } })).status).toBe(401);
+    // An SSO sign-in for an email whose account has no SSO set up: refused, back to the sign-in page.
+    const sso = await fetch(`${h.url}/api/v1/auth/sso/start?email=${CANARY}%40example.com`, { redirect: 'manual' });
+    expect([sso.status, sso.headers.get('location')]).toEqual([302, '/?sso_error=not_configured']);
     const account = await h.newAccount('switched');
     const agent = await h.agentWithKey(account.token, 'switched_agent');
     await h.vault.accounts.setVault('switched', false);
@@ -102,6 +105,8 @@ describe.each(DATABASES)('GET /metrics on %s', (kind) => {
     const signIns = (families: Map<string, Family>, outcome: string) => valueOf(families, 'agent_secrets_sign_ins_total', 'agent_secrets_sign_ins_total', { method: 'password', outcome });
     expect(signIns(after, 'success') - signIns(before, 'success')).toBe(1);
     expect(signIns(after, 'unauthenticated') - signIns(before, 'unauthenticated')).toBe(1);
+    const ssoSignIns = (families: Map<string, Family>, outcome: string) => valueOf(families, 'agent_secrets_sign_ins_total', 'agent_secrets_sign_ins_total', { method: 'sso', outcome });
+    expect(ssoSignIns(after, 'not_configured') - ssoSignIns(before, 'not_configured')).toBe(1);
     expect(reads(after, 'vault_not_enabled') - reads(before, 'vault_not_enabled')).toBe(1);
   });
 

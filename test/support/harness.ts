@@ -6,6 +6,8 @@ import type { ConnectionLimits } from '../../src/http/connections.js';
 import { prometheusMetrics } from '../../src/http/metrics.js';
 import { buildServer } from '../../src/http/server.js';
 import { createVault, type Vault } from '../../src/vault/index.js';
+import type { OidcOptions } from '../../src/vault/oidcClient.js';
+import type { MasterKey } from '../../src/crypto/masterKey.js';
 import { freshStore, testMasterKey, type DatabaseKind, type TestStorage } from './stores.js';
 
 export interface ApiResponse<T = any> {
@@ -19,6 +21,8 @@ export interface Harness {
   url: string;
   vault: Vault;
   storage: TestStorage;
+  /** The master key the vault runs on, for a second instance over the same storage. */
+  masterKey: MasterKey;
   logLines: string[];
   admin: { email: string; password: string; token: string };
   call<T = any>(method: string, path: string, options?: { token?: string; body?: unknown; headers?: Record<string, string>; rawBody?: string }): Promise<ApiResponse<T>>;
@@ -32,6 +36,7 @@ export interface Harness {
 export interface HarnessOptions {
   limits?: Partial<RateLimits>;
   connections?: Partial<ConnectionLimits>;
+  sso?: OidcOptions;
   /** Serve GET /metrics (prom-client, as `serve --metrics-token-file`) to holders of this token. */
   metricsToken?: string;
   accessLog?: boolean;
@@ -49,8 +54,9 @@ export async function startHarness(kind: DatabaseKind, options: HarnessOptions =
     },
   });
   const logger = pino({ level: 'debug' }, sink);
+  const masterKey = testMasterKey();
   const metrics = options.metricsToken === undefined ? undefined : prometheusMetrics();
-  const vault = createVault({ store, masterKey: testMasterKey(), log: logger, ...(metrics ? { metrics } : {}) });
+  const vault = createVault({ store, masterKey, log: logger, ...(options.sso ? { sso: options.sso } : {}), ...(metrics ? { metrics } : {}) });
   const app = await buildServer({
     vault,
     logger,
@@ -94,6 +100,7 @@ export async function startHarness(kind: DatabaseKind, options: HarnessOptions =
     url,
     vault,
     storage,
+    masterKey,
     logLines,
     admin,
     call,

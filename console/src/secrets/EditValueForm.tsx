@@ -4,6 +4,7 @@ import type { SecretSummary } from '../api/types';
 import { useLeaveGuard } from '../app/router';
 import { Notice } from '../ui/Notice';
 import { emptyDraft, hasProblems, valueOf, valueProblemFromServer, valueProblems, type ValueDraft, type ValueProblems } from './rules';
+import { NewVersionNotice, SaveNewValueButtons } from './NewVersionParts';
 import { ValueEditor } from './ValueEditor';
 
 interface EditValueFormProps {
@@ -41,10 +42,7 @@ export function EditValueForm({ secret, onSaved, onCancel }: EditValueFormProps)
 
   return (
     <form method="post" className="stack" onSubmit={submit} noValidate>
-      <Notice tone="warning">
-        Saving makes version {secret.version + 1} the value every granted agent reads from its next call. When rotating, set the new value first,
-        test your agents, then revoke the old credential with its provider.
-      </Notice>
+      <NewVersionNotice version={secret.version + 1} />
       {formError ? <Notice tone="error">{formError}</Notice> : null}
       <ValueEditor
         draft={draft}
@@ -55,14 +53,7 @@ export function EditValueForm({ secret, onSaved, onCancel }: EditValueFormProps)
         problems={serverProblems ?? valueProblems(draft)}
         showProblems={tried || serverProblems !== undefined}
       />
-      <div className="actions">
-        <button type="submit" className="button button-primary" disabled={busy}>
-          {busy ? 'Saving…' : 'Save new value'}
-        </button>
-        <button type="button" className="button" onClick={onCancel} disabled={busy}>
-          Cancel
-        </button>
-      </div>
+      <SaveNewValueButtons busy={busy} onCancel={onCancel} />
     </form>
   );
 }

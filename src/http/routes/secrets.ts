@@ -40,7 +40,17 @@ export function secretRoutes(vault: Vault): FastifyPluginAsyncZod {
     app.patch(
       '/api/v1/secrets/:name',
       {
-        schema: { summary: 'Change the description and/or set a new value (a new version)', tags, params: secretParams, body: updateSecretBody, response: { 200: secretSummarySchema, ...errors } },
+        schema: {
+          summary: 'Change the description and/or set a new value (a new version)',
+          description:
+            'Give "value" to replace the whole value, or "valueKeys" to change some keys of a key/value secret and keep the others ' +
+            '(e.g. {"valueKeys": {"client_secret": "new"}} rotates client_secret and keeps client_id; {"valueKeys": {"old_key": null}} removes a key). ' +
+            'Either makes one new version. Giving both is refused with 400 naming valueKeys.',
+          tags,
+          params: secretParams,
+          body: updateSecretBody,
+          response: { 200: secretSummarySchema, ...errors, 500: unreadable },
+        },
       },
       async (request) => secrets.updateSecret(callerOf(request), request.params.name, request.body),
     );
@@ -93,7 +103,7 @@ export function secretRoutes(vault: Vault): FastifyPluginAsyncZod {
           response: {
             200: z.object({
               agent: z.string(),
-              secrets: z.array(z.object({ name: z.string(), kind: z.enum(['single', 'kv']), keys: z.array(z.string()), description: z.string(), lastReadAt: z.string().nullable() })),
+              secrets: z.array(z.object({ name: z.string(), kind: z.enum(['single', 'kv']), keys: z.array(z.string()), description: z.string(), lastReadAt: z.string().nullable().describe('When this agent last read the secret under its current grant (null: not since it was granted)') })),
             }),
             ...errors,
           },
