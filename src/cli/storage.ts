@@ -4,6 +4,7 @@ import { MASTER_KEY_ENV, createMasterKeyFile, parseMasterKey, readMasterKeyFile,
 import { migrateToLatest, openStore, type Store, type StoreLocation } from '../store/database.js';
 import { checkWritable } from '../store/writable.js';
 import type { Log } from '../vault/log.js';
+import type { VaultMetrics } from '../vault/metrics.js';
 import { ConfigError } from './configError.js';
 import { createVault, type Vault } from '../vault/index.js';
 import type { OidcOptions } from '../vault/oidcClient.js';
@@ -100,9 +101,13 @@ export async function openMigratedStore(flags: StorageFlags, createIfMissing: bo
 /** Opens the store (migrating it) and the vault over it. */
 export async function openVault(
   flags: StorageFlags,
-  options: { createIfMissing: boolean; log: Log; requireWrites?: boolean; sso?: OidcOptions },
+  options: { createIfMissing: boolean; log: Log; requireWrites?: boolean; sso?: OidcOptions; metrics?: VaultMetrics },
 ): Promise<{ vault: Vault; store: Store; description: string }> {
   const { store, masterKey, description } = await openMigratedStore(flags, options.createIfMissing, options.requireWrites);
-  return { vault: createVault({ store, masterKey, log: options.log, ...(options.sso ? { sso: options.sso } : {}) }), store, description };
+  return {
+    vault: createVault({ store, masterKey, log: options.log, ...(options.sso ? { sso: options.sso } : {}), ...(options.metrics ? { metrics: options.metrics } : {}) }),
+    store,
+    description,
+  };
 }
 

@@ -26,6 +26,8 @@ export interface ReadEventWriter {
   write(batch: ReadEventBatch, signer: HeadSigner): Promise<void>;
   /** Resolves when a batch would be written at once: a server awaits it before it listens. */
   ready(): Promise<void>;
+  /** Resolves if the writer runs and its connection takes writes now (readiness); rejects with why not. */
+  probe(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -122,7 +124,8 @@ function merge(batches: ReadEventBatch[]): ReadEventBatch {
  * `writeOne` writing each group; by default the general transaction.
  */
 export function inProcessWriter(store: Pick<Store, 'db' | 'writeTransaction'>, writeOne: WriteBatch = readEventTransaction(store)): ReadEventWriter {
-  return { write: groupCommit(writeOne, { concurrency: 1, gatherTurn: true }), ready: async () => undefined, close: async () => undefined };
+  // The writer is this store's own connections: probing the store probes it (see probeStorage).
+  return { write: groupCommit(writeOne, { concurrency: 1, gatherTurn: true }), ready: async () => undefined, probe: async () => undefined, close: async () => undefined };
 }
 
 /**
@@ -133,6 +136,7 @@ export type WorkerRequest =
   | { id: number; batch: ReadEventBatch }
   | { id: number; pragma: string }
   | { id: number; ready: true }
+  | { id: number; probe: true }
   | { id: number; auditKey: { accountId: string; key: unknown } };
 export type WorkerReply = { id: number; failure?: { name: string; message: string; code?: string }; statements?: string[] };
 
@@ -212,6 +216,8 @@ export function threadWriter(file: string, writeTurns: SharedArrayBuffer, onQuer
     write: groupCommit(sendBatch, { concurrency: 2, gatherTurn: false }),
     // The thread opens its connection before it answers: the first read then pays nothing for it.
     ready: () => send({ ready: true }),
+    // A thread that died is started anew by send(), and the probe then proves the new one.
+    probe: () => send({ probe: true }),
     async setPragma(pragma) {
       pragmas.push(pragma);
       if (worker) await send({ pragma });

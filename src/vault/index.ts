@@ -8,9 +8,11 @@ import { agentsService } from './agents.js';
 import { AuditTrail, type AuditTrailOptions } from './audit.js';
 import { auditQueries } from './auditQueries.js';
 import type { Log } from './log.js';
+import { noMetrics, type VaultMetrics } from './metrics.js';
 import { oidcClient, type OidcOptions } from './oidcClient.js';
 import { passwordsService } from './passwords.js';
 import { peopleService } from './people.js';
+import { readinessService } from './readiness.js';
 import { runtimeService } from './runtime.js';
 import { sealingService } from './sealing.js';
 import { secretsService } from './secrets.js';
@@ -18,22 +20,26 @@ import { ssoSettingsService } from './ssoSettings.js';
 import { ssoSignInService } from './ssoSignIn.js';
 
 /** Wires the use cases by hand, each given exactly what it uses. */
-export function createVault(deps: { store: Store; masterKey: MasterKey; log: Log; benchmark?: AuditTrailOptions; sso?: OidcOptions }) {
+export function createVault(deps: { store: Store; masterKey: MasterKey; log: Log; metrics?: VaultMetrics; benchmark?: AuditTrailOptions; sso?: OidcOptions }) {
   const { store, log } = deps;
+  const metrics = deps.metrics ?? noMetrics;
   const keyring = new Keyring(deps.masterKey);
   const sealing = sealingService(keyring);
-  const audit = new AuditTrail({ store, log, sealing }, deps.benchmark);
+  const audit = new AuditTrail({ store, log, sealing, metrics }, deps.benchmark);
   const oidc = oidcClient(deps.sso ?? {});
   return {
     store,
     audit,
+    /** Where the vault and the routes report counts and timings (SPEC S30); a no-op unless metrics are on. */
+    metrics,
     accounts: accountsService({ store, audit, sealing }),
     people: peopleService({ store, audit }),
     passwords: passwordsService({ store, audit }),
     agents: agentsService({ store, audit }),
     secrets: secretsService({ store, audit, sealing }),
-    runtime: runtimeService({ store, sealing, audit }),
+    runtime: runtimeService({ store, sealing, audit, metrics }),
     auditLog: auditQueries({ store, audit }),
+    readiness: readinessService({ store, log, metrics }),
     ssoSettings: ssoSettingsService({ store, audit, sealing, oidc }),
     ssoSignIn: ssoSignInService({ store, audit, sealing, oidc }),
     async close(): Promise<void> {

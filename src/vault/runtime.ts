@@ -7,6 +7,7 @@ import type { Store } from '../store/database.js';
 import { listReadableSecrets, loadAgentKey, runtimeReader, suggestionCandidates } from '../store/runtime.js';
 import type { AuditTrail } from './audit.js';
 import type { Actor } from './callers.js';
+import { measured, type VaultMetrics } from './metrics.js';
 import { UNREADABLE_DETAIL, type SealingService } from './sealing.js';
 
 export interface SecretForAgent {
@@ -54,7 +55,7 @@ function checkKey(row: KeyRow | undefined, agentKey: string): asserts row is Key
   if (!row || row.revoked_at !== null || !credentialMatches(agentKey, row.key_hash)) throw badKey();
 }
 
-export function runtimeService(deps: { store: Store; sealing: SealingService; audit: AuditTrail }) {
+export function runtimeService(deps: { store: Store; sealing: SealingService; audit: AuditTrail; metrics: VaultMetrics }) {
   const { store, sealing, audit } = deps;
   const loadRuntimeRead = runtimeReader(store);
 
@@ -127,7 +128,7 @@ export function runtimeService(deps: { store: Store; sealing: SealingService; au
     };
   }
 
-  return { readSecretForAgent, listSecretsForAgent };
+  return { readSecretForAgent: measured(deps.metrics, deps.metrics.runtimeRead.bind(deps.metrics), readSecretForAgent), listSecretsForAgent };
 }
 
 export type RuntimeService = ReturnType<typeof runtimeService>;

@@ -3,6 +3,8 @@ import { ACCOUNT_NAME_PATTERN, ACCOUNT_NAME_RULE, EMAIL_PATTERN, EMAIL_RULE } fr
 import type { Vault } from '../../vault/index.js';
 import { silentLog } from '../../vault/log.js';
 import { emit, printTable } from '../output.js';
+import type { ServeFlags } from '../serve.js';
+import { DEFAULT_SHUTDOWN_SECONDS } from '../shutdown.js';
 import type { StorageFlags } from '../storage.js';
 
 export function addStorageOptions(command: Command): Command {
@@ -66,8 +68,11 @@ export function operatorCommands(program: Command): void {
       .option('--secure-cookies', 'mark the console session cookie Secure (when served over HTTPS)')
       .addOption(new Option('--reads-per-second <n>', 'run-time reads allowed per agent key per second (bursts of twice that)').default(1000).env('AGENT_SECRETS_READS_PER_SECOND').argParser(positive))
       .addOption(new Option('--public-url <url>', 'the URL people open the console at; the SSO redirect URI is built from it (default: each request\'s own host)').env('AGENT_SECRETS_PUBLIC_URL').argParser(publicUrl))
-      .option('--sso-allow-insecure-issuer', 'accept an OpenID provider over plain http (tests and labs only; never in production)'),
-  ).action(async (flags: StorageFlags & { port: number; host: string; adminEmail: string; secureCookies?: boolean; readsPerSecond: number; publicUrl?: string; ssoAllowInsecureIssuer?: boolean }) => {
+      .option('--sso-allow-insecure-issuer', 'accept an OpenID provider over plain http (tests and labs only; never in production)')
+      .addOption(new Option('--metrics-token-file <file>', 'serve GET /metrics (Prometheus) to holders of the token in this owner-only file; without it there is no /metrics').env('AGENT_SECRETS_METRICS_TOKEN_FILE'))
+      .option('--access-log', 'log one JSON line per request (method, route template, status, duration, request id); off by default')
+      .addOption(new Option('--shutdown-timeout <seconds>', 'on SIGTERM/SIGINT, exit 1 if answering in-flight requests and storing their audit events takes longer').default(DEFAULT_SHUTDOWN_SECONDS).env('AGENT_SECRETS_SHUTDOWN_TIMEOUT').argParser(positive)),
+  ).action(async (flags: ServeFlags) => {
     const { serve } = await import('../serve.js');
     await serve(flags);
   });
