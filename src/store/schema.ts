@@ -17,6 +17,8 @@ export interface Database {
   audit_heads: AuditHeadsTable;
   audit_keys: AuditKeysTable;
   read_revision: ReadRevisionTable;
+  secret_overrides: SecretOverridesTable;
+  read_stamps: ReadStampsTable;
 }
 
 export interface AccountsTable {
@@ -80,6 +82,8 @@ export interface AgentKeysTable {
   created_at: string;
   created_by: string;
   revoked_at: string | null;
+  /** The environment the key's functions run in (SPEC S21); never changes. 'live' for keys made before 0006. */
+  environment: string;
 }
 
 export interface DataKeysTable {
@@ -122,6 +126,8 @@ export interface SecretVersionsTable {
   created_at: string;
   created_by: string;
   restored_from: number | null;
+  /** The environment whose override this version was set as; null for the default value (SPEC S22). */
+  environment: string | null;
 }
 
 export interface GrantsTable {
@@ -174,4 +180,22 @@ export interface AuditKeysTable {
 export interface ReadRevisionTable {
   id: number;
   revision: string;
+}
+
+/** Per secret and environment with an override: the version that environment reads instead of the default. */
+export interface SecretOverridesTable {
+  secret_id: string;
+  environment: string;
+  version: number;
+  updated_at: string;
+  updated_by: string;
+}
+
+/** The last read per secret, agent and environment, and the version it answered (SPEC S24). */
+export interface ReadStampsTable {
+  secret_id: string;
+  agent_id: string;
+  environment: string;
+  version: number;
+  last_read_at: string;
 }

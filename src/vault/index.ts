@@ -12,6 +12,7 @@ import { passwordsService } from './passwords.js';
 import { peopleService } from './people.js';
 import { runtimeService } from './runtime.js';
 import { sealingService } from './sealing.js';
+import { environmentsService } from './environments.js';
 import { secretsService } from './secrets.js';
 
 /** Wires the use cases by hand, each given exactly what it uses. */
@@ -20,6 +21,7 @@ export function createVault(deps: { store: Store; masterKey: MasterKey; log: Log
   const keyring = new Keyring(deps.masterKey);
   const sealing = sealingService(keyring);
   const audit = new AuditTrail({ store, log, sealing }, deps.benchmark);
+  const secrets = secretsService({ store, audit, sealing });
   return {
     store,
     audit,
@@ -27,7 +29,8 @@ export function createVault(deps: { store: Store; masterKey: MasterKey; log: Log
     people: peopleService({ store, audit }),
     passwords: passwordsService({ store, audit }),
     agents: agentsService({ store, audit }),
-    secrets: secretsService({ store, audit, sealing }),
+    secrets,
+    environments: environmentsService({ store, audit, sealing, secrets }),
     runtime: runtimeService({ store, sealing, audit }),
     auditLog: auditQueries({ store, audit }),
     async close(): Promise<void> {
