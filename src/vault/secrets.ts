@@ -200,11 +200,11 @@ export function secretsService(deps: { store: Store; audit: AuditTrail; sealing:
     input: { description?: string | undefined; value?: SecretValue | undefined; environment?: Environment | undefined },
   ) {
     requireSecretAdmin(caller);
-    if (input.description === undefined && input.value === undefined) {
-      throw invalidInput('body', 'give "description", "value" or both');
-    }
     if (input.environment !== undefined && input.value === undefined) {
       throw invalidInput('environment', '"environment" says whose value "value" sets: give "value" with it');
+    }
+    if (input.description === undefined && input.value === undefined) {
+      throw invalidInput('body', 'give "description", "value" or both');
     }
     const actor = actorOf(caller);
     return audit.change(caller.accountId, async (tx, record) => {
