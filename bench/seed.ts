@@ -23,7 +23,7 @@ export async function seed(location: StoreLocation, masterKey: MasterKey, large:
     const admin = await vault.accounts.createAccount('default', 'bench@example.com', 'benchmark password');
     const caller = await vault.people.authenticateToken(admin.token);
     const agent = await vault.agents.createAgent(caller, 'bench agent');
-    const key = await vault.agents.createAgentKey(caller, agent.id, 'bench');
+    const key = await vault.agents.createAgentKey(caller, agent.id, { name: 'bench' });
     await vault.secrets.createSecret(caller, { name: 'bench_secret', value: 'sk_bench_0123456789abcdef', agents: [agent.id] });
     if (large) await seedCrowd(store, masterKey, caller.accountId, agent.id);
     return { agentKey: key.key, secretName: 'bench_secret' };

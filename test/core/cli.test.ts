@@ -48,7 +48,7 @@ describe('agent-secrets on the embedded default', () => {
     expect((await runCli(['access', 'grant', 'stripe_api_key', 'booking'], { env })).stdout).toMatch(/booking\s+agt_\w+\s+yes/);
 
     const read = await fetch(`${server.url}/runtime/v1/secrets/stripe_api_key`, { headers: { authorization: `Bearer ${key.key}` } });
-    expect(await read.json()).toEqual({ name: 'stripe_api_key', kind: 'single', version: 1, value: CANARY });
+    expect(await read.json()).toEqual({ name: 'stripe_api_key', kind: 'single', version: 1, value: CANARY, environment: 'live', source: 'default' });
 
     expect((await runCli(['access', 'revoke', 'stripe_api_key', 'booking'], { env })).stdout).toMatch(/booking\s+agt_\w+\s+no/);
     const refused = await fetch(`${server.url}/runtime/v1/secrets/stripe_api_key`, { headers: { authorization: `Bearer ${key.key}` } });

@@ -101,7 +101,7 @@ describe.each(PAIRS)('backup on %s, restore into %s', (from, to) => {
       expect(await openEveryVersion(target.store.db, masterKey)).toEqual(await openEveryVersion(source.store.db, masterKey));
       const vault = vaultWith(target.store, masterKey);
       const read = await vault.runtime.readSecretForAgent(populated.agentKeys.acme ?? '', 'stripe_api_key');
-      expect(read).toEqual({ name: 'stripe_api_key', kind: 'single', version: 3, value: `${CANARY}-acme-v1` });
+      expect(read).toEqual({ name: 'stripe_api_key', kind: 'single', version: 3, value: `${CANARY}-acme-v1`, environment: 'live', source: 'default' });
       await expect(vault.runtime.readSecretForAgent(populated.agentKeys.acme ?? '', 'oauth')).rejects.toMatchObject({ code: 'MissingAccess' });
       expect((await vault.people.authenticateToken(populated.adminTokens.default ?? '')).email).toBe('admin@default.example.com');
       await vault.audit.flush();

@@ -32,7 +32,7 @@ export async function populate(store: Store, masterKey: MasterKey): Promise<Popu
     await vault.people.createUser(admin, { email: `invited@${account}.example.com`, role: 'member' });
     await vault.agents.createAgent(admin, 'booking');
     await vault.agents.createAgent(admin, 'support');
-    const key = await vault.agents.createAgentKey(admin, 'booking', 'functions');
+    const key = await vault.agents.createAgentKey(admin, 'booking', { name: 'functions' });
     agentKeys[account] = key.key;
     await vault.secrets.createSecret(admin, { name: 'stripe_api_key', description: 'Stripe', value: `${CANARY}-${account}-v1`, agents: ['booking'] });
     await vault.secrets.updateSecret(admin, 'stripe_api_key', { value: `${CANARY}-${account}-v2` });
