@@ -87,7 +87,7 @@ describe('maintenance commands on the embedded store', () => {
     const file = join(dir, 'vault.backup');
     const backup = await cli(['backup', '--out', file, '--data', data]);
     expect(backup.code).toBe(0);
-    expect(backup.stdout).toMatch(/Backed up 2 account\(s\), 4 secret\(s\) with 8 version\(s\)/);
+    expect(backup.stdout).toMatch(/Backed up 2 account\(s\), 4 secret\(s\) with 10 version\(s\)/);
 
     const refused = await cli(['restore', '--in', file, '--data', data]);
     expect(refused.code).toBe(1);

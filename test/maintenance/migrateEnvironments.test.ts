@@ -1,6 +1,6 @@
 /**
  * Migration 0006_environments upgrades a store in place (SPEC S21, S22): the store in fixtures/ was made
- * by the code before environments (fixtures/make-store-0005.mts, run from that commit's checkout), on
+ * by the code before environments (see fixtures/README.md), on
  * SQLite; the PostgreSQL store is the same rows copied into a database migrated to 0005. After the
  * upgrade every value is the default, every key a live key, the old keys still read, and the audit
  * chain the old code wrote still verifies.
