@@ -1,3 +1,4 @@
+import type { Environment, ValueSource } from '../domain/environments.js';
 import type { SecretKind, SecretValue } from '../domain/secrets.js';
 import { MissingAccess, SecretNotFound, SecretsError, VaultUnreachable } from './errors.js';
 
@@ -15,6 +16,9 @@ export interface SecretRead {
   kind: SecretKind;
   version: number;
   value: SecretValue;
+  /** The key's environment, and whether the value is that environment's override or the default (SPEC S22). */
+  environment: Environment;
+  source: ValueSource;
 }
 
 export interface ReadableSecret {
@@ -27,6 +31,8 @@ export interface ReadableSecret {
 export interface ReadableSecrets {
   agent: string;
   account: string;
+  /** The agent key's environment (SPEC S21): what conv.env says. */
+  environment: Environment;
   secrets: ReadableSecret[];
 }
 
