@@ -4,6 +4,7 @@ import { apiClient, enc, type ApiClient } from '../api.js';
 import { UsageError } from '../configError.js';
 import { emit, printTable } from '../output.js';
 import { escapeTerminalControls } from '../terminal.js';
+import { environmentCommands, environmentOption, printEnvironments } from './environments.js';
 
 /** Management commands over the HTTP API (AGENT_SECRETS_URL, AGENT_SECRETS_TOKEN). */
 
@@ -17,11 +18,14 @@ interface SecretSummary {
   updatedAt: string;
   updatedBy: string;
   lastReadAt: string | null;
+  overrides: Array<{ environment: string; version: number }>;
+  /** On `secrets get`: what a key of each environment reads now. */
+  environments?: Array<{ environment: string; version: number; source: 'default' | 'override' }>;
 }
 
 interface AccessList {
   secret: string;
-  agents: Array<{ agentId: string; agentName: string; granted: boolean; lastReadAt: string | null }>;
+  agents: Array<{ agentId: string; agentName: string; granted: boolean; lastReadAt: string | null; lastReads: Array<{ environment: string; version: number; at: string }> }>;
 }
 
 const collect = (value: string, previous: string[] = []): string[] => [...previous, value];
@@ -76,22 +80,33 @@ function printSecret(secret: SecretSummary): void {
     ['name', secret.name],
     ['description', secret.description || '-'],
     ['kind', secret.kind === 'kv' ? `key/value (${secret.keys.join(', ')})` : 'single value'],
-    ['version', String(secret.version)],
+    ['version', `${secret.version} (the default)`],
+    ['overrides', secret.overrides.length === 0 ? 'none' : secret.overrides.map((o) => `${o.environment} (version ${o.version})`).join(', ')],
     ['agents with access', String(secret.agentsWithAccess)],
     ['updated', `${secret.updatedAt} by ${secret.updatedBy}`],
     ['last read', secret.lastReadAt ?? 'never'],
   ];
   process.stdout.write(`${lines.map(([k, v]) => `${(k ?? '').padEnd(19)} ${escapeTerminalControls(v ?? '')}`).join('\n')}\n`);
+  if (secret.environments) {
+    process.stdout.write('\n');
+    printEnvironments(secret.environments);
+  }
 }
 
 function printAccess(access: AccessList): void {
   printTable(
-    access.agents.map((a) => ({ ...a, access: a.granted ? 'yes' : 'no', lastRead: a.lastReadAt ?? (a.granted ? 'never' : '-') })),
+    access.agents.map((a) => ({
+      ...a,
+      access: a.granted ? 'yes' : 'no',
+      lastRead: a.lastReadAt ?? (a.granted ? 'never' : '-'),
+      byEnvironment: a.lastReads.map((r) => `${r.environment}: v${r.version} ${r.at}`).join('; ') || '-',
+    })),
     [
       ['agentName', 'AGENT'],
       ['agentId', 'ID'],
       ['access', 'ACCESS'],
       ['lastRead', 'LAST READ'],
+      ['byEnvironment', 'LAST READ PER ENVIRONMENT (VERSION)'],
     ],
   );
 }
@@ -100,6 +115,7 @@ const secretColumns: Array<[string, string]> = [
   ['name', 'NAME'],
   ['kindLabel', 'KIND'],
   ['version', 'VERSION'],
+  ['overridden', 'OVERRIDES'],
   ['agentsWithAccess', 'AGENTS'],
   ['updatedAt', 'UPDATED'],
   ['updatedBy', 'BY'],
@@ -124,7 +140,12 @@ export function manageCommands(program: Command, api: () => ApiClient = () => ap
       } while (after);
       emit(flags.json, all, (rows) =>
         printTable(
-          rows.map((s) => ({ ...s, kindLabel: s.kind === 'kv' ? `kv(${s.keys.join(',')})` : 'single', lastRead: s.lastReadAt ?? 'never' })),
+          rows.map((s) => ({
+            ...s,
+            kindLabel: s.kind === 'kv' ? `kv(${s.keys.join(',')})` : 'single',
+            overridden: s.overrides.map((o) => o.environment).join(',') || '-',
+            lastRead: s.lastReadAt ?? 'never',
+          })),
           secretColumns,
         ),
       );
@@ -132,7 +153,7 @@ export function manageCommands(program: Command, api: () => ApiClient = () => ap
 
   secrets
     .command('get')
-    .description("a secret's facts (never its value)")
+    .description("a secret's facts, and what each environment reads (never a value)")
     .argument('<name>')
     .option('--json', 'JSON output')
     .action(async (name: string, flags: { json?: boolean }) => {
@@ -157,24 +178,30 @@ export function manageCommands(program: Command, api: () => ApiClient = () => ap
   addValueOptions(
     secrets
       .command('set')
-      .description('set a new value (a new version, current at once) and/or the description')
+      .description('set a new value (a new version, current at once) and/or the description; with --env, that environment\'s own value (its override)')
       .argument('<name>')
       .option('--description <text>', 'a new description')
+      .addOption(environmentOption('set the value of this environment only (its override); without it, the default'))
       .option('--json', 'JSON output'),
-  ).action(async (name: string, flags: ValueFlags & { description?: string; json?: boolean }) => {
+  ).action(async (name: string, flags: ValueFlags & { description?: string; env?: string; json?: boolean }) => {
     const value = valueFrom(flags);
-    const updated = await api().request<SecretSummary>('PATCH', `/api/v1/secrets/${enc(name)}`, { value, description: flags.description });
-    emit(flags.json, updated, (s) => process.stdout.write(`Secret "${s.name}" is now at version ${s.version}.\n`));
+    const updated = await api().request<SecretSummary>('PATCH', `/api/v1/secrets/${enc(name)}`, { value, description: flags.description, environment: flags.env });
+    emit(flags.json, updated, (s) => {
+      const override = s.overrides.find((o) => o.environment === flags.env);
+      process.stdout.write(override ? `Secret "${s.name}" in ${override.environment} is now at version ${override.version}.\n` : `Secret "${s.name}" is now at version ${s.version}.\n`);
+    });
   });
+  environmentCommands(secrets, api);
 
   secrets
     .command('reveal')
     .description('print the value (audited)')
     .argument('<name>')
     .option('--version <n>', 'an older version', (text) => Number(text))
+    .addOption(environmentOption('what this environment reads now'))
     .option('--json', 'JSON output')
-    .action(async (name: string, flags: { version?: number; json?: boolean }) => {
-      const secret = await api().request<{ value: unknown; version: number }>('POST', `/api/v1/secrets/${enc(name)}/reveal`, flags.version === undefined ? {} : { version: flags.version });
+    .action(async (name: string, flags: { version?: number; env?: string; json?: boolean }) => {
+      const secret = await api().request<{ value: unknown; version: number }>('POST', `/api/v1/secrets/${enc(name)}/reveal`, { version: flags.version, environment: flags.env });
       emit(flags.json, secret, (s) => process.stdout.write(typeof s.value === 'string' ? `${s.value}\n` : `${JSON.stringify(s.value, null, 2)}\n`));
     });
 
@@ -187,10 +214,11 @@ export function manageCommands(program: Command, api: () => ApiClient = () => ap
       const { versions } = await api().request<{ versions: Array<Record<string, unknown>> }>('GET', `/api/v1/secrets/${enc(name)}/versions`);
       emit(flags.json, versions, (rows) =>
         printTable(
-          rows.map((v) => ({ ...v, mark: v.current ? '*' : '', from: v.restoredFrom ?? '' })),
+          rows.map((v) => ({ ...v, mark: v.current ? '*' : '', from: v.restoredFrom ?? '', env: v.environment ?? 'default' })),
           [
             ['mark', ''],
             ['version', 'VERSION'],
+            ['env', 'ENVIRONMENT'],
             ['kind', 'KIND'],
             ['createdAt', 'CREATED'],
             ['createdBy', 'BY'],
@@ -295,17 +323,18 @@ export function manageCommands(program: Command, api: () => ApiClient = () => ap
     .option('--json', 'JSON output')
     .action(async (agent: string, flags: { json?: boolean }) => {
       const { keys: rows } = await api().request<{ keys: Array<Record<string, unknown>> }>('GET', `/api/v1/agents/${enc(agent)}/keys`);
-      emit(flags.json, rows, (list) => printTable(list, [['id', 'ID'], ['name', 'NAME'], ['createdAt', 'CREATED'], ['createdBy', 'BY'], ['revokedAt', 'REVOKED']]));
+      emit(flags.json, rows, (list) => printTable(list, [['id', 'ID'], ['name', 'NAME'], ['environment', 'ENVIRONMENT'], ['createdAt', 'CREATED'], ['createdBy', 'BY'], ['revokedAt', 'REVOKED']]));
     });
   keys
     .command('create')
     .description('create an agent key (shown once)')
     .argument('<agent>')
     .option('--name <name>', 'a label for the key', 'default')
+    .addOption(environmentOption('where its functions run; fixed for the key\'s life').default('live'))
     .option('--json', 'JSON output')
-    .action(async (agent: string, flags: { name: string; json?: boolean }) => {
-      const key = await api().request<{ id: string; key: string; agent: string }>('POST', `/api/v1/agents/${enc(agent)}/keys`, { name: flags.name });
-      emit(flags.json, key, (k) => process.stdout.write(`Created key ${k.id} for agent "${k.agent}". Shown only now:\n${k.key}\n`));
+    .action(async (agent: string, flags: { name: string; env: string; json?: boolean }) => {
+      const key = await api().request<{ id: string; key: string; agent: string; environment: string }>('POST', `/api/v1/agents/${enc(agent)}/keys`, { name: flags.name, environment: flags.env });
+      emit(flags.json, key, (k) => process.stdout.write(`Created ${k.environment} key ${k.id} for agent "${k.agent}". Shown only now:\n${k.key}\n`));
     });
   keys
     .command('revoke')
