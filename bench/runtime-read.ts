@@ -3,6 +3,7 @@
  *
  *   npm run bench                 # 3 rounds of 5 s per scenario, then latency at half the peak rate
  *   npm run bench -- --rounds 5 --seconds 10 --memory   # longer, plus a 60 s memory run
+ *   npm run bench -- --skip-large --only 2,3,8,9 --rounds 6   # the overrides A/B alone
  *
  * Each scenario runs against a real server process (bench/server.ts) on loopback, loaded by
  * autocannon from this process: 1) GET /healthz, the hello-world of the same server; 2) an authorized
@@ -10,8 +11,11 @@
  * BENCH_DATABASE_URL); 4) the same with 100,000 secrets, 1,000 agents and 1,000,000 grants; 5) the
  * same as 2 with the audit append switched off (benchmark-only), to show what the audit costs; 6 and
  * 7) the same as 2 and 3 with the heads' signatures switched off (benchmark-only), to show what signing
- * costs (same-run A/B: the same store, server code and load, one switch apart).
- * Figures are medians over the rounds; scenarios are interleaved so that noise hits them alike.
+ * costs (same-run A/B: the same store, server code and load, one switch apart); 8 and 9) the same as
+ * 2 and 3 on a store whose secret has an override in every environment (SPEC S22), so the read answers
+ * the key's override: the same build with and without overrides.
+ * Figures are medians over the rounds; scenarios are interleaved, in alternating order from round to
+ * round, so that noise (and any drift over the run) hits them alike.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -34,8 +38,11 @@ const { values: options } = parseArgs({
     connections: { type: 'string', default: '50' },
     memory: { type: 'boolean', default: false },
     'skip-large': { type: 'boolean', default: false },
+    /** Only these scenarios by number, e.g. `--only 2,3,8,9` for the overrides A/B; the ratios of the others print n/a. */
+    only: { type: 'string' },
   },
 });
+const ONLY = options.only === undefined ? undefined : new Set(options.only.split(',').map((n) => n.trim()));
 const ROUNDS = Number(options.rounds);
 const SECONDS = Number(options.seconds);
 const CONNECTIONS = Number(options.connections);
@@ -117,8 +124,18 @@ const median = (xs: number[]): number => {
   return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 };
 
-async function startPostgres(dir: string): Promise<{ url: string; stop(): Promise<void> }> {
-  if (process.env.BENCH_DATABASE_URL) return { url: process.env.BENCH_DATABASE_URL, stop: async () => undefined };
+/** PostgreSQL for the bench: the database `bench`, and `bench_overrides` beside it (scenario 9). */
+async function startPostgres(dir: string): Promise<{ url: string; overridesUrl: string; stop(): Promise<void> }> {
+  if (process.env.BENCH_DATABASE_URL) {
+    const url = new URL(process.env.BENCH_DATABASE_URL);
+    const admin = new pg.Client({ connectionString: url.toString() });
+    await admin.connect();
+    await admin.query('DROP DATABASE IF EXISTS bench_overrides');
+    await admin.query('CREATE DATABASE bench_overrides');
+    await admin.end();
+    url.pathname = '/bench_overrides';
+    return { url: process.env.BENCH_DATABASE_URL, overridesUrl: url.toString(), stop: async () => undefined };
+  }
   chmodSync(dir, 0o755);
   const port = 20000 + Math.floor(Math.random() * 20000);
   const postgres = new EmbeddedPostgres({
@@ -137,8 +154,9 @@ async function startPostgres(dir: string): Promise<{ url: string; stop(): Promis
   const admin = new pg.Client({ connectionString: `postgres://postgres:postgres@127.0.0.1:${port}/postgres` });
   await admin.connect();
   await admin.query('CREATE DATABASE bench');
+  await admin.query('CREATE DATABASE bench_overrides');
   await admin.end();
-  return { url: `postgres://postgres:postgres@127.0.0.1:${port}/bench`, stop: () => postgres.stop() };
+  return { url: `postgres://postgres:postgres@127.0.0.1:${port}/bench`, overridesUrl: `postgres://postgres:postgres@127.0.0.1:${port}/bench_overrides`, stop: () => postgres.stop() };
 }
 
 function rssMiB(pid: number): number {
@@ -156,10 +174,14 @@ async function main(): Promise<void> {
     const small: StoreLocation = { kind: 'sqlite', file: join(dir, 'small.db') };
     const large: StoreLocation = { kind: 'sqlite', file: join(dir, 'large.db') };
     const onPostgres: StoreLocation = { kind: 'postgres', url: postgres.url };
+    const withOverrides: StoreLocation = { kind: 'sqlite', file: join(dir, 'overrides.db') };
+    const pgWithOverrides: StoreLocation = { kind: 'postgres', url: postgres.overridesUrl };
     process.stdout.write('seeding…\n');
     const smallSeed = await seed(small, masterKeyFromBytes(masterKey), false);
     const pgSeed = await seed(onPostgres, masterKeyFromBytes(masterKey), false);
     const largeSeed = options['skip-large'] ? undefined : await seed(large, masterKeyFromBytes(masterKey), true);
+    const overridesSeed = await seed(withOverrides, masterKeyFromBytes(masterKey), false, true);
+    const pgOverridesSeed = await seed(pgWithOverrides, masterKeyFromBytes(masterKey), false, true);
 
     const sqliteServer = await startServer(['--sqlite', small.file, ...keyArg]);
     const pgServer = await startServer(['--postgres', onPostgres.url, ...keyArg]);
@@ -167,10 +189,12 @@ async function main(): Promise<void> {
     const noAuditServer = await startServer(['--sqlite', small.file, ...keyArg, '--no-audit']);
     const unsignedServer = await startServer(['--sqlite', small.file, ...keyArg, '--no-signing']);
     const pgUnsignedServer = await startServer(['--postgres', onPostgres.url, ...keyArg, '--no-signing']);
-    servers.push(sqliteServer, pgServer, noAuditServer, unsignedServer, pgUnsignedServer, ...(largeServer ? [largeServer] : []));
+    const overridesServer = await startServer(['--sqlite', withOverrides.file, ...keyArg]);
+    const pgOverridesServer = await startServer(['--postgres', pgWithOverrides.url, ...keyArg]);
+    servers.push(sqliteServer, pgServer, noAuditServer, unsignedServer, pgUnsignedServer, overridesServer, pgOverridesServer, ...(largeServer ? [largeServer] : []));
 
     const path = (name: string) => `/runtime/v1/secrets/${name}`;
-    const scenarios: Array<[string, () => Promise<Figures>]> = [
+    const allScenarios: Array<[string, () => Promise<Figures>]> = [
       ['1 hello-world (GET /healthz)', () => load(sqliteServer, '/healthz', undefined)],
       ['2 get_secret, SQLite', () => load(sqliteServer, path(smallSeed.secretName), smallSeed.agentKey)],
       ['3 get_secret, PostgreSQL', () => load(pgServer, path(pgSeed.secretName), pgSeed.agentKey)],
@@ -178,14 +202,17 @@ async function main(): Promise<void> {
       ['5 get_secret, SQLite, audit off (benchmark only)', () => load(noAuditServer, path(smallSeed.secretName), smallSeed.agentKey)],
       ['6 get_secret, SQLite, signing off (benchmark only)', () => load(unsignedServer, path(smallSeed.secretName), smallSeed.agentKey)],
       ['7 get_secret, PostgreSQL, signing off (bench only)', () => load(pgUnsignedServer, path(pgSeed.secretName), pgSeed.agentKey)],
+      ['8 get_secret, SQLite, overrides present', () => load(overridesServer, path(overridesSeed.secretName), overridesSeed.agentKey)],
+      ['9 get_secret, PostgreSQL, overrides present', () => load(pgOverridesServer, path(pgOverridesSeed.secretName), pgOverridesSeed.agentKey)],
     ];
+    const scenarios = allScenarios.filter(([name]) => ONLY === undefined || ONLY.has(name.split(' ')[0] ?? ''));
 
     // Warm-up: JIT, page cache, connection pools.
     for (const [, run] of scenarios) await run();
 
     const results = new Map<string, Figures[]>();
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const [name, run] of scenarios) {
+      for (const [name, run] of round % 2 === 1 ? scenarios : [...scenarios].reverse()) {
         const figures = await run();
         results.set(name, [...(results.get(name) ?? []), figures]);
         process.stdout.write(`round ${round}  ${name.padEnd(50)} ${figures.rps.toFixed(0).padStart(7)} req/s  p50 ${figures.p50} ms  p99 ${figures.p99} ms  cpu ${figures.cpuPerRequestUs.toFixed(1)} µs/req${figures.non2xx ? `  NON-2XX ${figures.non2xx}` : ''}\n`);
@@ -209,8 +236,11 @@ async function main(): Promise<void> {
     process.stdout.write(`ratio 2/5 (audit on / audit off)            ${ratio(rps('2'), rps('5'))}\n`);
     process.stdout.write(`ratio 2/6 (SQLite, signing on / off)        ${ratio(rps('2'), rps('6'))}\n`);
     process.stdout.write(`ratio 3/7 (PostgreSQL, signing on / off)    ${ratio(rps('3'), rps('7'))}\n`);
+    process.stdout.write(`ratio 8/2 (SQLite, overrides / none)         ${ratio(rps('8'), rps('2'))}\n`);
+    process.stdout.write(`ratio 9/3 (PostgreSQL, overrides / none)     ${ratio(rps('9'), rps('3'))}\n`);
     const cpu = (prefix: string) => med(scenarios.find(([n]) => n.startsWith(prefix))?.[0] ?? '').cpu;
     process.stdout.write(`server cpu per read, signing on − off: SQLite ${(cpu('2') - cpu('6')).toFixed(1)} µs, PostgreSQL ${(cpu('3') - cpu('7')).toFixed(1)} µs (PostgreSQL's own processes not counted)\n`);
+    process.stdout.write(`server cpu per read, overrides − none: SQLite ${(cpu('8') - cpu('2')).toFixed(1)} µs, PostgreSQL ${(cpu('9') - cpu('3')).toFixed(1)} µs\n`);
 
     // Latency at half the read's peak, open-loop: requests leave evenly spaced whatever the answers
     // (bench/paced.ts); autocannon's fixed rate sends each second's share in a burst at the peak rate.

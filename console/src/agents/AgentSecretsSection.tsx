@@ -9,7 +9,7 @@ import { secretPath } from '../secrets/paths';
 
 export const snippetFor = (name: string): string => `conv.utils.get_secret(${JSON.stringify(name)})`;
 
-/** SPEC S11/S15: the secrets this agent can read, each with a ready-to-paste snippet. */
+/** SPEC S11/S15/S22: the secrets this agent can read, what its keys read per environment, each with a ready-to-paste snippet. */
 export function AgentSecretsSection({ agent }: { agent: Agent }) {
   const [secrets] = useLoad(() => api.get<{ secrets: ReadableSecret[] }>(`/api/v1/agents/${seg(agent.id)}/secrets`), agent.id);
   return (
@@ -31,6 +31,9 @@ export function AgentSecretsSection({ agent }: { agent: Agent }) {
                   {secret.kind === 'kv' ? `key/value: ${secret.keys.join(', ')}` : 'single value'} · last read <When at={secret.lastReadAt} />
                 </span>
               </div>
+              <p className="muted small" aria-label={`What ${agent.name} reads of ${secret.name} per environment`}>
+                {secret.environments.map((e) => `${e.environment}: v${e.version} (${e.source === 'override' ? 'its own value' : 'the default'})`).join(' · ')}
+              </p>
               <div className="snippet">
                 <code>{snippetFor(secret.name)}</code>
                 <CopyButton text={() => snippetFor(secret.name)} label="Copy" ariaLabel={`Copy snippet for ${secret.name}`} />

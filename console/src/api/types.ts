@@ -12,6 +12,25 @@ export interface Session {
 
 export type SecretKind = 'single' | 'kv';
 
+/** Where an agent's functions run (SPEC S21); what conv.env says. */
+export type Environment = 'sandbox' | 'pre-release' | 'live';
+export const ENVIRONMENTS: readonly Environment[] = ['sandbox', 'pre-release', 'live'];
+
+/** An environment with a value of its own (SPEC S22). */
+export interface Override {
+  environment: Environment;
+  version: number;
+  updatedAt: string;
+  updatedBy: string;
+}
+
+/** What a key of one environment reads of a secret now. */
+export interface EnvironmentValue {
+  environment: Environment;
+  version: number;
+  source: 'default' | 'override';
+}
+
 export interface SecretSummary {
   id: string;
   name: string;
@@ -25,6 +44,9 @@ export interface SecretSummary {
   updatedAt: string;
   updatedBy: string;
   lastReadAt: string | null;
+  overrides: Override[];
+  /** On GET /api/v1/secrets/{name} only. */
+  environments?: EnvironmentValue[];
 }
 
 export interface SecretPage {
@@ -39,6 +61,7 @@ export interface RevealedValue {
   kind: SecretKind;
   version: number;
   value: string | Record<string, string>;
+  environment: Environment | null;
 }
 
 export interface AccessEntry {
@@ -48,6 +71,7 @@ export interface AccessEntry {
   grantedAt: string | null;
   grantedBy: string | null;
   lastReadAt: string | null;
+  lastReads: Array<{ environment: Environment; version: number; at: string }>;
 }
 
 export interface AccessList {
@@ -62,6 +86,7 @@ export interface SecretVersion {
   createdAt: string;
   createdBy: string;
   restoredFrom: number | null;
+  environment: Environment | null;
   current: boolean;
 }
 
@@ -74,6 +99,7 @@ export interface AuditEvent {
   version: number | null;
   agent: string | null;
   outcome: string;
+  environment: string | null;
   detail: unknown;
 }
 
@@ -87,6 +113,7 @@ export interface Agent {
 export interface AgentKey {
   id: string;
   name: string;
+  environment: Environment;
   createdAt: string;
   createdBy: string;
   revokedAt: string | null;
@@ -98,6 +125,7 @@ export interface ReadableSecret {
   keys: string[];
   description: string;
   lastReadAt: string | null;
+  environments: EnvironmentValue[];
 }
 
 export interface User {
