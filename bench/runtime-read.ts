@@ -239,8 +239,11 @@ async function main(): Promise<void> {
     process.stdout.write(`ratio 8/2 (SQLite, overrides / none)         ${ratio(rps('8'), rps('2'))}\n`);
     process.stdout.write(`ratio 9/3 (PostgreSQL, overrides / none)     ${ratio(rps('9'), rps('3'))}\n`);
     const cpu = (prefix: string) => med(scenarios.find(([n]) => n.startsWith(prefix))?.[0] ?? '').cpu;
-    process.stdout.write(`server cpu per read, signing on − off: SQLite ${(cpu('2') - cpu('6')).toFixed(1)} µs, PostgreSQL ${(cpu('3') - cpu('7')).toFixed(1)} µs (PostgreSQL's own processes not counted)\n`);
-    process.stdout.write(`server cpu per read, overrides − none: SQLite ${(cpu('8') - cpu('2')).toFixed(1)} µs, PostgreSQL ${(cpu('9') - cpu('3')).toFixed(1)} µs\n`);
+    // A difference only where both scenarios ran (see --only).
+    const ran = (prefix: string) => scenarios.some(([n]) => n.startsWith(prefix));
+    const cpuDiff = (a: string, b: string) => (ran(a) && ran(b) ? `${(cpu(a) - cpu(b)).toFixed(1)} µs` : 'n/a');
+    process.stdout.write(`server cpu per read, signing on − off: SQLite ${cpuDiff('2', '6')}, PostgreSQL ${cpuDiff('3', '7')} (PostgreSQL's own processes not counted)\n`);
+    process.stdout.write(`server cpu per read, overrides − none: SQLite ${cpuDiff('8', '2')}, PostgreSQL ${cpuDiff('9', '3')}\n`);
 
     // Latency at half the read's peak, open-loop: requests leave evenly spaced whatever the answers
     // (bench/paced.ts); autocannon's fixed rate sends each second's share in a burst at the peak rate.
