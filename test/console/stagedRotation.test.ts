@@ -112,9 +112,9 @@ describe('console: staged rotation of a secret, with functions reading in sandbo
     const sandbox = environments.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'sandbox' }) });
     await sandbox.getByText('v1 · uses the default').waitFor();
     // Reveal what live reads: audited, and the value the live key reads.
-    await live.getByRole('button', { name: 'Reveal the live value' }).click();
+    await live.getByRole('button', { name: 'Reveal the live value', exact: true }).click();
     await live.getByText(NEW_LIVE).waitFor();
-    await live.getByRole('button', { name: 'Hide the live value' }).click();
+    await live.getByRole('button', { name: 'Hide the live value', exact: true }).click();
     expect(await page.getByText(NEW_LIVE).count()).toBe(0);
 
     await page.goto('/secrets');
