@@ -93,7 +93,7 @@ export function MaskedValue({ secret, environment, version }: { secret: SecretSu
             <div className="value-row" key={key}>
               <span className="value-key">{key}</span>
               <code className={revealed ? 'value-text' : 'value-mask'}>{current !== undefined && typeof current !== 'string' ? (current[key] ?? '') : MASK}</code>
-              <CopyButton text={copyOf(key)} label="Copy" ariaLabel={`Copy ${key}`} />
+              <CopyButton text={copyOf(key)} label="Copy" ariaLabel={`Copy ${key}${environment ? ` in ${environment}` : ''}`} />
             </div>
           ))
         )}
