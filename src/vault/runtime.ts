@@ -1,7 +1,7 @@
 import { credentialId, credentialMatches } from '../crypto/tokens.js';
 import { VaultError, invalidInput, missingAccess, secretNotFound, secretUnreadable } from '../domain/errors.js';
 import type { AuditAction } from '../domain/audit.js';
-import { ENVIRONMENTS, type Environment, type ValueSource } from '../domain/environments.js';
+import { ENVIRONMENTS, isEnvironment, type Environment, type ValueSource } from '../domain/environments.js';
 import { SECRET_NAME_PATTERN, SECRET_NAME_RULE } from '../domain/names.js';
 import { type SecretKind, type SecretValue } from '../domain/secrets.js';
 import { SUGGESTION_DISTANCE, closestName } from '../domain/suggest.js';
@@ -51,6 +51,7 @@ const badKey = (): VaultError =>
 interface KeyRow {
   key_hash: Buffer;
   revoked_at: string | null;
+  environment: string;
   agent_id: string;
   agent_name: string;
   account_id: string;
@@ -64,9 +65,15 @@ function agentKeyId(agentKey: string): string {
   return `key_${id}`;
 }
 
-/** The agent key proves itself: known id, matching hash (constant time), not revoked. */
+/**
+ * The agent key proves itself: known id, matching hash (constant time), not revoked, and of an
+ * environment this service knows (a hand-edited row must not make up a `conv.env`).
+ */
 function checkKey(row: KeyRow | undefined, agentKey: string): asserts row is KeyRow {
   if (!row || row.revoked_at !== null || !credentialMatches(agentKey, row.key_hash)) throw badKey();
+  if (!isEnvironment(row.environment)) {
+    throw new VaultError('unauthenticated', `The agent key's environment is not one of ${ENVIRONMENTS.join(', ')} in storage; make a new key on the agent's page.`);
+  }
 }
 
 /** How many names a "did you mean" compares at most (see suggestionCandidates). */

@@ -50,6 +50,9 @@ describe.each(DATABASES)('environments: keys, overrides, promotion (SPEC S21-S24
     ['an unknown environment', { environment: 'production' }],
     ['a lookalike in capitals', { environment: 'Live' }],
     ['a number', { environment: 1 }],
+    ['null', { environment: null }],
+    ['a trailing space', { environment: 'live ' }],
+    ['a lookalike letter (U+217C, small roman numeral fifty)', { environment: '\u217Cive' }],
   ])('S21: a key for %s is a 400 naming environment, and nothing is made', async (_what, body) => {
     const before = (await h.call('GET', '/api/v1/agents/booking/keys', { token: admin })).body.keys.length;
     const made = await h.call('POST', '/api/v1/agents/booking/keys', { token: admin, body });
@@ -237,6 +240,54 @@ describe.each(DATABASES)('environments: keys, overrides, promotion (SPEC S21-S24
     await h.call('PUT', '/api/v1/secrets/insight/access', { token: admin, body: { agents: [] } });
     await h.call('PUT', '/api/v1/secrets/insight/access', { token: admin, body: { agents: ['booking'] } });
     expect((await h.call('GET', '/api/v1/secrets/insight/access', { token: admin })).body.agents[0].lastReads).toEqual([]);
+  });
+
+  it.each([
+    ['in capitals', 'Sandbox', 'environment'],
+    // The server refuses a NUL anywhere in a URL before any route sees it.
+    ['with a trailing NUL', 'sandbox%00', 'url'],
+    ['a lookalike (Cyrillic a)', 's%D0%B0ndbox', 'environment'],
+    ['percent-encoded slash', 'sandbox%2Flive', 'environment'],
+  ])('S22: removing the override of an environment %s is a 400 naming %s, and the override stays', async (_what, segment, field) => {
+    await h.call('POST', '/api/v1/secrets', { token: admin, body: { name: 'lookalikes', value: `${CANARY}-l`, agents: ['booking'] } });
+    await patch('lookalikes', { value: `${CANARY}-l-sandbox`, environment: 'sandbox' });
+    const answer = await h.call('DELETE', `/api/v1/secrets/lookalikes/environments/${segment}`, { token: admin });
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.field).toBe(field);
+    expect((await read('sandbox', 'lookalikes')).body.source).toBe('override');
+  });
+
+  it('two admins racing: concurrent sets of different environments, the default and promotions each get their own version, none lost', async () => {
+    await create('raced', `${CANARY}-r0`);
+    const writes = [
+      ...ENVIRONMENTS.flatMap((environment) => [1, 2].map((n) => patch('raced', { value: `${CANARY}-${environment}-${n}`, environment }))),
+      patch('raced', { value: `${CANARY}-default-1` }),
+      h.call('POST', '/api/v1/secrets/raced/promote', { token: admin, body: { from: 'sandbox', to: 'pre-release' } }),
+      h.call('POST', '/api/v1/secrets/raced/promote', { token: admin, body: { from: 'live', to: 'default' } }),
+    ];
+    const answers = await Promise.all(writes);
+    // A promotion from an environment that had no override yet, to "default", is refused (400); all else lands.
+    const landed = answers.filter((a) => a.status === 200);
+    expect(answers.every((a) => a.status === 200 || (a.status === 400 && a.body.error.field === 'from'))).toBe(true);
+    const versions = (await h.call('GET', '/api/v1/secrets/raced/versions', { token: admin })).body.versions.map((v: { version: number }) => v.version);
+    expect(versions).toEqual(Array.from({ length: landed.length + 1 }, (_, i) => landed.length + 1 - i));
+    // Each environment reads a value that was written for it (or promoted into it), never a half-made one.
+    for (const environment of ENVIRONMENTS) expect((await read(environment, 'raced')).status).toBe(200);
+  });
+
+  it('reveal with both a version and an environment is a 400 naming environment', async () => {
+    const answer = await h.call('POST', '/api/v1/secrets/history/reveal', { token: admin, body: { version: 1, environment: 'sandbox' } });
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.field).toBe('environment');
+  });
+
+  it('a key whose environment was hand-edited in storage to an unknown one is refused (401), never given a made-up conv.env', async () => {
+    const made = await h.call('POST', '/api/v1/agents/booking/keys', { token: admin, body: { name: 'hand edited' } });
+    await h.vault.store.db.updateTable('agent_keys').set({ environment: 'production' }).where('id', '=', made.body.id).execute();
+    const answer = await h.call('GET', '/runtime/v1/secrets/history', { token: made.body.key });
+    expect(answer.status).toBe(401);
+    expect(answer.body.error.message).toContain("environment is not one of sandbox, pre-release, live");
+    expect((await h.call('GET', '/runtime/v1/secrets', { token: made.body.key })).status).toBe(401);
   });
 
   it('S22: the secrets list shows which environments have an override', async () => {
