@@ -290,6 +290,18 @@ describe.each(DATABASES)('environments: keys, overrides, promotion (SPEC S21-S24
     expect((await h.call('GET', '/runtime/v1/secrets', { token: made.body.key })).status).toBe(401);
   });
 
+  it('S7: an override changed straight in storage (another writer, a hand edit) is read from the next call: no cached resolution', async () => {
+    await create('outside_edit', `${CANARY}-o-default`);
+    await patch('outside_edit', { value: `${CANARY}-o-live`, environment: 'live' });
+    expect((await read('live', 'outside_edit')).body).toMatchObject({ source: 'override', version: 2 });
+    const secret = await h.vault.store.db.selectFrom('secrets').select('id').where('name', '=', 'outside_edit').executeTakeFirstOrThrow();
+    // Only the override row changes: the read revision's triggers on it are what make the next read see it.
+    await h.vault.store.db.deleteFrom('secret_overrides').where('secret_id', '=', secret.id).execute();
+    expect((await read('live', 'outside_edit')).body).toMatchObject({ source: 'default', version: 1, value: `${CANARY}-o-default` });
+    await h.vault.store.db.insertInto('secret_overrides').values({ secret_id: secret.id, environment: 'live', version: 2, updated_at: new Date().toISOString(), updated_by: 'hand' }).execute();
+    expect((await read('live', 'outside_edit')).body).toMatchObject({ source: 'override', version: 2, value: `${CANARY}-o-live` });
+  });
+
   it('S22: the secrets list shows which environments have an override', async () => {
     const list = (await h.call('GET', '/api/v1/secrets?search=stripe_key', { token: admin })).body.secrets;
     expect(list[0].overrides).toEqual([]);
