@@ -2,7 +2,7 @@
 // Stand-ins for the booking, partner OAuth and shop APIs the examples call, so that the walkthrough in
 // docs/functions.md runs on one machine. They check that credentials arrive, and never print them.
 //
-//   node examples/mock-apis.mjs            # listens on http://127.0.0.1:8790
+//   node examples/mock-apis.mjs &          # listens on http://127.0.0.1:8790 (MOCK_APIS_PORT)
 import { createHash } from 'node:crypto';
 import { createServer } from 'node:http';
 import { fileURLToPath } from 'node:url';
@@ -52,6 +52,12 @@ export function mockApis() {
 }
 
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
-  const port = Number(process.env.PORT ?? 8790);
-  mockApis().server.listen(port, '127.0.0.1', () => console.log(`mock APIs on http://127.0.0.1:${port} (booking, OAuth token + points, shop orders)`));
+  // Not PORT: that one sets the service's own port, and the two run side by side.
+  const port = Number(process.env.MOCK_APIS_PORT ?? 8790);
+  const { server } = mockApis();
+  server.on('error', (error) => {
+    console.error(`mock APIs: cannot listen on 127.0.0.1:${port} (${error.code ?? error.message}); set MOCK_APIS_PORT to another port`);
+    process.exit(1);
+  });
+  server.listen(port, '127.0.0.1', () => console.log(`mock APIs on http://127.0.0.1:${port} (booking, OAuth token + points, shop orders); stop them with kill %1 (or Ctrl-C in the foreground)`));
 }

@@ -1,12 +1,14 @@
 #!/bin/sh
 # The tests drive real Debian programs, never downloaded builds: chromium (browser tests), the sqlite3
-# shell (an outside client beside a running server) and bubblewrap (the function sandbox). Installs
+# shell (an outside client beside a running server), bubblewrap (the function sandbox) and curl (the
+# README's walk, test/docs/readme.test.ts). Installs
 # whichever is missing.
 set -e
 missing=""
 [ -x /usr/bin/chromium ] || missing="$missing chromium"
 command -v sqlite3 >/dev/null 2>&1 || missing="$missing sqlite3"
 command -v bwrap >/dev/null 2>&1 || missing="$missing bubblewrap"
+command -v curl >/dev/null 2>&1 || missing="$missing curl"
 [ -n "$missing" ] || exit 0
 if [ "$(id -u)" != "0" ]; then
   echo "The tests need Debian's$missing: sudo apt-get install -y --no-install-recommends$missing" >&2

@@ -486,14 +486,61 @@ class _MaskedStream:
         self._target.flush()
 
 
+def _remember_fetch_origins():
+    """Wraps urlopen so that a failure to reach an upstream remembers its origin (the error does not say)."""
+    original = urllib.request.urlopen
+
+    def urlopen(url, *args, **kwargs):
+        try:
+            return original(url, *args, **kwargs)
+        except urllib.error.URLError as error:
+            if not isinstance(error, urllib.error.HTTPError):
+                try:
+                    parts = urllib.parse.urlsplit(url.full_url if isinstance(url, urllib.request.Request) else str(url))
+                    # The origin only: a path or query may hold what the function would rather not print.
+                    error.agent_secrets_origin = "%s://%s" % (parts.scheme, parts.hostname + (":%d" % parts.port if parts.port else ""))
+                except (TypeError, ValueError):
+                    pass
+            raise
+
+    urllib.request.urlopen = urlopen
+
+
+def _failure_line(error, verbose):
+    """A failed run as one line, as the TypeScript host says it (src/sdk/failures.ts); the stack with --verbose."""
+    import errno
+    import traceback
+
+    head = "agent-secrets: function failed: "
+    unreachable = isinstance(error, urllib.error.URLError) and not isinstance(error, urllib.error.HTTPError)
+    if unreachable:
+        reason = error.reason
+        code = errno.errorcode.get(getattr(reason, "errno", None) or 0)
+        why = "%s: %s" % (code, getattr(reason, "strerror", None) or reason) if code else str(reason)
+        head += "cannot reach %s (%s)" % (getattr(error, "agent_secrets_origin", "an upstream"), why)
+        if not verbose:
+            return head + "\n"
+    else:
+        head += "%s: %s" % (type(error).__name__, error)
+    if isinstance(error, SecretsError):
+        return head + "\n"
+    # The host's own frame (this file calling the function) is not the author's to read.
+    frames = [frame for frame in traceback.extract_tb(error.__traceback__) if os.path.abspath(frame.filename) != os.path.abspath(__file__)]
+    if verbose:
+        return head + "\n" + "".join(traceback.format_list(frames))
+    if frames:
+        return head + " (at %s:%d; run --verbose for the stack)\n" % (frames[-1].filename, frames[-1].lineno)
+    return head + "\n"
+
+
 def _run(argv):
     import argparse
-    import traceback
 
     parser = argparse.ArgumentParser(prog="conv_secrets.py", description="Run one Python agent function: main(conv, args) or handler(conv, args).")
     parser.add_argument("file", nargs="?")
     parser.add_argument("--args", default="{}", help="the arguments, as JSON; - reads them from standard input")
     parser.add_argument("--env", default=None, choices=ENVS, help="check that the agent key is a key of this environment")
+    parser.add_argument("--verbose", action="store_true", help="when the function fails, show the whole stack")
     # `agent-secrets run` hands the function channel over on this descriptor (see src/sdk/hostChannel.ts).
     parser.add_argument("--channel-fd", type=int, default=None, help=argparse.SUPPRESS)
     options = parser.parse_args(argv)
@@ -504,11 +551,13 @@ def _run(argv):
         client.send({"type": "hello"})
         run = client.receive()
         file, args = run["file"], run["args"]
+        verbose = run.get("verbose") is True
         conv = Conv(client, run["agent"], run["account"], run["env"] if run["env"] in ENVS else "sandbox", log_stream=real_stderr)
 
         def emit(text):
             client.send({"type": "result", "text": text})
     else:
+        verbose = options.verbose
         if options.file is None:
             parser.error("give the function file")
         file = options.file
@@ -528,6 +577,7 @@ def _run(argv):
             real_stdout.write(text + "\n")
 
     masked = _MaskedStream(conv._masker, real_stderr)
+    _remember_fetch_origins()
     try:
         spec = importlib.util.spec_from_file_location("agent_function", file)
         if spec is None or spec.loader is None:
@@ -542,10 +592,7 @@ def _run(argv):
     except Exception as error:  # noqa: BLE001 - a function's failure is reported, whatever it is
         sys.stdout, sys.stderr = real_stdout, real_stderr
         masked.flush()
-        line = "agent-secrets: function failed: %s: %s\n" % (type(error).__name__, error)
-        if not isinstance(error, SecretsError):
-            line += "".join(traceback.format_tb(error.__traceback__))
-        real_stderr.write(conv.mask(line))
+        real_stderr.write(conv.mask(_failure_line(error, verbose)))
         return 1
     sys.stdout, sys.stderr = real_stdout, real_stderr
     masked.flush()

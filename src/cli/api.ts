@@ -22,6 +22,10 @@ export interface ApiClient {
   stream(path: string): Promise<AsyncIterable<string>>;
 }
 
+const NO_TOKEN =
+  'set AGENT_SECRETS_TOKEN to a personal access token (asp_…): the one `npm start` (agent-secrets serve) printed on its first start, ' +
+  'or the one agent-secrets init printed (a user with a token makes more: agent-secrets tokens create NAME)';
+
 export function serviceUrl(): string {
   const url = process.env.AGENT_SECRETS_URL || DEFAULT_URL;
   return url.replace(/\/+$/, '');
@@ -32,7 +36,7 @@ export function apiClient(options: { url?: string; token?: string } = {}): ApiCl
   const token = options.token ?? process.env.AGENT_SECRETS_TOKEN;
 
   async function send(method: string, path: string, body: unknown, timeoutMs: number | undefined): Promise<Response> {
-    if (!token) throw new ApiError(0, 'no_token', 'set AGENT_SECRETS_TOKEN to a personal access token (agent-secrets init prints one)');
+    if (!token) throw new ApiError(0, 'no_token', NO_TOKEN);
     // Checked here because fetch's own complaint about a bad header would quote the token.
     if (!/^[\x21-\x7e]+$/.test(token)) throw new ApiError(0, 'bad_token', 'AGENT_SECRETS_TOKEN must be one token with no spaces or line breaks');
     try {

@@ -1,6 +1,7 @@
 import { Command, CommanderError } from 'commander';
 import { MasterKeyError } from '../crypto/masterKey.js';
 import { VaultError } from '../domain/errors.js';
+import { closestName } from '../domain/suggest.js';
 import { isStorageUnavailable } from '../vault/index.js';
 import { ApiError } from './api.js';
 import { auditCommands } from './commands/audit.js';
@@ -26,7 +27,34 @@ export function buildProgram(): Command {
   auditCommands(program);
   functionCommands(program, secrets);
   maintenanceCommands(program, keys);
+  helpCommand(program);
   return program;
+}
+
+/**
+ * `help A B` shows what `A B --help` shows, at any depth: commander's own help command takes one
+ * name and would answer `help secrets create` with the help of `secrets`.
+ */
+function helpCommand(program: Command): void {
+  program.helpCommand(false);
+  program
+    .command('help')
+    .description('show the help of a command, e.g. help secrets create (the same as secrets create --help)')
+    .argument('[command...]', 'a command and its subcommands')
+    .action((path: string[]) => {
+      let target = program;
+      for (const [depth, name] of path.entries()) {
+        const next = target.commands.find((command) => command.name() === name || command.aliases().includes(name));
+        if (next === undefined) {
+          const known = target.commands.map((command) => command.name()).filter((command) => command !== 'help');
+          const near = closestName(name, known);
+          const hint = near === undefined ? `run agent-secrets help ${path.slice(0, depth).join(' ')}`.trimEnd() : `did you mean "${[...path.slice(0, depth), near].join(' ')}"?`;
+          throw new UsageError(`no command "${path.slice(0, depth + 1).join(' ')}"; ${hint}`);
+        }
+        target = next;
+      }
+      target.help();
+    });
 }
 
 /** A failure as the one line a person reads; undefined for a bug, which deserves its stack. */

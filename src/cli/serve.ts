@@ -1,6 +1,7 @@
-import pino, { type Logger } from 'pino';
 import { buildServer } from '../http/server.js';
+import type { Log } from '../vault/log.js';
 import type { Vault } from '../vault/index.js';
+import { serviceLog } from './serviceLog.js';
 import { openVault, type StorageFlags } from './storage.js';
 
 export interface ServeFlags extends StorageFlags {
@@ -18,15 +19,19 @@ export interface ServeFlags extends StorageFlags {
  * stream; without a terminal the log says how to get in instead.
  */
 export async function serve(flags: ServeFlags): Promise<void> {
-  const logger = pino({ level: process.env.LOG_LEVEL ?? 'info', redact: ['req.headers.authorization', 'req.headers.cookie'] });
+  const log = serviceLog();
+  const logger = log.logger;
   // A store that cannot take writes could answer nothing but 503 (every read writes its audit event).
   const { vault, description } = await openVault(flags, { createIfMissing: true, log: logger, requireWrites: true });
 
   await vault.store.readEvents.ready();
   const app = await buildServer({ vault, logger, secureCookies: flags.secureCookies ?? false, limits: { readsPerSecond: flags.readsPerSecond } });
+  // Log lines wait until the first start is told about: a person reads that first, then "listening".
+  log.hold();
   try {
     await app.listen({ port: flags.port, host: flags.host });
   } catch (error) {
+    log.release();
     // Let go of the database and the audit writer, so that the one line the caller prints is the end.
     await app.close().catch(() => undefined);
     await vault.close().catch(() => undefined);
@@ -36,16 +41,18 @@ export async function serve(flags: ServeFlags): Promise<void> {
   const port = typeof address === 'object' && address !== null ? address.port : flags.port;
   const hostForUrl = flags.host.includes(':') ? `[${flags.host}]` : flags.host;
   const url = `http://${hostForUrl === '0.0.0.0' ? '127.0.0.1' : hostForUrl}:${port}`;
-  logger.info({ url, storage: description }, 'agent-secrets is listening');
 
   try {
-    await makeFirstAdmin(vault, flags.adminEmail, url, logger);
+    await makeFirstAdmin(vault, flags.adminEmail, url, log.direct);
   } catch (error) {
+    log.release();
     // A service that could not make its first admin would listen with nobody able to use it.
     await app.close().catch(() => undefined);
     await vault.close().catch(() => undefined);
     throw error;
   }
+  log.release();
+  logger.info({ url, storage: description }, 'agent-secrets is listening');
   process.stdout.write(`agent-secrets listening on ${url} (${description})\n`);
 
   let closing = false;
@@ -62,7 +69,7 @@ export async function serve(flags: ServeFlags): Promise<void> {
 }
 
 /** SPEC S20: the default account and its first admin, on an empty store, told about on a terminal only. */
-async function makeFirstAdmin(vault: Vault, email: string, url: string, logger: Logger): Promise<void> {
+async function makeFirstAdmin(vault: Vault, email: string, url: string, logger: Log): Promise<void> {
   if (!(await vault.accounts.isEmpty())) return;
   const onTerminal = process.stdout.isTTY === true;
   try {

@@ -1,3 +1,5 @@
+import { didYouMean } from './suggest.js';
+
 /**
  * Every failure the product reports is a VaultError with a stable code. The HTTP layer maps codes to
  * statuses in one table (src/http/errors.ts); messages are written for the person who reads them and
@@ -47,7 +49,7 @@ export const notFound = (what: string, field?: string): VaultError =>
 
 /** The run-time read's refusal when the account has no secret of that name (SPEC S10). */
 export function secretNotFound(secret: string, agent: string, suggestion?: string): VaultError {
-  const hint = suggestion ? ` Did you mean "${suggestion}"?` : '';
+  const hint = didYouMean(suggestion);
   return new VaultError(
     'SecretNotFound',
     `Secret "${secret}" does not exist in this account (agent "${agent}").${hint} ` +

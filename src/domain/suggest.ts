@@ -1,8 +1,14 @@
 /** How far a mistyped name may be from the name it meant: two edits (insert, delete, substitute, swap). */
 export const SUGGESTION_DISTANCE = 2;
 
+/** How many names a "did you mean" compares at most (the store's lookups bound them, nearest first). */
+export const SUGGESTION_CANDIDATES = 200;
+
+/** The sentence a message ends with when there is a near name. */
+export const didYouMean = (suggestion: string | undefined): string => (suggestion === undefined ? '' : ` Did you mean "${suggestion}"?`);
+
 /**
- * "Did you mean …" for a secret name an agent asked for (SPEC S10): a name equal ignoring case wins,
+ * "Did you mean …" for a name that was not found (SPEC S10; admins' names of secrets and agents too): a name equal ignoring case wins,
  * then the nearest name within two edits. Each comparison is bounded by the names' length times the
  * band of two edits, so its cost does not grow with the square of the names' length.
  */

@@ -4,8 +4,8 @@ import { resolve } from 'node:path';
 import { StringDecoder } from 'node:string_decoder';
 import { pathToFileURL } from 'node:url';
 import { buildConv, FUNCTION_ENVS, type AgentFunction } from './conv.js';
-import { SecretsError } from './errors.js';
-import { describeThrown, toPrintable } from './format.js';
+import { describeFailure, rememberFetchOrigins } from './failures.js';
+import { toPrintable } from './format.js';
 import { CHANNEL_FD, channelRuntimeClient, readLines, sendLine, type AnswerMessage, type RunMessage, type ToHost } from './hostChannel.js';
 import { formatLogLine } from './log.js';
 import { Masker, StreamMasker } from './masking.js';
@@ -19,8 +19,8 @@ import { Masker, StreamMasker } from './masking.js';
  * Output: everything the function prints (conv.log, console.*, process.stdout/stderr) goes to standard
  * error, masked here and masked again by the runner, which relays descriptors 1 and 2 (also raw
  * fs.writeSync writes); the result travels over the channel, and the runner alone prints it on its
- * standard output. A failure ends with one line `agent-secrets: function failed: <name>: <message>`,
- * masked, and exit code 1.
+ * standard output. A failure ends with one line `agent-secrets: function failed: <name>: <message>`
+ * (src/sdk/failures.ts; the stack with `run --verbose`), masked, and exit code 1.
  */
 
 const realStderr = process.stderr.write.bind(process.stderr);
@@ -77,15 +77,12 @@ function finish(code: number, result?: string): void {
   channel.end(() => process.exit(code));
 }
 
+/** `run --verbose`: a failure shows its whole stack. */
+let verbose = false;
+
 function fail(prefix: string, thrown: unknown): void {
   if (finishing) return;
-  const { name, message, stack } = describeThrown(thrown);
-  let text = `agent-secrets: ${prefix}${name}: ${message}\n`;
-  // SDK errors explain themselves; for a bug in the function its stack is what the author needs.
-  if (!(thrown instanceof SecretsError) && stack) {
-    const frames = stack.split('\n').filter((line) => /^\s+at /.test(line));
-    if (frames.length > 0) text += `${frames.join('\n')}\n`;
-  }
+  const text = describeFailure(prefix, thrown, verbose);
   output.flush();
   realStderr(masker.mask(text));
   finish(1);
@@ -124,6 +121,8 @@ async function main(): Promise<void> {
   const reads = channelRuntimeClient(channel, 'agent-secrets run');
   const request = await connect(reads.answer);
   const env = FUNCTION_ENVS.includes(request.env) ? request.env : 'sandbox';
+  verbose = request.verbose === true;
+  rememberFetchOrigins();
   const conv = buildConv({
     client: reads.client,
     agent: request.agent,

@@ -25,6 +25,8 @@ export interface RunMessage {
   env: FunctionEnv;
   agent: string;
   account: string;
+  /** `run --verbose`: a failure shows its whole stack. */
+  verbose?: boolean;
 }
 
 /** A refusal as it crosses the channel: what the SDK's error classes carry, never a value. */

@@ -1,5 +1,6 @@
 import { sql, type CompiledQuery } from 'kysely';
 import type { Db, Store } from './database.js';
+import { nearestNamesFirst } from './nameSuggestions.js';
 import { precompile } from './precompiled.js';
 
 /** What identifies the caller of a run-time call: the key (hash, revocation), its agent and account. */
@@ -128,18 +129,8 @@ export async function listReadableSecrets(db: Db, agentId: string) {
  * `distance` characters of its length, the one equal ignoring case first, then those that begin like it.
  */
 export async function suggestionCandidates(db: Db, agentId: string, wanted: string, distance: number, limit: number): Promise<string[]> {
-  const key = wanted.toLowerCase();
-  const rows = await db
-    .selectFrom('grants as g')
-    .innerJoin('secrets as s', 's.id', 'g.secret_id')
-    .select('s.name')
-    .where('g.agent_id', '=', agentId)
-    .where(sql<number>`length(s.name_key)`, '>=', key.length - distance)
-    .where(sql<number>`length(s.name_key)`, '<=', key.length + distance)
-    .orderBy(sql`case when s.name_key = ${key} then 0 when substr(s.name_key, 1, 4) = ${key.slice(0, 4)} then 1 else 2 end`)
-    .orderBy('s.name_key')
-    .limit(limit)
-    .execute();
+  const granted = db.selectFrom('grants as g').innerJoin('secrets as s', 's.id', 'g.secret_id').select('s.name').where('g.agent_id', '=', agentId);
+  const rows = await nearestNamesFirst(granted, 's.name_key', wanted, distance, limit).execute();
   return rows.map((row) => row.name);
 }
 

@@ -6,6 +6,8 @@ import type { AgentsTable } from '../store/schema.js';
 import type { AuditTrail } from './audit.js';
 import { actorOf, requireAdmin, type UserCaller } from './callers.js';
 import { looksLikeId, newId, nowIso } from './ids.js';
+import { nearestName } from './nearNames.js';
+import { didYouMean } from '../domain/suggest.js';
 
 export interface AgentInfo {
   id: string;
@@ -37,6 +39,8 @@ export async function findAgent(db: Db | Tx, accountId: string, ref: string): Pr
     .executeTakeFirst();
 }
 
+export const agentMissing = (ref: string, suggestion: string | undefined): VaultError => notFound(`No agent "${ref}" in this account.${didYouMean(suggestion)}`, 'agent');
+
 /** Agents named in an access list, in one query; an unknown one is refused by its position (`agents[2]`). */
 export async function resolveAgents(db: Db | Tx, accountId: string, refs: readonly string[], field: string): Promise<AgentsTable[]> {
   if (refs.length === 0) return [];
@@ -53,7 +57,10 @@ export async function resolveAgents(db: Db | Tx, accountId: string, refs: readon
   const found = new Map<string, AgentsTable>();
   for (const [index, ref] of refs.entries()) {
     const agent = looksLikeId('agt', ref) ? byId.get(ref) : byName.get(ref.toLowerCase());
-    if (!agent) throw invalidInput(`${field}[${index}]`, `no agent "${ref}" in this account (give an agent's name or id)`);
+    if (!agent) {
+      const near = await nearestName(db, 'agents', accountId, ref);
+      throw invalidInput(`${field}[${index}]`, `no agent "${ref}" in this account (give an agent's name or id).${didYouMean(near)}`);
+    }
     found.set(agent.id, agent);
   }
   return [...found.values()];
@@ -64,7 +71,7 @@ export function agentsService(deps: { store: Store; audit: AuditTrail }) {
 
   async function requireAgent(db: Db | Tx, accountId: string, ref: string): Promise<AgentsTable> {
     const agent = await findAgent(db, accountId, ref);
-    if (!agent) throw notFound(`No agent "${ref}" in this account.`, 'agent');
+    if (!agent) throw agentMissing(ref, await nearestName(db, 'agents', accountId, ref));
     return agent;
   }
 

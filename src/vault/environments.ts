@@ -1,13 +1,12 @@
 import type { Environment, PromoteTarget } from '../domain/environments.js';
 import { invalidInput, notFound, secretUnreadable } from '../domain/errors.js';
-import type { Store, Tx } from '../store/database.js';
-import { findSecretByName, overridesOf, removeOverride } from '../store/secrets.js';
-import type { SecretsTable } from '../store/schema.js';
+import type { Store } from '../store/database.js';
+import { overridesOf, removeOverride } from '../store/secrets.js';
 import type { AuditTrail } from './audit.js';
 import { actorOf, requireSecretAdmin, type UserCaller } from './callers.js';
 import { nowIso } from './ids.js';
 import { UNREADABLE_DETAIL, type SealingService } from './sealing.js';
-import { secretMissing, type SecretsService } from './secrets.js';
+import { requireSecretNamed, type SecretsService } from './secrets.js';
 import { writeValue } from './secretValues.js';
 
 export interface Promotion {
@@ -28,11 +27,7 @@ export interface Promotion {
 export function environmentsService(deps: { store: Store; audit: AuditTrail; sealing: SealingService; secrets: Pick<SecretsService, 'getSecret'> }) {
   const { audit, sealing, secrets } = deps;
 
-  async function requireSecret(tx: Tx, accountId: string, name: string): Promise<SecretsTable> {
-    const secret = await findSecretByName(tx, accountId, name);
-    if (!secret) throw secretMissing(name);
-    return secret;
-  }
+  const requireSecret = requireSecretNamed;
 
   /** SPEC S22: reads in `environment` fall back to the default from the next call. The versions stay. */
   async function removeEnvironmentOverride(caller: UserCaller, name: string, environment: Environment) {

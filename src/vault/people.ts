@@ -14,6 +14,11 @@ export const SESSION_HOURS = 12;
 const unauthenticated = (message = 'Sign in, or send a valid personal access token as "Authorization: Bearer <token>".'): VaultError =>
   new VaultError('unauthenticated', message);
 
+/** An agent key sent where a person's token belongs: said as such, never echoed. */
+const AGENT_KEY_FOR_MANAGEMENT =
+  'This is an agent key (ask_…): agent keys read secrets at run time (/runtime/v1, agent-secrets run, exec, secrets available). ' +
+  'Management (/api/v1) needs a personal access token (asp_…): the one the first start (npm start) or agent-secrets init printed, or one made with agent-secrets tokens create NAME.';
+
 export interface UserInfo {
   id: string;
   email: string;
@@ -123,7 +128,7 @@ export function peopleService(deps: { store: Store; audit: AuditTrail }) {
 
   async function authenticateToken(token: string): Promise<UserCaller> {
     const id = credentialId(token, 'asp');
-    if (id === undefined) throw unauthenticated();
+    if (id === undefined) throw unauthenticated(credentialId(token, 'ask') === undefined ? undefined : AGENT_KEY_FOR_MANAGEMENT);
     const row = await store.db.selectFrom('personal_tokens').select(['user_id', 'token_hash', 'revoked_at']).where('id', '=', `tok_${id}`).executeTakeFirst();
     if (!row || row.revoked_at !== null || !credentialMatches(token, row.token_hash)) throw unauthenticated('The token is unknown or revoked.');
     const caller = await loadCaller(store.db, row.user_id, 'token');

@@ -4,7 +4,7 @@ import type { AuditAction } from '../domain/audit.js';
 import { ENVIRONMENTS, isEnvironment, type Environment, type ValueSource } from '../domain/environments.js';
 import { SECRET_NAME_PATTERN, SECRET_NAME_RULE } from '../domain/names.js';
 import { type SecretKind, type SecretValue } from '../domain/secrets.js';
-import { SUGGESTION_DISTANCE, closestName } from '../domain/suggest.js';
+import { SUGGESTION_CANDIDATES, SUGGESTION_DISTANCE, closestName } from '../domain/suggest.js';
 import type { Store } from '../store/database.js';
 import { listReadableSecrets, loadAgentKey, runtimeReader, suggestionCandidates } from '../store/runtime.js';
 import type { AuditTrail } from './audit.js';
@@ -59,9 +59,16 @@ interface KeyRow {
   vault_enabled: number;
 }
 
+/** A person's token sent where an agent key belongs: said as such, never echoed. */
+const TOKEN_FOR_RUNTIME = (): VaultError =>
+  new VaultError(
+    'unauthenticated',
+    'This is a personal access token (asp_…): it manages the vault (/api/v1, the agent-secrets management commands). Run-time reads need an agent key (ask_…), from agent-secrets keys create AGENT or the agent\'s page.',
+  );
+
 function agentKeyId(agentKey: string): string {
   const id = credentialId(agentKey, 'ask');
-  if (id === undefined) throw badKey();
+  if (id === undefined) throw credentialId(agentKey, 'asp') === undefined ? badKey() : TOKEN_FOR_RUNTIME();
   return `key_${id}`;
 }
 
@@ -75,9 +82,6 @@ function checkKey(row: KeyRow | undefined, agentKey: string): asserts row is Key
     throw new VaultError('unauthenticated', `The agent key's environment is not one of ${ENVIRONMENTS.join(', ')} in storage; make a new key on the agent's page.`);
   }
 }
-
-/** How many names a "did you mean" compares at most (see suggestionCandidates). */
-const SUGGESTION_CANDIDATES = 200;
 
 export function runtimeService(deps: { store: Store; sealing: SealingService; audit: AuditTrail }) {
   const { store, sealing, audit } = deps;

@@ -8,7 +8,9 @@ import { writeValue } from './secretValues.js';
 import type { AuditTrail } from './audit.js';
 import { actorOf, requireSecretAdmin, type UserCaller } from './callers.js';
 import { newId, nowIso } from './ids.js';
-import { findAgent, resolveAgents } from './agents.js';
+import { agentMissing, findAgent, resolveAgents } from './agents.js';
+import { nearestName } from './nearNames.js';
+import { didYouMean } from '../domain/suggest.js';
 import { listReadableSecrets } from '../store/runtime.js';
 import { UNREADABLE_DETAIL, type SealingService } from './sealing.js';
 
@@ -103,16 +105,19 @@ export const summarize = (row: SecretsTable, agentsWithAccess: number, overrides
   overrides: overrides.map(overrideInfo),
 });
 
-export const secretMissing = (name: string): VaultError => notFound(`No secret named "${name}" in this account.`, 'name');
+export const secretMissing = (name: string, suggestion: string | undefined): VaultError => notFound(`No secret named "${name}" in this account.${didYouMean(suggestion)}`, 'name');
+
+/** A secret by name (ignoring case), or a 404 with the account's nearest name as "did you mean". */
+export async function requireSecretNamed(tx: Tx | Store['db'], accountId: string, name: string): Promise<SecretsTable> {
+  const secret = await findSecretByName(tx, accountId, name);
+  if (!secret) throw secretMissing(name, await nearestName(tx, 'secrets', accountId, name));
+  return secret;
+}
 
 export function secretsService(deps: { store: Store; audit: AuditTrail; sealing: SealingService }) {
   const { store, audit, sealing } = deps;
 
-  async function requireSecret(tx: Tx | Store['db'], accountId: string, name: string): Promise<SecretsTable> {
-    const secret = await findSecretByName(tx, accountId, name);
-    if (!secret) throw secretMissing(name);
-    return secret;
-  }
+  const requireSecret = requireSecretNamed;
 
   async function countGrants(tx: Tx | Store['db'], secretId: string): Promise<number> {
     const row = await tx.selectFrom('grants').select((eb) => eb.fn.countAll<number>().as('n')).where('secret_id', '=', secretId).executeTakeFirstOrThrow();
@@ -389,7 +394,7 @@ export function secretsService(deps: { store: Store; audit: AuditTrail; sealing:
   async function listSecretsOfAgent(caller: UserCaller, agentRef: string) {
     requireSecretAdmin(caller);
     const agent = await findAgent(store.db, caller.accountId, agentRef);
-    if (!agent) throw notFound(`No agent "${agentRef}" in this account.`, 'agent');
+    if (!agent) throw agentMissing(agentRef, await nearestName(store.db, 'agents', caller.accountId, agentRef));
     const rows = await listReadableSecrets(store.db, agent.id);
     const overrides = await overridesOf(store.db, rows.map((row) => row.id));
     return {

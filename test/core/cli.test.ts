@@ -77,7 +77,7 @@ describe('agent-secrets on the embedded default', () => {
     expect(JSON.parse((await runCli(['secrets', 'reveal', 'oauth', '--version', '1', '--json'], { env })).stdout).value.client_secret).toBe(CANARY);
     expect((await runCli(['secrets', 'restore', 'oauth', '1'], { env })).stdout).toContain('as version 3');
     const versions = await runCli(['secrets', 'versions', 'oauth'], { env });
-    expect(versions.stdout).toMatch(/\*\s+3\s+kv/);
+    expect(versions.stdout).toMatch(/\*\s+3\s+default\s+kv/);
     const unconfirmed = await runCli(['secrets', 'delete', 'oauth', '--confirm', 'oath'], { env });
     expect(unconfirmed.code).toBe(1);
     expect(unconfirmed.stderr).toContain('--confirm must repeat the name "oauth"');
@@ -100,6 +100,52 @@ describe('agent-secrets on the embedded default', () => {
     const newline = await runCli(['secrets', 'list'], { env: { ...env, AGENT_SECRETS_TOKEN: `${env.AGENT_SECRETS_TOKEN}\nextra` } });
     expect(newline.stderr).toContain('AGENT_SECRETS_TOKEN must be one token');
     expect(newline.stderr).not.toContain(env.AGENT_SECRETS_TOKEN);
+  });
+
+  it('a mistyped secret or agent gets the service\'s "did you mean", as is; revoking an agent that does not exist is refused, not a silent no-op', async () => {
+    await runCli(['agents', 'create', 'frontdesk'], { env });
+    await runCli(['secrets', 'create', 'typo_target', '--value', CANARY, '--agent', 'frontdesk'], { env });
+    const get = await runCli(['secrets', 'get', 'typo_targte'], { env });
+    expect(get.code).toBe(1);
+    expect(get.stderr).toBe('agent-secrets: No secret named "typo_targte" in this account. Did you mean "typo_target"? (field: name)\n');
+    const create = await runCli(['secrets', 'create', 'other_secret', '--value', CANARY, '--agent', 'frontdsk'], { env });
+    expect(create.stderr).toBe('agent-secrets: no agent "frontdsk" in this account (give an agent\'s name or id). Did you mean "frontdesk"? (field: agents[0])\n');
+    const key = await runCli(['keys', 'create', 'frontdek'], { env });
+    expect(key.stderr).toBe('agent-secrets: No agent "frontdek" in this account. Did you mean "frontdesk"? (field: agent)\n');
+    const grant = await runCli(['access', 'grant', 'typo_target', 'frontdeks'], { env });
+    expect(grant.stderr).toContain('Did you mean "frontdesk"?');
+    const revoke = await runCli(['access', 'revoke', 'typo_target', 'frontdsk'], { env });
+    expect(revoke.code).toBe(1);
+    expect(revoke.stderr).toBe('agent-secrets: no agent "frontdsk" in this account. Did you mean "frontdesk"?\n');
+    // Still granted: the typo changed nothing.
+    expect((await runCli(['access', 'list', 'typo_target'], { env })).stdout).toMatch(/frontdesk\s+agt_\w+\s+yes/);
+    expect(get.stderr + create.stderr + key.stderr + revoke.stderr).not.toContain(CANARY);
+  });
+
+  it('a missing token says where a newcomer\'s token came from: the first start (npm start) or init', async () => {
+    const result = await runCli(['secrets', 'list'], { env: { AGENT_SECRETS_URL: server.url } });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(
+      'agent-secrets: set AGENT_SECRETS_TOKEN to a personal access token (asp_…): the one `npm start` (agent-secrets serve) printed on its first start, or the one agent-secrets init printed (a user with a token makes more: agent-secrets tokens create NAME)\n',
+    );
+  });
+
+  it('an agent key where the token belongs is named as one, with where it belongs; a token where the agent key belongs too; neither is echoed', async () => {
+    await runCli(['agents', 'create', 'mixup'], { env });
+    const { key } = JSON.parse((await runCli(['keys', 'create', 'mixup', '--json'], { env })).stdout) as { key: string };
+    const asToken = await runCli(['agents', 'list'], { env: { ...env, AGENT_SECRETS_TOKEN: key } });
+    expect(asToken.code).toBe(1);
+    expect(asToken.stderr).toContain('agent-secrets: This is an agent key (ask_…): agent keys read secrets at run time (/runtime/v1, agent-secrets run');
+    expect(asToken.stderr).toContain('Management (/api/v1) needs a personal access token (asp_…)');
+    expect(asToken.stderr).not.toContain(key);
+    expect(asToken.stderr).not.toContain(key.slice(4, 20));
+    const token = env.AGENT_SECRETS_TOKEN ?? '';
+    const asKey = await fetch(`${server.url}/runtime/v1/secrets/anything`, { headers: { authorization: `Bearer ${token}` } });
+    expect(asKey.status).toBe(401);
+    const body = await asKey.text();
+    expect(JSON.parse(body)).toMatchObject({ error: { code: 'unauthenticated', message: expect.stringMatching(/^This is a personal access token \(asp_…\).*Run-time reads need an agent key \(ask_…\)/) } });
+    expect(body).not.toContain(token);
+    expect(body).not.toContain(token.slice(4, 20));
   });
 
   it('exports the audit chain and verifies it live and offline, naming a tampered event', async () => {

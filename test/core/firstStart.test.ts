@@ -93,6 +93,14 @@ describe.each(DATABASES)('first start on %s', (kind: DatabaseKind) => {
     const hints = output.split('\n').filter((line) => line.includes(hint));
     expect(hints).toHaveLength(1);
     expect(JSON.parse(hints[0] ?? '{}')).toMatchObject({ level: 40, email: 'admin@example.com' });
+    // A log stream gets JSON lines only (beside the one plain line a supervisor can wait for), and the
+    // first-start notice before anything says "listening".
+    const lines = (await outputOf(server, '"msg":"agent-secrets is listening"')).split('\n').filter((line) => line !== '' && !line.startsWith('agent-secrets listening on http'));
+    const messages = lines.map((line) => (JSON.parse(line) as { msg: string }).msg);
+    const firstStart = messages.findIndex((msg) => msg.startsWith('First start:'));
+    expect(firstStart).toBeGreaterThanOrEqual(0);
+    expect(messages.slice(0, firstStart).filter((msg) => /listening/i.test(msg))).toEqual([]);
+    expect(messages.slice(firstStart)).toEqual(expect.arrayContaining([expect.stringMatching(/^Server listening at /), 'agent-secrets is listening']));
     // No credential that nobody was shown: no token, and a password that can no longer sign in.
     expect(await peopleIn(location)).toEqual({ accounts: 1, users: 1, tokens: 0 });
     const admin = await firstAdminPassword(location);
@@ -175,11 +183,17 @@ describe('first start on a terminal', () => {
     const token = /token {5}(asp_\S+)/.exec(output)?.[1] ?? '';
     expect(password).toMatch(ONE_TIME_PASSWORD);
     expect(token).toMatch(TOKEN);
-    // The log lines on the same terminal hold neither.
-    for (const line of output.split(/\r?\n/).filter((l) => l.startsWith('{'))) {
+    // The banner comes first, then readable log lines (no JSON), which hold neither credential.
+    const lines = output.split(/\r?\n/).filter((line) => line !== '');
+    expect(lines[0]).toBe('First start: created account "default" with the secrets vault enabled, and its first admin.');
+    expect(lines.filter((line) => line.trimStart().startsWith('{'))).toEqual([]);
+    const logLines = lines.filter((line) => /^\[\d\d:\d\d:\d\d\.\d{3}\] [A-Z]+: /.test(line));
+    expect(logLines.map((line) => line.replace(/^\[[\d:.]+\] /, '').replace(/ \{.*$/, ''))).toEqual(expect.arrayContaining([expect.stringMatching(/^INFO: Server listening at http/), 'INFO: agent-secrets is listening']));
+    for (const line of logLines) {
       expect(line).not.toContain(password);
       expect(line).not.toContain(token);
     }
+    expect(lines.indexOf(logLines[0] ?? '')).toBeGreaterThan(lines.findIndex((line) => line.includes('export AGENT_SECRETS_URL=')));
     const url = server.url;
     const login = () => fetch(`${url}/api/v1/auth/login`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify({ email: 'admin@example.com', password }) });
     const first = await login();

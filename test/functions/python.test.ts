@@ -142,9 +142,21 @@ describe('Python client (clients/python/conv_secrets.py) against the real server
     const result = await runCli(['run', fixture('python_function.py'), '--args', '{"name": "booking_api_token", "fail": true}'], env);
     outputs.push(result);
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^agent-secrets: function failed: RuntimeError: refused \*\*\*$/m);
+    // A bug shows where it was thrown in the same line; the traceback only with --verbose.
+    expect(result.stderr).toMatch(/^agent-secrets: function failed: RuntimeError: refused \*\*\* \(at .*python_function\.py:\d+; run --verbose for the stack\)\n$/m);
     const missing = await runCli(['run', fixture('python_function.py'), '--args', '{"name": "booking_api_tokn"}'], env);
     outputs.push(missing);
     expect(missing.stderr).toMatch(/^agent-secrets: function failed: SecretNotFound: .*Did you mean "booking_api_token"\?/m);
+    const verbose = await runCli(['run', fixture('python_function.py'), '--verbose', '--args', '{"name": "booking_api_token", "fail": true}'], env);
+    outputs.push(verbose);
+    expect(verbose.stderr).toMatch(/^agent-secrets: function failed: RuntimeError: refused \*\*\*\n {2}File ".*python_function\.py", line \d+, in main/m);
+  });
+
+  it('a .py function that cannot reach its upstream fails in one line naming the origin and the cause', async () => {
+    const port = await closedPort();
+    const result = await runCli(['run', fixture('python_upstream.py'), '--args', JSON.stringify({ url: `http://127.0.0.1:${port}` })], env);
+    outputs.push(result);
+    expect(result.code).toBe(1);
+    expect(result.stderr).toBe(`agent-secrets: function failed: cannot reach http://127.0.0.1:${port} (ECONNREFUSED: Connection refused)\n`);
   });
 });

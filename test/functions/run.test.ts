@@ -109,11 +109,34 @@ describe('agent-secrets run: functions against a real server (SQLite)', () => {
     expect(result.stderr).toMatch(/^agent-secrets: function failed: SecretNotFound: Secret "support_onyl" does not exist/m);
   });
 
-  it('a bug in the function shows its name, message and stack, with values masked', async () => {
+  it('a bug in the function shows its name, message and where it was thrown in one line; --verbose shows the stack', async () => {
     const result = await run('buggy.ts', { name: 'booking_api_token' });
     expect(result.code).toBe(1);
-    expect(result.stderr).toMatch(/^agent-secrets: function failed: TypeError: .*id/m);
-    expect(result.stderr).toMatch(/at .*buggy\.ts/);
+    expect(result.stderr).toMatch(/^agent-secrets: function failed: TypeError: .*'id'\) \(at .*buggy\.ts:\d+:\d+; run --verbose for the stack\)\n$/);
+    const verbose = await run('buggy.ts', { name: 'booking_api_token' }, ['--verbose']);
+    expect(verbose.code).toBe(1);
+    expect(verbose.stderr).toMatch(/^agent-secrets: function failed: TypeError: .*'id'\)\n\s+at .*buggy\.ts/);
+  });
+
+  it('an upstream the function cannot reach fails the run with one line naming its origin and the cause, no stack', async () => {
+    const port = await closedPort();
+    const refused = await run('upstream.ts', { url: `http://127.0.0.1:${port}` });
+    expect(refused.code).toBe(1);
+    expect(refused.stdout).toBe('');
+    expect(refused.stderr).toBe(`agent-secrets: function failed: cannot reach http://127.0.0.1:${port} (ECONNREFUSED: connection refused: is it running?)\n`);
+    // A host that does not resolve (the .invalid domain never does), as the README's first try meets it.
+    const unknown = await run('upstream.ts', { url: 'https://booking.invalid' });
+    expect(unknown.code).toBe(1);
+    expect(unknown.stderr).toMatch(/^agent-secrets: function failed: cannot reach https:\/\/booking\.invalid \((ENOTFOUND|EAI_AGAIN): [^\n]+\)\n$/);
+    // An upstream that never answers, given up on by the function's own timeout.
+    const silent = createServer(() => undefined);
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const { port: silentPort } = silent.address() as AddressInfo;
+    const slow = await run('upstream.ts', { url: `http://127.0.0.1:${silentPort}`, timeoutMs: 200 });
+    silent.closeAllConnections();
+    await new Promise((resolve) => silent.close(resolve));
+    expect(slow.code).toBe(1);
+    expect(slow.stderr).toBe(`agent-secrets: function failed: no answer from http://127.0.0.1:${silentPort} in time (TimeoutError)\n`);
   });
 
   /** A URL the function waits on (the sandbox shares no folder with the test) and the call that answers it. */

@@ -89,7 +89,7 @@ export function auditCommands(program: Command, api: () => ApiClient = () => api
       const events = first.value ?? [];
       emit(flags.json === true, events, (rows) =>
         printTable(
-          rows.map((e) => ({ ...e, who: (e.actor as { name?: string }).name, version: e.version ?? '', env: e.environment ?? '' })),
+          rows.map((e) => ({ ...e, who: (e.actor as { name?: string }).name, version: e.version ?? '', env: e.environment ?? '-' })),
           [
             ['at', 'AT'],
             ['who', 'ACTOR'],

@@ -31,10 +31,11 @@ export function functionCommands(program: Command, secrets: Command): void {
     .option('--args <json>', 'the arguments, as JSON', parseArgs, {})
     .option('--env <env>', 'check that the agent key is a key of this environment (sandbox, pre-release or live); the key says where the function runs, and conv.env says it', parseEnv)
     .option('--no-sandbox', 'run the function without the sandbox (bubblewrap): it can then read what your user can, other processes\' environments included')
+    .option('--verbose', 'when the function fails, show the whole stack of what it threw')
     .action(
-      withCliErrors(async (file: string, flags: { agentKey?: string; args: unknown; env?: FunctionEnv; sandbox: boolean }) => {
+      withCliErrors(async (file: string, flags: { agentKey?: string; args: unknown; env?: FunctionEnv; sandbox: boolean; verbose?: boolean }) => {
         const agentKey = agentKeyFrom(flags.agentKey);
-        process.exitCode = await runFunctionFile({ file, args: flags.args, env: flags.env, agentKey, url: serviceUrl(), sandbox: flags.sandbox });
+        process.exitCode = await runFunctionFile({ file, args: flags.args, env: flags.env, agentKey, url: serviceUrl(), sandbox: flags.sandbox, verbose: flags.verbose === true });
       }),
     );
 

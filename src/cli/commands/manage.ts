@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
+import { closestName, didYouMean } from '../../domain/suggest.js';
 import { apiClient, enc, type ApiClient } from '../api.js';
 import { UsageError } from '../configError.js';
 import { emit, printTable } from '../output.js';
@@ -106,16 +107,18 @@ function printAccess(access: AccessList): void {
       ['agentId', 'ID'],
       ['access', 'ACCESS'],
       ['lastRead', 'LAST READ'],
-      ['byEnvironment', 'LAST READ PER ENVIRONMENT (VERSION)'],
+      // Only once some agent has read it: before that the column would say nothing.
+      ...(access.agents.some((a) => a.lastReads.length > 0) ? ([['byEnvironment', 'LAST READ PER ENVIRONMENT (VERSION)']] as Array<[string, string]>) : []),
     ],
   );
 }
 
-const secretColumns: Array<[string, string]> = [
+/** The list's columns; OVERRIDES only when some secret has a value of its own in an environment. */
+const secretColumns = (withOverrides: boolean): Array<[string, string]> => [
   ['name', 'NAME'],
   ['kindLabel', 'KIND'],
   ['version', 'VERSION'],
-  ['overridden', 'OVERRIDES'],
+  ...(withOverrides ? ([['overridden', 'OVERRIDES']] as Array<[string, string]>) : []),
   ['agentsWithAccess', 'AGENTS'],
   ['updatedAt', 'UPDATED'],
   ['updatedBy', 'BY'],
@@ -146,7 +149,7 @@ export function manageCommands(program: Command, api: () => ApiClient = () => ap
             overridden: s.overrides.map((o) => o.environment).join(',') || '-',
             lastRead: s.lastReadAt ?? 'never',
           })),
-          secretColumns,
+          secretColumns(rows.some((s) => s.overrides.length > 0)),
         ),
       );
     });
@@ -271,7 +274,13 @@ export function manageCommands(program: Command, api: () => ApiClient = () => ap
         if (verb !== 'set') {
           const current = await api().request<AccessList>('GET', `/api/v1/secrets/${enc(name)}/access`);
           const granted = current.agents.filter((a) => a.granted);
-          const named = (a: { agentId: string; agentName: string }) => agents.some((ref) => ref === a.agentId || ref.toLowerCase() === a.agentName.toLowerCase());
+          const matches = (ref: string, a: { agentId: string; agentName: string }) => ref === a.agentId || ref.toLowerCase() === a.agentName.toLowerCase();
+          const named = (a: { agentId: string; agentName: string }) => agents.some((ref) => matches(ref, a));
+          // The list holds every agent of the account: one it does not hold is a typo, not a no-op.
+          const unknown = verb === 'revoke' ? agents.find((ref) => !current.agents.some((a) => matches(ref, a))) : undefined;
+          if (unknown !== undefined) {
+            throw new UsageError(`no agent "${unknown}" in this account.${didYouMean(closestName(unknown, current.agents.map((a) => a.agentName)))}`);
+          }
           wanted = verb === 'grant' ? [...granted.map((a) => a.agentId), ...agents] : granted.filter((a) => !named(a)).map((a) => a.agentId);
         }
         const result = await api().request<AccessList>('PUT', `/api/v1/secrets/${enc(name)}/access`, { agents: wanted });
@@ -284,6 +293,7 @@ export function manageCommands(program: Command, api: () => ApiClient = () => ap
   const agents = program.command('agents').description("the account's agents");
   agents
     .command('list')
+    .description('list the account\'s agents')
     .option('--json', 'JSON output')
     .action(async (flags: { json?: boolean }) => {
       const { agents: rows } = await api().request<{ agents: Array<Record<string, unknown>> }>('GET', '/api/v1/agents');
@@ -291,7 +301,8 @@ export function manageCommands(program: Command, api: () => ApiClient = () => ap
     });
   agents
     .command('create')
-    .argument('<name>')
+    .description('create an agent (then a key for it: keys create AGENT)')
+    .argument('<name>', 'letters, digits, spaces, "_", "-", "." (e.g. booking)')
     .option('--json', 'JSON output')
     .action(async (name: string, flags: { json?: boolean }) => {
       const agent = await api().request<{ id: string; name: string }>('POST', '/api/v1/agents', { name });
@@ -299,7 +310,8 @@ export function manageCommands(program: Command, api: () => ApiClient = () => ap
     });
   agents
     .command('rename')
-    .argument('<agent>')
+    .description('rename an agent (its id, keys and grants stay)')
+    .argument('<agent>', 'name or id')
     .argument('<new-name>')
     .action(async (agent: string, name: string) => {
       await api().request('PATCH', `/api/v1/agents/${enc(agent)}`, { name });
@@ -319,7 +331,8 @@ export function manageCommands(program: Command, api: () => ApiClient = () => ap
   const keys = program.command('keys').description("agents' keys (used by their functions at run time); operators also rotate the master and data keys here");
   keys
     .command('list')
-    .argument('<agent>')
+    .description('an agent\'s keys, revoked ones too (never the keys themselves)')
+    .argument('<agent>', 'name or id')
     .option('--json', 'JSON output')
     .action(async (agent: string, flags: { json?: boolean }) => {
       const { keys: rows } = await api().request<{ keys: Array<Record<string, unknown>> }>('GET', `/api/v1/agents/${enc(agent)}/keys`);
@@ -328,7 +341,7 @@ export function manageCommands(program: Command, api: () => ApiClient = () => ap
   keys
     .command('create')
     .description('create an agent key (shown once)')
-    .argument('<agent>')
+    .argument('<agent>', 'name or id')
     .option('--name <name>', 'a label for the key', 'default')
     .addOption(environmentOption('where its functions run; fixed for the key\'s life').default('live'))
     .option('--json', 'JSON output')
@@ -338,8 +351,9 @@ export function manageCommands(program: Command, api: () => ApiClient = () => ap
     });
   keys
     .command('revoke')
-    .argument('<agent>')
-    .argument('<key-id>')
+    .description('revoke an agent key: it is refused from the next call')
+    .argument('<agent>', 'name or id')
+    .argument('<key-id>', 'key_… (keys list AGENT)')
     .action(async (agent: string, id: string) => {
       await api().request('DELETE', `/api/v1/agents/${enc(agent)}/keys/${enc(id)}`);
       process.stdout.write(`Revoked key ${id}.\n`);
@@ -348,6 +362,7 @@ export function manageCommands(program: Command, api: () => ApiClient = () => ap
   const tokens = program.command('tokens').description('your personal access tokens');
   tokens
     .command('list')
+    .description('your personal access tokens (never the tokens themselves)')
     .option('--json', 'JSON output')
     .action(async (flags: { json?: boolean }) => {
       const { tokens: rows } = await api().request<{ tokens: Array<Record<string, unknown>> }>('GET', '/api/v1/tokens');
@@ -355,7 +370,8 @@ export function manageCommands(program: Command, api: () => ApiClient = () => ap
     });
   tokens
     .command('create')
-    .argument('<name>')
+    .description('create a personal access token (shown once)')
+    .argument('<name>', 'a label, e.g. laptop')
     .option('--json', 'JSON output')
     .action(async (name: string, flags: { json?: boolean }) => {
       const token = await api().request<{ id: string; token: string }>('POST', '/api/v1/tokens', { name });
@@ -363,7 +379,8 @@ export function manageCommands(program: Command, api: () => ApiClient = () => ap
     });
   tokens
     .command('revoke')
-    .argument('<id>')
+    .description('revoke one of your tokens: it gets 401 from the next call')
+    .argument('<id>', 'tok_… (tokens list)')
     .action(async (id: string) => {
       await api().request('DELETE', `/api/v1/tokens/${enc(id)}`);
       process.stdout.write(`Revoked token ${id}.\n`);

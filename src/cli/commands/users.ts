@@ -32,6 +32,7 @@ export function usersCommands(program: Command, api: () => ApiClient = () => api
   const users = program.command('users').description("the account's users (over the API); reset-password and set-role also straight on storage, for operators");
   users
     .command('list')
+    .description('list the account\'s users and their roles')
     .option('--json', 'JSON output')
     .action(async (flags: { json?: boolean }) => {
       const { users: rows } = await api().request<{ users: Array<Record<string, unknown>> }>('GET', '/api/v1/users');
@@ -39,6 +40,7 @@ export function usersCommands(program: Command, api: () => ApiClient = () => api
     });
   users
     .command('add')
+    .description('add a user; prints a one-time password, shown once')
     .argument('<email>')
     .option('--role <role>', 'admin or member', 'member')
     .option('--json', 'JSON output')
@@ -67,6 +69,7 @@ export function usersCommands(program: Command, api: () => ApiClient = () => api
   });
   users
     .command('remove')
+    .description('remove a user: their sessions and tokens end at once')
     .argument('<user>', 'email or id')
     .action(async (user: string) => {
       await api().request('DELETE', `/api/v1/users/${enc(user)}`);

@@ -7,7 +7,7 @@ import { UsageError } from '../configError.js';
 import { environmentMismatch, FUNCTION_ENVS, type FunctionEnv } from '../../sdk/conv.js';
 import { SecretsError } from '../../sdk/errors.js';
 import { describeThrown } from '../../sdk/format.js';
-import { readLines, sendLine, toWire, type FromHost, type WireError } from '../../sdk/hostChannel.js';
+import { readLines, sendLine, toWire, type FromHost, type RunMessage, type WireError } from '../../sdk/hostChannel.js';
 import { Masker } from '../../sdk/masking.js';
 import { runtimeClient, type RuntimeClient } from '../../sdk/runtimeClient.js';
 import { maskedWriter } from './relay.js';
@@ -47,6 +47,8 @@ export interface RunOptions {
   url: string;
   /** false with --no-sandbox. */
   sandbox: boolean;
+  /** --verbose: a failing function shows its whole stack. */
+  verbose?: boolean;
 }
 
 export async function runFunctionFile(options: RunOptions): Promise<number> {
@@ -74,11 +76,11 @@ export async function runFunctionFile(options: RunOptions): Promise<number> {
     return 1;
   }
   if (!options.sandbox) process.stderr.write(`agent-secrets: running without a sandbox (--no-sandbox): ${WITHOUT_SANDBOX}\n`);
-  return runHosted(plan, { file, args: options.args, env: identity.environment, agent: identity.agent, account: identity.account }, client, masker, options.sandbox);
+  return runHosted(plan, { file, args: options.args, env: identity.environment, agent: identity.agent, account: identity.account, verbose: options.verbose === true }, client, masker, options.sandbox);
 }
 
 /** Starts the host, answers its reads, relays its output masked; the exit code a shell would report. */
-async function runHosted(plan: LaunchPlan, run: { file: string; args: unknown; env: FunctionEnv; agent: string; account: string }, client: RuntimeClient, masker: Masker, sandboxed: boolean): Promise<number> {
+async function runHosted(plan: LaunchPlan, run: Omit<RunMessage, 'type'>, client: RuntimeClient, masker: Masker, sandboxed: boolean): Promise<number> {
   const child = spawn(plan.command, plan.args, { env: plan.env, cwd: plan.cwd, stdio: ['ignore', 'ignore', 'pipe', 'pipe'] });
   const channel = child.stdio[3] as Duplex;
   const stderr = maskedWriter(process.stderr, masker);
