@@ -79,7 +79,12 @@ export function SecretPage({ name }: { name: string }) {
         </div>
       </dl>
       {notice ? <Notice tone="success">{notice}</Notice> : null}
-      <ValueSection secret={facts} onNewVersion={(version) => changed(`Version ${version} is now the current value for every agent, from its next read.`)} />
+      <ValueSection
+        secret={facts}
+        onNewVersion={(version) =>
+          changed(`Version ${version} is now the current value for every agent${facts.overrides.length > 0 ? ' in every environment without its own value' : ''}, from its next read.`)
+        }
+      />
       <EnvironmentsSection secret={facts} onChanged={changed} />
       <StagedRotation secret={facts} revision={revision} onChanged={changed} />
       <AgentAccessSection secretName={facts.name} revision={revision} onSaved={() => setRevision((n) => n + 1)} />
