@@ -20,6 +20,36 @@ const fromAgentKey = (db: Db) =>
   db.selectFrom('agent_keys as k').innerJoin('agents as a', 'a.id', 'k.agent_id').innerJoin('accounts as acc', 'acc.id', 'a.account_id');
 
 /**
+ * The run-time read's one statement (see runtimeReader), compiled once per store: exported so that
+ * bench/overrides-query.ts can time it alone, with and without overrides.
+ */
+export const runtimeReadQuery = (db: Db) =>
+  precompile(
+    (keyId: string, secretName: string) =>
+      fromAgentKey(db)
+        .leftJoin('secrets as s', (join) => join.onRef('s.account_id', '=', 'a.account_id').on('s.name', '=', secretName))
+        .leftJoin('grants as g', (join) => join.onRef('g.secret_id', '=', 's.id').onRef('g.agent_id', '=', 'a.id'))
+        .leftJoin('secret_overrides as o', (join) => join.onRef('o.secret_id', '=', 's.id').onRef('o.environment', '=', 'k.environment'))
+        .leftJoin('secret_versions as v', (join) =>
+          join.onRef('v.secret_id', '=', 'g.secret_id').on('v.version', '=', sql<number>`coalesce(o.version, s.current_version)`),
+        )
+        .select([
+          ...KEY_COLUMNS,
+          's.id as secret_id',
+          's.name as secret_name',
+          'o.version as override_version',
+          'v.kind',
+          'v.ciphertext',
+          'v.data_key_id',
+          'g.agent_id as granted_to',
+        ])
+        .select(sql<number | null>`coalesce(o.version, s.current_version)`.as('resolved_version'))
+        .select((eb) => eb.selectFrom('read_revision').select('revision').where('id', '=', 1).as('revision'))
+        .where('k.id', '=', keyId),
+    2,
+  );
+
+/**
  * Answers remembered per (agent key, secret name) at most: enough for every pair a busy deployment
  * reads, bounded so that no caller can grow it without end.
  */
@@ -46,30 +76,7 @@ const REMEMBERED_ANSWERS = 10_000;
 export function runtimeReader(store: Store) {
   const { db } = store;
   const currentRevision = precompile(() => db.selectFrom('read_revision').select('revision').where('id', '=', 1), 0);
-  const loadAnswer = precompile(
-    (keyId: string, secretName: string) =>
-      fromAgentKey(db)
-        .leftJoin('secrets as s', (join) => join.onRef('s.account_id', '=', 'a.account_id').on('s.name', '=', secretName))
-        .leftJoin('grants as g', (join) => join.onRef('g.secret_id', '=', 's.id').onRef('g.agent_id', '=', 'a.id'))
-        .leftJoin('secret_overrides as o', (join) => join.onRef('o.secret_id', '=', 's.id').onRef('o.environment', '=', 'k.environment'))
-        .leftJoin('secret_versions as v', (join) =>
-          join.onRef('v.secret_id', '=', 'g.secret_id').on('v.version', '=', sql<number>`coalesce(o.version, s.current_version)`),
-        )
-        .select([
-          ...KEY_COLUMNS,
-          's.id as secret_id',
-          's.name as secret_name',
-          'o.version as override_version',
-          'v.kind',
-          'v.ciphertext',
-          'v.data_key_id',
-          'g.agent_id as granted_to',
-        ])
-        .select(sql<number | null>`coalesce(o.version, s.current_version)`.as('resolved_version'))
-        .select((eb) => eb.selectFrom('read_revision').select('revision').where('id', '=', 1).as('revision'))
-        .where('k.id', '=', keyId),
-    2,
-  );
+  const loadAnswer = runtimeReadQuery(db);
   type Answer = ReturnType<typeof loadAnswer> extends CompiledQuery<infer Row> ? Row : never;
 
   let lookup: Promise<string | undefined> | undefined;
