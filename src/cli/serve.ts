@@ -10,6 +10,10 @@ export interface ServeFlags extends StorageFlags {
   adminEmail: string;
   secureCookies?: boolean;
   readsPerSecond: number;
+  /** The URL people reach the service at (the SSO redirect URI is built from it). */
+  publicUrl?: string;
+  /** Accept an OpenID provider over plain http: tests and labs only. */
+  ssoAllowInsecureIssuer?: boolean;
 }
 
 /**
@@ -22,10 +26,17 @@ export async function serve(flags: ServeFlags): Promise<void> {
   const log = serviceLog();
   const logger = log.logger;
   // A store that cannot take writes could answer nothing but 503 (every read writes its audit event).
-  const { vault, description } = await openVault(flags, { createIfMissing: true, log: logger, requireWrites: true });
+  const { vault, description } = await openVault(flags, { createIfMissing: true, log: logger, requireWrites: true, sso: { allowInsecureIssuer: flags.ssoAllowInsecureIssuer === true } });
+  if (flags.ssoAllowInsecureIssuer) logger.warn('--sso-allow-insecure-issuer: OpenID providers over plain http are accepted; use this for tests and labs only');
 
   await vault.store.readEvents.ready();
-  const app = await buildServer({ vault, logger, secureCookies: flags.secureCookies ?? false, limits: { readsPerSecond: flags.readsPerSecond } });
+  const app = await buildServer({
+    vault,
+    logger,
+    secureCookies: flags.secureCookies ?? false,
+    limits: { readsPerSecond: flags.readsPerSecond },
+    ...(flags.publicUrl === undefined ? {} : { publicUrl: flags.publicUrl }),
+  });
   // Log lines wait until the first start is told about: a person reads that first, then "listening".
   log.hold();
   try {

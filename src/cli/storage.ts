@@ -6,6 +6,7 @@ import { checkWritable } from '../store/writable.js';
 import type { Log } from '../vault/log.js';
 import { ConfigError } from './configError.js';
 import { createVault, type Vault } from '../vault/index.js';
+import type { OidcOptions } from '../vault/oidcClient.js';
 
 /** The flags every command that touches storage takes (SPEC section 4). */
 export interface StorageFlags {
@@ -97,8 +98,11 @@ export async function openMigratedStore(flags: StorageFlags, createIfMissing: bo
 }
 
 /** Opens the store (migrating it) and the vault over it. */
-export async function openVault(flags: StorageFlags, options: { createIfMissing: boolean; log: Log; requireWrites?: boolean }): Promise<{ vault: Vault; store: Store; description: string }> {
+export async function openVault(
+  flags: StorageFlags,
+  options: { createIfMissing: boolean; log: Log; requireWrites?: boolean; sso?: OidcOptions },
+): Promise<{ vault: Vault; store: Store; description: string }> {
   const { store, masterKey, description } = await openMigratedStore(flags, options.createIfMissing, options.requireWrites);
-  return { vault: createVault({ store, masterKey, log: options.log }), store, description };
+  return { vault: createVault({ store, masterKey, log: options.log, ...(options.sso ? { sso: options.sso } : {}) }), store, description };
 }
 

@@ -46,6 +46,9 @@ export const dataKeyAad = (accountId: string, dataKeyId: string): string => `age
 export const secretVersionAad = (accountId: string, secretId: string, version: number): string =>
   `agent-secrets/secret-version/v1/${accountId}/${secretId}/${version}`;
 
+/** An account's SSO client secret: bound to the account and to that purpose, so no other sealed bytes pass for it. */
+export const ssoClientSecretAad = (accountId: string): string => `agent-secrets/sso-client-secret/v1/${accountId}`;
+
 export interface WrappedDataKey {
   id: string;
   accountId: string;

@@ -31,6 +31,9 @@ export const AUDIT_ACTIONS = [
   'master_key.retire',
   'vault.backup',
   'vault.restore',
+  'sso.configure',
+  'sso.remove',
+  'sso.sign_in',
 ] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 

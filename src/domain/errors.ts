@@ -16,6 +16,8 @@ export type ErrorCode =
   | 'csrf_failed'
   | 'admin_required'
   | 'password_change_required'
+  | 'password_sign_in_disabled'
+  | 'sso_sign_in_required'
   | 'vault_not_enabled'
   | 'forbidden'
   | 'not_found'

@@ -40,7 +40,7 @@ export const secretValueSchema = z
     anyOf: [{ type: 'string' }, { type: 'object', additionalProperties: { type: 'string' } }],
   });
 
-interface ValueProblem {
+export interface ValueProblem {
   path: string[];
   message: string;
 }
@@ -95,4 +95,83 @@ export function decodeSecretValue(plaintext: Buffer): SecretValue {
     // JSON.parse's own message quotes the text it choked on, which here is a value.
     throw new Error('a decrypted secret value is not in the expected form');
   }
+}
+
+/**
+ * A partial edit of a key/value secret (PATCH `valueKeys`): each key maps to its new string, or to
+ * `null` to remove it; keys not listed keep their values. The shape is checked here, the result (which
+ * needs the stored value) by applyValueKeys.
+ */
+export type ValueKeyChanges = Record<string, string | null>;
+
+export const valueKeysSchema = z
+  .unknown()
+  .superRefine((input, ctx) => {
+    for (const problem of valueKeyChangeProblems(input)) ctx.addIssue({ code: 'custom', path: problem.path, message: problem.message });
+  })
+  .transform((input) => input as ValueKeyChanges)
+  .meta({
+    description:
+      'Change some keys of a key/value secret and keep the others: each listed key gets the new string (added if new), a key set to null is removed. ' +
+      'Not with "value" (which replaces the whole value). The result must still be a valid key/value value (1–100 keys, 64 KiB in all); ' +
+      'makes one new version, like a value set. Refused on a single-value secret.',
+    type: 'object',
+    additionalProperties: { anyOf: [{ type: 'string' }, { type: 'null' }] },
+    minProperties: 1,
+  });
+
+function valueKeyChangeProblems(input: unknown): ValueProblem[] {
+  if (typeof input !== 'object' || input === null || Array.isArray(input)) {
+    return [{ path: [], message: 'must be an object of key names to new strings (or null to remove a key)' }];
+  }
+  const entries = Object.entries(input as Record<string, unknown>);
+  if (entries.length < 1 || entries.length > MAX_KV_KEYS) return [{ path: [], message: `must list 1–${MAX_KV_KEYS} keys (lists ${entries.length})` }];
+  const problems: ValueProblem[] = [];
+  // Two new values for keys equal ignoring case are one key twice; a removal beside a new value is a
+  // rename of its case ({"token": null, "Token": "…"}).
+  const seen = new Set<string>();
+  for (const [key, value] of entries) {
+    if (!SECRET_NAME_PATTERN.test(key)) problems.push({ path: [key], message: `key must be ${SECRET_NAME_RULE}` });
+    else if (value !== null && seen.has(nameKey(key))) problems.push({ path: [key], message: 'keys must be unique ignoring case' });
+    if (value === null) continue;
+    seen.add(nameKey(key));
+    if (typeof value !== 'string') problems.push({ path: [key], message: 'must be a string (the new value) or null (remove the key)' });
+    else if (value.length === 0) problems.push({ path: [key], message: 'must not be empty (use null to remove the key)' });
+  }
+  return problems;
+}
+
+/**
+ * The value a partial edit leaves: the current keys in their order, changed ones in place, new ones
+ * at the end, removed ones gone. Refuses (naming `valueKeys` or `valueKeys.KEY`) an edit of a
+ * single-value secret, the removal of a key that is not there, a new key that differs only in case
+ * from a kept one (a lookalike, not a second key), and a result that breaks S1's rules.
+ */
+export function applyValueKeys(current: SecretValue, changes: ValueKeyChanges): { value: Record<string, string>; changed: string[]; removed: string[] } | ValueProblem {
+  if (typeof current === 'string') {
+    return { path: [], message: 'this secret holds a single value, not key/value pairs: set "value" instead' };
+  }
+  // A Map, not an object: a key named "__proto__" is a key like any other (assigning it on an object
+  // would set the prototype and drop the key without a word).
+  const next = new Map(Object.entries(current));
+  const changed: string[] = [];
+  const removed: string[] = [];
+  for (const [key, value] of Object.entries(changes)) {
+    if (value !== null) continue;
+    if (!next.delete(key)) return { path: [key], message: `is not a key of this secret (keys: ${Object.keys(current).join(', ')})` };
+    removed.push(key);
+  }
+  for (const [key, value] of Object.entries(changes)) {
+    if (value === null) continue;
+    const lookalike = [...next.keys()].find((kept) => kept !== key && nameKey(kept) === nameKey(key));
+    if (lookalike !== undefined) return { path: [key], message: `differs only in case from the key "${lookalike}": use its exact name, or remove it with null` };
+    next.set(key, value);
+    changed.push(key);
+  }
+  if (next.size < 1) return { path: [], message: 'would remove every key: a key/value secret keeps at least 1 (replace the whole "value" instead)' };
+  if (next.size > MAX_KV_KEYS) return { path: [], message: `would leave ${next.size} keys: a key/value secret holds at most ${MAX_KV_KEYS}` };
+  const value = Object.fromEntries(next);
+  const problem = valueProblems(value)[0];
+  if (problem) return problem;
+  return { value, changed, removed };
 }

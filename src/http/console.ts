@@ -31,7 +31,9 @@ export const CONSOLE_CSP = [
 /** Serves the built console at / (and its client-side routes), when it has been built. */
 export async function registerConsole(app: FastifyInstance): Promise<void> {
   if (!existsSync(join(CONSOLE_DIR, 'index.html'))) {
-    app.get('/', async (_request, reply) =>
+    // Hidden like the built console's routes: the OpenAPI document (and the types generated from it)
+    // must not depend on whether the console was built.
+    app.get('/', { schema: { hide: true } }, async (_request, reply) =>
       reply.type('text/plain').send('The console is not built: run "npm run build" (the API is up at /api/v1).\n'),
     );
     return;
@@ -45,7 +47,7 @@ export async function registerConsole(app: FastifyInstance): Promise<void> {
     },
   });
   // Client-side routes (/secrets/stripe_api_key) load the same page.
-  for (const path of ['/secrets', '/secrets/*', '/agents', '/agents/*', '/users', '/login']) {
+  for (const path of ['/secrets', '/secrets/*', '/agents', '/agents/*', '/users', '/settings', '/login', '/account/*']) {
     app.get(path, { schema: { hide: true } }, async (_request, reply) => reply.header('content-security-policy', CONSOLE_CSP).sendFile('index.html'));
   }
 }

@@ -15,6 +15,8 @@ export const STATUS_OF: Record<ErrorCode, number> = {
   csrf_failed: 403,
   admin_required: 403,
   password_change_required: 403,
+  password_sign_in_disabled: 403,
+  sso_sign_in_required: 403,
   vault_not_enabled: 403,
   forbidden: 403,
   not_found: 404,

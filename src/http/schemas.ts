@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { AGENT_NAME_PATTERN, AGENT_NAME_RULE, EMAIL_PATTERN, EMAIL_RULE, NO_CONTROL_CHARACTERS, PASSWORD_MAX, PASSWORD_MIN } from '../domain/names.js';
 import { ENVIRONMENTS, PROMOTE_TARGETS, environmentSchema, promoteTargetSchema } from '../domain/environments.js';
 import { ROLES } from '../domain/roles.js';
-import { descriptionSchema, secretNameSchema, secretValueSchema } from '../domain/secrets.js';
+import { descriptionSchema, secretNameSchema, secretValueSchema, valueKeysSchema } from '../domain/secrets.js';
 
 /** Request and response shapes: they validate requests, shape answers and write the OpenAPI document. */
 
@@ -62,8 +62,9 @@ export const createSecretBody = z.strictObject(
 export const updateSecretBody = z.strictObject(
   {
     description: descriptionSchema.optional(),
-    value: secretValueSchema.optional(),
-    environment: environmentSchema.optional().describe('Set "value" as this environment\'s override (without it: the default value)'),
+    value: secretValueSchema.optional().describe('The whole new value (a new version): replaces every key of a key/value secret'),
+    valueKeys: valueKeysSchema.optional(),
+    environment: environmentSchema.optional().describe('Set "value" or "valueKeys" as this environment\'s own value, its override (without it: the default value)'),
   },
   { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : 'must be a JSON object') },
 );
@@ -102,7 +103,7 @@ export const secretSummarySchema = z.object({
   createdBy: z.string(),
   updatedAt: z.string(),
   updatedBy: z.string(),
-  lastReadAt: z.string().nullable(),
+  lastReadAt: z.string().nullable().describe('When any agent last read this secret (null: never); kept across revokes and re-grants'),
   overrides: z.array(overrideSchema).describe('The environments with a value of their own (SPEC S22)'),
 });
 
@@ -141,7 +142,7 @@ export const accessSchema = z.object({
       granted: z.boolean(),
       grantedAt: z.string().nullable(),
       grantedBy: z.string().nullable(),
-      lastReadAt: z.string().nullable(),
+      lastReadAt: z.string().nullable().describe('When this agent last read the secret under its current grant (null: not since it was granted, or no grant); a revoke ends the grant, so a re-grant starts again at null'),
       lastReads: z.array(z.object({ environment: environmentEnum, version: z.number(), at: z.string() })).describe('Per environment: when the agent last read the secret there, and which version'),
     }),
   ),

@@ -14,6 +14,7 @@ import { peopleRoutes } from './routes/people.js';
 import { runtimeRoutes } from './routes/runtime.js';
 import { secretRoutes } from './routes/secrets.js';
 import { sessionRoutes } from './routes/session.js';
+import { ssoSettingsRoutes, ssoSignInRoutes } from './routes/sso.js';
 
 export interface ServerOptions {
   vault: Vault;
@@ -23,6 +24,8 @@ export interface ServerOptions {
   limits?: Partial<RateLimits>;
   /** Tests shorten these to see them hold; the service runs with DEFAULT_CONNECTION_LIMITS (src/http/connections.ts). */
   connections?: Partial<ConnectionLimits>;
+  /** The service's public URL, for the SSO redirect URI (`serve --public-url`); else each request's own. */
+  publicUrl?: string;
 }
 
 // 64 KiB of value can take six times that as JSON escapes; anything larger is refused with 413.
@@ -90,12 +93,14 @@ export async function buildServer(options: ServerOptions) {
   const limits = { ...DEFAULT_RATE_LIMITS, ...options.limits };
   await app.register(runtimeRoutes(vault, limits));
   await app.register(sessionRoutes(vault, { secureCookies: options.secureCookies ?? false, limits }));
+  await app.register(ssoSignInRoutes(vault, { secureCookies: options.secureCookies ?? false, limits, publicUrl: options.publicUrl }));
   // Everything else under /api/v1 needs a signed-in caller; the hook is scoped to this plugin.
   await app.register(async (scope) => {
     // onRequest: who is calling is settled before the body is even read, so strangers get 401, not 400.
     scope.addHook('onRequest', authenticateUser(vault));
     await scope.register(secretRoutes(vault));
     await scope.register(peopleRoutes(vault));
+    await scope.register(ssoSettingsRoutes(vault, { publicUrl: options.publicUrl }));
   });
   await app.register(registerConsole);
   return app;

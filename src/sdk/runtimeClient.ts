@@ -1,5 +1,4 @@
-import type { Environment, ValueSource } from '../domain/environments.js';
-import type { SecretKind, SecretValue } from '../domain/secrets.js';
+import type { RuntimeSecret, RuntimeSecretList } from '../contract/api.js';
 import { MissingAccess, SecretNotFound, SecretsError, VaultUnreachable } from './errors.js';
 
 /**
@@ -11,30 +10,10 @@ import { MissingAccess, SecretNotFound, SecretsError, VaultUnreachable } from '.
 
 export const DEFAULT_URL = 'http://127.0.0.1:8787';
 
-export interface SecretRead {
-  name: string;
-  kind: SecretKind;
-  version: number;
-  value: SecretValue;
-  /** The key's environment, and whether the value is that environment's override or the default (SPEC S22). */
-  environment: Environment;
-  source: ValueSource;
-}
-
-export interface ReadableSecret {
-  name: string;
-  kind: SecretKind;
-  keys: string[];
-  description: string;
-}
-
-export interface ReadableSecrets {
-  agent: string;
-  account: string;
-  /** The agent key's environment (SPEC S21): what conv.env says. */
-  environment: Environment;
-  secrets: ReadableSecret[];
-}
+/** The run-time API's answers, read off the types generated from the OpenAPI document (src/contract). */
+export type SecretRead = RuntimeSecret;
+export type ReadableSecrets = RuntimeSecretList;
+export type ReadableSecret = RuntimeSecretList['secrets'][number];
 
 export interface RuntimeClientOptions {
   agentKey: string;

@@ -125,6 +125,23 @@ const SPEC: { [T in keyof Database]: TableSpec<Database[T]> | Skipped } = {
   audit_heads: { key: ['account_id'], columns: { account_id: 'plain', seq: 'plain', hash: 'plain' } },
   audit_keys: { key: ['account_id'], columns: { account_id: 'plain', data_key_id: 'plain', sealed_key: 'bytes', created_at: 'plain' } },
   read_revision: { skip: 'a marker the database rewrites with every change, restored rows included', alwaysPresent: true },
+  sso_configs: {
+    key: ['account_id'],
+    columns: {
+      account_id: 'plain',
+      issuer: 'plain',
+      client_id: 'plain',
+      data_key_id: 'plain',
+      sealed_client_secret: 'bytes',
+      jit_role: 'plain',
+      password_sign_in: 'plain',
+      revision: 'plain',
+      updated_at: 'plain',
+      updated_by: 'plain',
+    },
+  },
+  sso_domains: { key: ['domain'], columns: { domain: 'plain', account_id: 'plain' } },
+  sso_flows: { skip: 'sign-ins under way last minutes; a restored store asks to sign in again' },
 };
 
 /** Backed-up tables in an order that satisfies their foreign keys on restore. */
@@ -143,6 +160,8 @@ const ORDER = [
   'read_stamps',
   'audit_events',
   'audit_heads',
+  'sso_configs',
+  'sso_domains',
 ] as const satisfies ReadonlyArray<keyof Database>;
 
 export const BACKUP_TABLES: ReadonlyArray<readonly [name: string, table: BackupTable]> = ORDER.map((name) => {

@@ -163,3 +163,9 @@ export function isStorageUnavailable(error: unknown): boolean {
   // node-postgres reports a dropped connection or a pool time-out without a code.
   return /Connection terminated|timeout exceeded when trying to connect|Client has encountered a connection error/.test(error.message);
 }
+
+/** Whether an error is a write refused by a primary key or unique constraint (two writers raced for one key). */
+export function isUniqueViolation(error: unknown): boolean {
+  const code = (error as { code?: unknown } | null)?.code;
+  return code === '23505' || code === 'SQLITE_CONSTRAINT_PRIMARYKEY' || code === 'SQLITE_CONSTRAINT_UNIQUE';
+}

@@ -261,6 +261,52 @@ export function migrationProvider(dialect: DialectName): MigrationProvider {
         await db.schema.createIndex('read_stamps_agent').on('read_stamps').column('agent_id').execute();
       },
     },
+    '0008_sso': {
+      // SPEC S29. One OpenID Connect configuration per account; its client secret is sealed under the
+      // account's data key (src/vault/sealing.ts), bound to the account. `revision` is replaced whenever
+      // the issuer, client id or client secret change: a console session records the revision it was
+      // opened through, which is how the lock-out guard knows that an admin has just signed in with
+      // this very configuration. Email domains are rows of their own, unique across accounts, so an
+      // email's domain names at most one account. A sign-in in progress is a row of sso_flows, found by
+      // the hash of the browser's flow cookie and used once.
+      async up(db: Kysely<unknown>) {
+        await db.schema
+          .createTable('sso_configs')
+          .addColumn('account_id', 'text', (c) => c.primaryKey().references('accounts.id'))
+          .addColumn('issuer', 'text', (c) => c.notNull())
+          .addColumn('client_id', 'text', (c) => c.notNull())
+          .addColumn('data_key_id', 'text', (c) => c.notNull().references('data_keys.id'))
+          .addColumn('sealed_client_secret', bytes, (c) => c.notNull())
+          .addColumn('jit_role', 'text')
+          .addColumn('password_sign_in', 'integer', (c) => c.notNull())
+          .addColumn('revision', 'text', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .addColumn('updated_by', 'text', (c) => c.notNull())
+          .execute();
+        await db.schema
+          .createTable('sso_domains')
+          .addColumn('domain', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull().references('sso_configs.account_id').onDelete('cascade'))
+          .execute();
+        await db.schema.createIndex('sso_domains_account').on('sso_domains').column('account_id').execute();
+        await db.schema
+          .createTable('sso_flows')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('account_id', 'text', (c) => c.notNull().references('accounts.id').onDelete('cascade'))
+          .addColumn('revision', 'text', (c) => c.notNull())
+          .addColumn('state', 'text', (c) => c.notNull())
+          .addColumn('nonce', 'text', (c) => c.notNull())
+          .addColumn('code_verifier', 'text', (c) => c.notNull())
+          .addColumn('redirect_uri', 'text', (c) => c.notNull())
+          .addColumn('return_to', 'text', (c) => c.notNull())
+          .addColumn('created_at', 'text', (c) => c.notNull())
+          .addColumn('expires_at', 'text', (c) => c.notNull())
+          .addColumn('used_at', 'text')
+          .execute();
+        await db.schema.createIndex('sso_flows_expires').on('sso_flows').column('expires_at').execute();
+        await db.schema.alterTable('sessions').addColumn('sso_revision', 'text').execute();
+      },
+    },
   };
   // Kysely runs migrations in name order; the explicit sort keeps that true if names are added out of order.
   return { getMigrations: async () => Object.fromEntries(Object.entries(migrations).sort(([a], [b]) => a.localeCompare(b))) };

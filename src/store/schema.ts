@@ -19,6 +19,9 @@ export interface Database {
   read_revision: ReadRevisionTable;
   secret_overrides: SecretOverridesTable;
   read_stamps: ReadStampsTable;
+  sso_configs: SsoConfigsTable;
+  sso_domains: SsoDomainsTable;
+  sso_flows: SsoFlowsTable;
 }
 
 export interface AccountsTable {
@@ -53,6 +56,8 @@ export interface SessionsTable {
   expires_at: string;
   /** 1 for a session opened with a one-time password: it may only change the password. */
   password_change_only: number;
+  /** For a session opened by single sign-on: the SSO configuration revision it went through (migration 0008). */
+  sso_revision: string | null;
 }
 
 export interface PersonalTokensTable {
@@ -191,6 +196,25 @@ export interface SecretOverridesTable {
   updated_by: string;
 }
 
+/** An account's OpenID Connect configuration (SPEC S29). */
+export interface SsoConfigsTable {
+  account_id: string;
+  /** The issuer identifier, an https URL (http only where the operator allows it). */
+  issuer: string;
+  client_id: string;
+  /** The data key the client secret is sealed with. */
+  data_key_id: string;
+  sealed_client_secret: Buffer;
+  /** The role of users a sign-in creates; null: only existing users may sign in. */
+  jit_role: string | null;
+  /** 1 while the account's users may still sign in with a password. */
+  password_sign_in: number;
+  /** Replaced whenever issuer, client id or client secret change (see migration 0008). */
+  revision: string;
+  updated_at: string;
+  updated_by: string;
+}
+
 /** The last read per secret, agent and environment, and the version it answered (SPEC S24). */
 export interface ReadStampsTable {
   secret_id: string;
@@ -198,4 +222,26 @@ export interface ReadStampsTable {
   environment: string;
   version: number;
   last_read_at: string;
+}
+
+/** An email domain whose people sign in through one account's SSO; a domain names one account. */
+export interface SsoDomainsTable {
+  domain: string;
+  account_id: string;
+}
+
+/** A sign-in through SSO under way: what the callback must check, found by its browser cookie's hash. */
+export interface SsoFlowsTable {
+  id: string;
+  account_id: string;
+  revision: string;
+  state: string;
+  nonce: string;
+  code_verifier: string;
+  redirect_uri: string;
+  return_to: string;
+  created_at: string;
+  expires_at: string;
+  /** Set by the first callback that uses the flow: a second one is a replay. */
+  used_at: string | null;
 }

@@ -13,9 +13,10 @@ export interface UserCaller {
   /**
    * The console session behind the call, if it came through one. A session opened with a one-time
    * password may only change the password (SPEC S19); a personal access token is a credential of its
-   * own and is never limited that way.
+   * own and is never limited that way. `ssoRevision` is set for a session opened by single sign-on:
+   * the revision of the account's SSO configuration it went through (SPEC S29's lock-out guard).
    */
-  session: { id: string; passwordChangeOnly: boolean } | null;
+  session: { id: string; passwordChangeOnly: boolean; ssoRevision: string | null } | null;
 }
 
 /** How an audit event names who acted. */

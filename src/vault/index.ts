@@ -8,20 +8,24 @@ import { agentsService } from './agents.js';
 import { AuditTrail, type AuditTrailOptions } from './audit.js';
 import { auditQueries } from './auditQueries.js';
 import type { Log } from './log.js';
+import { oidcClient, type OidcOptions } from './oidcClient.js';
 import { passwordsService } from './passwords.js';
 import { peopleService } from './people.js';
 import { runtimeService } from './runtime.js';
 import { sealingService } from './sealing.js';
 import { environmentsService } from './environments.js';
 import { secretsService } from './secrets.js';
+import { ssoSettingsService } from './ssoSettings.js';
+import { ssoSignInService } from './ssoSignIn.js';
 
 /** Wires the use cases by hand, each given exactly what it uses. */
-export function createVault(deps: { store: Store; masterKey: MasterKey; log: Log; benchmark?: AuditTrailOptions }) {
+export function createVault(deps: { store: Store; masterKey: MasterKey; log: Log; benchmark?: AuditTrailOptions; sso?: OidcOptions }) {
   const { store, log } = deps;
   const keyring = new Keyring(deps.masterKey);
   const sealing = sealingService(keyring);
   const audit = new AuditTrail({ store, log, sealing }, deps.benchmark);
   const secrets = secretsService({ store, audit, sealing });
+  const oidc = oidcClient(deps.sso ?? {});
   return {
     store,
     audit,
@@ -33,6 +37,8 @@ export function createVault(deps: { store: Store; masterKey: MasterKey; log: Log
     environments: environmentsService({ store, audit, sealing, secrets }),
     runtime: runtimeService({ store, sealing, audit }),
     auditLog: auditQueries({ store, audit }),
+    ssoSettings: ssoSettingsService({ store, audit, sealing, oidc }),
+    ssoSignIn: ssoSignInService({ store, audit, sealing, oidc }),
     async close(): Promise<void> {
       await audit.flush();
       await store.close();

@@ -62,6 +62,47 @@ export async function insertToken(tx: Tx, userId: string, name: string) {
   return { id, token: credential.token };
 }
 
+export interface OpenedSession {
+  sessionId: string;
+  sessionToken: string;
+  csrfToken: string;
+}
+
+/** A console session for the user, in `tx`: the cookie's token and the CSRF token writes must echo. */
+export async function openSession(tx: Tx, userId: string, kind: { passwordChangeOnly: boolean; ssoRevision: string | null }): Promise<OpenedSession> {
+  const credential = issueCredential('ass');
+  const csrfToken = randomBytes(32).toString('base64url');
+  const sessionId = `ses_${credential.id}`;
+  const now = new Date();
+  await tx
+    .insertInto('sessions')
+    .values({
+      id: sessionId,
+      user_id: userId,
+      token_hash: credential.hash,
+      csrf_token: csrfToken,
+      created_at: now.toISOString(),
+      expires_at: new Date(now.getTime() + SESSION_HOURS * 3600_000).toISOString(),
+      password_change_only: kind.passwordChangeOnly ? 1 : 0,
+      sso_revision: kind.ssoRevision,
+    })
+    .execute();
+  return { sessionId, sessionToken: credential.token, csrfToken };
+}
+
+/** True when the account's SSO settings have turned password sign-in off (SPEC S29). */
+export async function passwordSignInOff(db: Db | Tx, accountId: string): Promise<boolean> {
+  const row = await db.selectFrom('sso_configs').select('password_sign_in').where('account_id', '=', accountId).executeTakeFirst();
+  return row !== undefined && row.password_sign_in === 0;
+}
+
+export const passwordSignInDisabled = (): VaultError =>
+  new VaultError(
+    'password_sign_in_disabled',
+    'Password sign-in is turned off for this account: use “Sign in with SSO”. If your identity provider fails, an operator can give you a one-time password (agent-secrets users reset-password EMAIL).',
+    'password',
+  );
+
 export function peopleService(deps: { store: Store; audit: AuditTrail }) {
   const { store, audit } = deps;
   // A hash to verify against when the email is unknown, so both cases take the same time.
@@ -71,11 +112,14 @@ export function peopleService(deps: { store: Store; audit: AuditTrail }) {
    * Email + password → a console session (cookie token and CSRF token). A one-time password (SPEC S19)
    * signs in once, before it expires, into a session that may only change the password; the sign-in
    * uses it up in the same transaction that opens the session, so two sign-ins with it cannot both win.
+   * An account whose SSO settings turned password sign-in off refuses chosen passwords; a one-time
+   * password (an operator's `users reset-password`, an admin's reset) still signs in once: the way back
+   * in when the identity provider fails (SPEC S29).
    */
   async function login(email: string, password: string) {
     const user = await store.db
       .selectFrom('users')
-      .select(['id', 'password_hash', 'password_one_time', 'password_expires_at'])
+      .select(['id', 'account_id', 'password_hash', 'password_one_time', 'password_expires_at'])
       .where('email', '=', email.toLowerCase())
       .executeTakeFirst();
     const ok = await passwordMatches(user?.password_hash ?? (await decoyHash), password);
@@ -87,10 +131,7 @@ export function peopleService(deps: { store: Store; audit: AuditTrail }) {
       'This one-time password has been used or has expired. Ask an admin to reset your password (an operator can run: agent-secrets users reset-password EMAIL).',
       'password',
     );
-    const credential = issueCredential('ass');
-    const csrfToken = randomBytes(32).toString('base64url');
-    const sessionId = `ses_${credential.id}`;
-    await store.db.transaction().execute(async (tx) => {
+    const opened = await store.db.transaction().execute(async (tx) => {
       const now = new Date();
       if (oneTime) {
         const used = await tx
@@ -102,23 +143,15 @@ export function peopleService(deps: { store: Store; audit: AuditTrail }) {
           .where('password_expires_at', '>', now.toISOString())
           .executeTakeFirst();
         if (Number(used.numUpdatedRows) !== 1) throw spent;
+      } else if (await passwordSignInOff(tx, user.account_id)) {
+        // Checked only once the password matched: nobody else learns how this account signs in.
+        throw passwordSignInDisabled();
       }
-      await tx
-        .insertInto('sessions')
-        .values({
-          id: sessionId,
-          user_id: user.id,
-          token_hash: credential.hash,
-          csrf_token: csrfToken,
-          created_at: now.toISOString(),
-          expires_at: new Date(now.getTime() + SESSION_HOURS * 3600_000).toISOString(),
-          password_change_only: oneTime ? 1 : 0,
-        })
-        .execute();
+      return openSession(tx, user.id, { passwordChangeOnly: oneTime, ssoRevision: null });
     });
-    const caller = await loadCaller(store.db, user.id, 'session', { id: sessionId, passwordChangeOnly: oneTime });
+    const caller = await loadCaller(store.db, user.id, 'session', { id: opened.sessionId, passwordChangeOnly: oneTime, ssoRevision: null });
     if (!caller) throw unauthenticated();
-    return { sessionToken: credential.token, csrfToken, caller };
+    return { sessionToken: opened.sessionToken, csrfToken: opened.csrfToken, caller };
   }
 
   async function logout(sessionToken: string): Promise<void> {
@@ -141,11 +174,11 @@ export function peopleService(deps: { store: Store; audit: AuditTrail }) {
     if (id === undefined) throw unauthenticated('Your session has ended; sign in again.');
     const row = await store.db
       .selectFrom('sessions')
-      .select(['user_id', 'token_hash', 'csrf_token', 'expires_at', 'password_change_only'])
+      .select(['user_id', 'token_hash', 'csrf_token', 'expires_at', 'password_change_only', 'sso_revision'])
       .where('id', '=', `ses_${id}`)
       .executeTakeFirst();
     if (!row || row.expires_at <= nowIso() || !credentialMatches(sessionToken, row.token_hash)) throw unauthenticated('Your session has ended; sign in again.');
-    const caller = await loadCaller(store.db, row.user_id, 'session', { id: `ses_${id}`, passwordChangeOnly: row.password_change_only === 1 });
+    const caller = await loadCaller(store.db, row.user_id, 'session', { id: `ses_${id}`, passwordChangeOnly: row.password_change_only === 1, ssoRevision: row.sso_revision });
     if (!caller) throw unauthenticated('Your session has ended; sign in again.');
     return { caller, csrfToken: row.csrf_token };
   }

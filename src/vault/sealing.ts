@@ -1,6 +1,6 @@
 import type { KeyObject } from 'node:crypto';
 import { openAuditKey, sealAuditKey } from '../crypto/auditSigning.js';
-import { IntegrityError, open, seal, secretVersionAad, type Keyring, type WrappedDataKey } from '../crypto/keyring.js';
+import { IntegrityError, open, seal, secretVersionAad, ssoClientSecretAad, type Keyring, type WrappedDataKey } from '../crypto/keyring.js';
 import { decodeSecretValue, encodeSecretValue, type SecretValue } from '../domain/secrets.js';
 import type { Db, Tx } from '../store/database.js';
 import { loadDataKey } from '../store/runtime.js';
@@ -41,6 +41,17 @@ export function sealingService(keyring: Keyring) {
     return openAuditKey(await dataKey(db, row.data_key_id), row.account_id, row.sealed_key);
   }
 
+  /** An account's SSO client secret, sealed like a secret value under its current data key (SPEC S29). */
+  async function sealSsoClientSecret(tx: Tx, accountId: string, clientSecret: string): Promise<{ data_key_id: string; sealed_client_secret: Buffer }> {
+    const { id, key } = await currentDataKey(tx, accountId);
+    return { data_key_id: id, sealed_client_secret: seal(key, Buffer.from(clientSecret, 'utf8'), ssoClientSecretAad(accountId)) };
+  }
+
+  async function openSsoClientSecret(db: Db | Tx, row: { account_id: string; data_key_id: string; sealed_client_secret: Buffer }): Promise<string> {
+    const key = await dataKey(db, row.data_key_id);
+    return open(key, row.sealed_client_secret, ssoClientSecretAad(row.account_id), 'the SSO client secret').toString('utf8');
+  }
+
   async function openVersion(db: Db | Tx, accountId: string, secretId: string, version: { version: number; data_key_id: string; ciphertext: Buffer }) {
     const key = await dataKey(db, version.data_key_id);
     return decodeSecretValue(open(key, version.ciphertext, secretVersionAad(accountId, secretId, version.version), `secret version ${version.version}`));
@@ -73,7 +84,7 @@ export function sealingService(keyring: Keyring) {
     return id;
   }
 
-  return { sealVersion, openVersion, openVersionIfIntact, rotateDataKey, sealAccountAuditKey, openAccountAuditKey };
+  return { sealVersion, openVersion, openVersionIfIntact, rotateDataKey, sealAccountAuditKey, openAccountAuditKey, sealSsoClientSecret, openSsoClientSecret };
 }
 
 export type SealingService = ReturnType<typeof sealingService>;

@@ -1,6 +1,6 @@
 import { VaultError, invalidInput, notFound, secretUnreadable } from '../domain/errors.js';
 import { ENVIRONMENTS, isEnvironment, resolveVersion, type Environment, type ValueSource } from '../domain/environments.js';
-import { kindOf, keyNamesOf, type SecretKind, type SecretValue } from '../domain/secrets.js';
+import { applyValueKeys, kindOf, keyNamesOf, type SecretKind, type SecretValue, type ValueKeyChanges } from '../domain/secrets.js';
 import type { Store, Tx } from '../store/database.js';
 import { accessListRows, countSecrets, findSecretByName, insertGrants, listSecretRows, overridesOf, readStampsOf } from '../store/secrets.js';
 import type { SecretOverridesTable, SecretsTable } from '../store/schema.js';
@@ -50,6 +50,15 @@ export interface EnvironmentRead {
   environment: Environment;
   version: number;
   at: string;
+}
+
+/** A PATCH of a secret: each field optional; `value` and `valueKeys` exclude each other. */
+export interface SecretUpdate {
+  description?: string | undefined;
+  value?: SecretValue | undefined;
+  valueKeys?: ValueKeyChanges | undefined;
+  /** Whose value `value` or `valueKeys` sets: this environment's override; without it, the default (SPEC S22). */
+  environment?: Environment | undefined;
 }
 
 export interface AccessEntry {
@@ -194,40 +203,71 @@ export function secretsService(deps: { store: Store; audit: AuditTrail; sealing:
   }
 
   /**
+   * The value a PATCH sets, if it sets one: the whole `value`, or the value it changes (`environment`'s
+   * own value if it has one, else the default: what its keys read now) with `valueKeys` applied. Runs
+   * under the account's audit chain lock (audit.change takes it first), so two admins' partial edits of
+   * one secret run one after the other and the second applies its keys to the value the first
+   * committed: both survive.
+   */
+  async function valueToSet(tx: Tx, accountId: string, secret: SecretsTable, input: SecretUpdate): Promise<{ value: SecretValue; detail: Record<string, unknown> } | { refused: VaultError } | undefined> {
+    if (input.value !== undefined) return { value: input.value, detail: { kind: kindOf(input.value), keys: keyNamesOf(input.value) } };
+    if (input.valueKeys === undefined) return undefined;
+    const override = input.environment === undefined ? undefined : ((await overridesOf(tx, [secret.id])).get(secret.id) ?? []).find((o) => o.environment === input.environment);
+    const base = override?.version ?? secret.current_version;
+    const row = await tx.selectFrom('secret_versions').selectAll().where('secret_id', '=', secret.id).where('version', '=', base).executeTakeFirstOrThrow();
+    if (row.kind !== 'kv') throw invalidInput('valueKeys', 'valueKeys: this secret holds a single value, not key/value pairs: set "value" instead');
+    const current = await sealing.openVersionIfIntact(tx, accountId, secret.id, row);
+    if (current === undefined) return { refused: secretUnreadable(secret.name, base) };
+    const applied = applyValueKeys(current, input.valueKeys);
+    if ('message' in applied) {
+      const field = ['valueKeys', ...applied.path].join('.');
+      throw invalidInput(field, `${field}: ${applied.message}`);
+    }
+    return { value: applied.value, detail: { kind: 'kv', keys: keyNamesOf(applied.value), changedKeys: applied.changed, removedKeys: applied.removed } };
+  }
+
+  /**
    * SPEC S4, S22: a new description and/or a new value: a new version, current at once for every agent
    * that reads it. With `environment`, the value is that environment's override (made, or moved to the
-   * new version); without, the default's. The value is worked out first and written once, so whatever
-   * else says what the value is (a partial edit of some keys) combines with `environment` the same way.
+   * new version); without, the default's. The value is worked out first (valueToSet) and written once,
+   * so `environment` combines with `value` and `valueKeys` alike.
    */
-  async function updateSecret(
-    caller: UserCaller,
-    name: string,
-    input: { description?: string | undefined; value?: SecretValue | undefined; environment?: Environment | undefined },
-  ) {
+  async function updateSecret(caller: UserCaller, name: string, input: SecretUpdate) {
     requireSecretAdmin(caller);
-    if (input.environment !== undefined && input.value === undefined) {
-      throw invalidInput('environment', '"environment" says whose value "value" sets: give "value" with it');
+    if (input.value !== undefined && input.valueKeys !== undefined) {
+      throw invalidInput('valueKeys', 'valueKeys: give either "value" (replaces the whole value) or "valueKeys" (changes some keys), not both');
     }
-    if (input.description === undefined && input.value === undefined) {
-      throw invalidInput('body', 'give "description", "value" or both');
+    if (input.environment !== undefined && input.value === undefined && input.valueKeys === undefined) {
+      throw invalidInput('environment', '"environment" says whose value "value" or "valueKeys" sets: give one of them with it');
+    }
+    if (input.description === undefined && input.value === undefined && input.valueKeys === undefined) {
+      throw invalidInput('body', 'give "description", "value" or "valueKeys"');
     }
     const actor = actorOf(caller);
-    return audit.change(caller.accountId, async (tx, record) => {
+    const updated = await audit.change(caller.accountId, async (tx, record) => {
       const secret = await requireSecret(tx, caller.accountId, name);
       const ref = { id: secret.id, name: secret.name };
       const at = nowIso();
-      if (input.value !== undefined) {
-        const target = input.environment ?? null;
-        const version = await writeValue(sealing, tx, { accountId: caller.accountId, secretId: secret.id, target, value: input.value, by: actor.name, at });
-        const kind = { kind: kindOf(input.value), keys: keyNamesOf(input.value) };
-        record({ actor, action: 'secret.value_set', outcome: 'success', secret: ref, version, detail: target === null ? kind : { ...kind, environment: target } });
+      const next = await valueToSet(tx, caller.accountId, secret, input);
+      const target = input.environment ?? null;
+      const inEnvironment = target === null ? {} : { environment: target };
+      if (next && 'refused' in next) {
+        // As a reveal: the failed attempt is recorded and committed, and nothing new is made.
+        record({ actor, action: 'secret.value_set', outcome: 'failed', secret: ref, version: secret.current_version, detail: { ...UNREADABLE_DETAIL, ...inEnvironment } });
+        return next;
+      }
+      if (next) {
+        const version = await writeValue(sealing, tx, { accountId: caller.accountId, secretId: secret.id, target, value: next.value, by: actor.name, at });
+        record({ actor, action: 'secret.value_set', outcome: 'success', secret: ref, version, detail: { ...next.detail, ...inEnvironment } });
       }
       if (input.description !== undefined && input.description !== secret.description) {
         await tx.updateTable('secrets').set({ description: input.description, updated_at: at, updated_by: actor.name }).where('id', '=', secret.id).execute();
         record({ actor, action: 'secret.description_set', outcome: 'success', secret: ref });
       }
-      return summaryOf(tx, await requireSecret(tx, caller.accountId, name));
+      return { summary: await summaryOf(tx, await requireSecret(tx, caller.accountId, name)) };
     });
+    if ('refused' in updated) throw updated.refused;
+    return updated.summary;
   }
 
   /** SPEC S5: from this commit on, every read fails with SecretNotFound; the audit trail stays. */

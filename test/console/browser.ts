@@ -21,8 +21,9 @@ export async function screenshot(page: Page, name: string): Promise<void> {
   await page.screenshot({ path: join(SCREENSHOTS, `${name}.png`), fullPage: true });
 }
 
-export async function newContext(browser: Browser, baseURL: string, width = 1280): Promise<BrowserContext> {
-  const context = await browser.newContext({ baseURL, viewport: { width, height: width < 600 ? 844 : 900 } });
+/** `bypassCSP` only for contexts that inject a test tool (axe-core) into the page. */
+export async function newContext(browser: Browser, baseURL: string, width = 1280, options: { bypassCSP?: boolean } = {}): Promise<BrowserContext> {
+  const context = await browser.newContext({ baseURL, viewport: { width, height: width < 600 ? 844 : 900 }, bypassCSP: options.bypassCSP ?? false });
   context.setDefaultTimeout(8_000);
   await context.grantPermissions(['clipboard-read', 'clipboard-write'], { origin: baseURL });
   return context;
@@ -33,7 +34,7 @@ export async function signIn(page: Page, email: string, password: string): Promi
   await page.goto('/');
   await page.getByLabel('Email').fill(email);
   await page.getByLabel('Password').fill(password);
-  await page.getByRole('button', { name: 'Sign in' }).click();
+  await page.getByRole('button', { name: 'Sign in', exact: true }).click();
   await page.getByRole('button', { name: 'Sign out' }).waitFor();
 }
 
@@ -50,6 +51,62 @@ export function watchConsole(page: Page): string[] {
 
 /** True when nothing on the page is wider than the viewport (no sideways scrolling). */
 export async function expectNoSidewaysScroll(page: Page): Promise<void> {
-  const { scroll, client } = await page.evaluate(() => ({ scroll: document.documentElement.scrollWidth, client: document.documentElement.clientWidth }));
-  expect(scroll).toBeLessThanOrEqual(client);
+  const { scroll, client } = await page.evaluate(() => ({ scroll: (document.scrollingElement ?? document.documentElement).scrollWidth, client: window.innerWidth }));
+  expect(scroll, `${page.url()} scrolls sideways`).toBeLessThanOrEqual(client);
+}
+
+/**
+ * Everything a normal visit must not show in the browser's console: errors and warnings, uncaught
+ * exceptions, and every answer of 400 or more (the browser logs each as "Failed to load resource").
+ */
+export function watchEverything(page: Page): string[] {
+  const problems: string[] = [];
+  page.on('console', (message) => {
+    if (message.type() === 'error' || message.type() === 'warning') problems.push(`${message.type()}: ${message.text()}`);
+  });
+  page.on('pageerror', (error) => problems.push(`uncaught: ${error.message}`));
+  page.on('response', (response) => {
+    if (response.status() >= 400) problems.push(`${response.status()} ${response.request().method()} ${new URL(response.url()).pathname}`);
+  });
+  return problems;
+}
+
+const AXE = join(process.cwd(), 'node_modules', 'axe-core', 'axe.min.js');
+
+/** axe-core's violations on the page as it is now (the context needs bypassCSP to inject it). */
+export async function axeViolations(page: Page): Promise<string[]> {
+  await page.addScriptTag({ path: AXE });
+  const violations = await page.evaluate(async () => {
+    const axe = (window as unknown as { axe: { run(context: Document): Promise<{ violations: { id: string; help: string; nodes: { target: unknown[] }[] }[] }> } }).axe;
+    const result = await axe.run(document);
+    return result.violations.map((violation) => `${violation.id} (${violation.help}): ${violation.nodes.map((node) => JSON.stringify(node.target)).join(', ')}`);
+  });
+  return violations;
+}
+
+/**
+ * Where the text of each element matching `selector` wraps onto a new line: for each element, the
+ * characters that begin a line after its first (none when it fits on one line).
+ */
+export async function wrapPoints(page: Page, selector: string): Promise<Array<{ text: string; breaksBefore: string[] }>> {
+  return page.$$eval(selector, (elements) =>
+    elements.map((element) => {
+      const text = element.textContent ?? '';
+      const breaksBefore: string[] = [];
+      const walker = document.createTreeWalker(element, NodeFilter.SHOW_TEXT);
+      let lastTop: number | undefined;
+      for (let node = walker.nextNode(); node !== null; node = walker.nextNode()) {
+        for (let i = 0; i < (node.textContent ?? '').length; i++) {
+          const range = document.createRange();
+          range.setStart(node, i);
+          range.setEnd(node, i + 1);
+          const rect = range.getClientRects()[0];
+          if (rect === undefined) continue;
+          if (lastTop !== undefined && rect.top > lastTop + 2) breaksBefore.push((node.textContent ?? '').slice(i));
+          lastTop = rect.top;
+        }
+      }
+      return { text, breaksBefore };
+    }),
+  );
 }

@@ -42,7 +42,7 @@ describe('console: agents, users, members and narrow screens in a real browser',
 
     await page.goto('/secrets');
     await page.getByRole('heading', { name: 'Secrets are not available to you' }).waitFor();
-    await page.getByText('Only workspace admins can see and manage secrets.').waitFor();
+    await page.getByText(/^Only admins of the account “.+” can see and manage secrets\./).waitFor();
     await page.goto('/secrets/voice_api_token');
     await page.getByRole('heading', { name: 'Secrets are not available to you' }).waitFor();
     expect(await page.content()).not.toContain('voice_api_token</');
@@ -167,7 +167,7 @@ describe('console: agents, users, members and narrow screens in a real browser',
     await page.goto('/');
     await page.getByLabel('Email').fill(person.email);
     await page.getByLabel('Password').fill(person.password);
-    await page.getByRole('button', { name: 'Sign in' }).click();
+    await page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await page.getByText('That email and password do not match an account.').waitFor();
     await signIn(page, person.email, oneTime);
     await page.waitForURL('**/account/password');
@@ -179,7 +179,7 @@ describe('console: agents, users, members and narrow screens in a real browser',
     await again.page.goto('/');
     await again.page.getByLabel('Email').fill(person.email);
     await again.page.getByLabel('Password').fill(oneTime);
-    await again.page.getByRole('button', { name: 'Sign in' }).click();
+    await again.page.getByRole('button', { name: 'Sign in', exact: true }).click();
     await again.page.getByText('This one-time password has been used or has expired.').waitFor();
     // Nothing else works: the console comes back here, and the API refuses this session.
     await page.goto('/agents');
@@ -241,7 +241,10 @@ describe('console: agents, users, members and narrow screens in a real browser',
       const style = getComputedStyle(active);
       return { text: active.textContent, outline: `${style.outlineStyle} ${style.outlineWidth}` };
     });
-    expect(ring).toEqual({ text: 'Agents', outline: 'solid 3px' });
+    // The admin's home tab comes first.
+    expect(ring).toEqual({ text: 'Secrets', outline: 'solid 3px' });
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.textContent)).toBe('Agents');
     await page.keyboard.press('Enter');
     await page.waitForURL('**/agents');
   });

@@ -47,7 +47,7 @@ describe('console: an admin manages a secret and its agent access in a real brow
     await signIn(page, h.admin.email, h.admin.password);
     await page.waitForURL('**/secrets');
     const tabs = page.getByRole('navigation', { name: 'Sections' }).getByRole('link');
-    expect(await tabs.allTextContents()).toEqual(['Agents', 'Users', 'Secrets']);
+    expect(await tabs.allTextContents()).toEqual(['Secrets', 'Agents', 'Users']);
     await page.getByRole('heading', { name: 'No secrets yet' }).waitFor();
     await screenshot(page, '02-secrets-empty');
   });
@@ -142,7 +142,8 @@ describe('console: an admin manages a secret and its agent access in a real brow
 
   it('a new value is a new version; after re-granting, A\'s next read gets it', async () => {
     await page.getByRole('button', { name: 'Edit value' }).click();
-    // Key names are kept; values are typed afresh.
+    // Replacing the whole value (finish.test.ts changes one key): key names are kept, values typed afresh.
+    await page.getByRole('button', { name: 'Replace the whole value instead' }).click();
     expect(await page.getByLabel('Key 2', { exact: true }).inputValue()).toBe('client_secret');
     await page.getByLabel('Value of key 1').fill(CLIENT_ID);
     await page.getByLabel('Value of key 2').fill(NEW_SECRET);

@@ -5,6 +5,8 @@ import type { RateLimits } from '../../src/http/rateLimit.js';
 import type { ConnectionLimits } from '../../src/http/connections.js';
 import { buildServer } from '../../src/http/server.js';
 import { createVault, type Vault } from '../../src/vault/index.js';
+import type { OidcOptions } from '../../src/vault/oidcClient.js';
+import type { MasterKey } from '../../src/crypto/masterKey.js';
 import { freshStore, testMasterKey, type DatabaseKind, type TestStorage } from './stores.js';
 
 export interface ApiResponse<T = any> {
@@ -18,6 +20,8 @@ export interface Harness {
   url: string;
   vault: Vault;
   storage: TestStorage;
+  /** The master key the vault runs on, for a second instance over the same storage. */
+  masterKey: MasterKey;
   logLines: string[];
   admin: { email: string; password: string; token: string };
   call<T = any>(method: string, path: string, options?: { token?: string; body?: unknown; headers?: Record<string, string>; rawBody?: string }): Promise<ApiResponse<T>>;
@@ -28,7 +32,7 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(kind: DatabaseKind, options: { limits?: Partial<RateLimits>; connections?: Partial<ConnectionLimits> } = {}): Promise<Harness> {
+export async function startHarness(kind: DatabaseKind, options: { limits?: Partial<RateLimits>; connections?: Partial<ConnectionLimits>; sso?: OidcOptions } = {}): Promise<Harness> {
   const { store, storage, dispose } = await freshStore(kind);
   const logLines: string[] = [];
   const sink = new Writable({
@@ -38,7 +42,8 @@ export async function startHarness(kind: DatabaseKind, options: { limits?: Parti
     },
   });
   const logger = pino({ level: 'debug' }, sink);
-  const vault = createVault({ store, masterKey: testMasterKey(), log: logger });
+  const masterKey = testMasterKey();
+  const vault = createVault({ store, masterKey, log: logger, ...(options.sso ? { sso: options.sso } : {}) });
   const app = await buildServer({ vault, logger, ...(options.limits ? { limits: options.limits } : {}), ...(options.connections ? { connections: options.connections } : {}) });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
@@ -75,6 +80,7 @@ export async function startHarness(kind: DatabaseKind, options: { limits?: Parti
     url,
     vault,
     storage,
+    masterKey,
     logLines,
     admin,
     call,

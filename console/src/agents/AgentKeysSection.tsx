@@ -8,6 +8,7 @@ import { When } from '../ui/When';
 import { NewKeyNotice } from './NewKeyNotice';
 import { InlineConfirm } from '../ui/InlineConfirm';
 import { TableHead } from '../ui/TableHead';
+import { Person } from '../ui/Person';
 
 /** SPEC S16: an agent's keys — created (shown once), listed by name, revoked at once. */
 export function AgentKeysSection({ agent }: { agent: Agent }) {
@@ -84,7 +85,7 @@ export function AgentKeysSection({ agent }: { agent: Agent }) {
                   <span className="badge">{key.environment}</span>
                 </td>
                 <td data-label="Created">
-                  <When at={key.createdAt} /> <span className="muted">by {key.createdBy}</span>
+                  <When at={key.createdAt} /> <span className="muted">by <Person name={key.createdBy} /></span>
                 </td>
                 <td data-label="Status">
                   {key.revokedAt === null ? (

@@ -12,6 +12,7 @@ import { When } from '../ui/When';
 import { AgentKeysSection } from './AgentKeysSection';
 import { AgentSecretsSection } from './AgentSecretsSection';
 import { RenameAgentForm } from './RenameAgentForm';
+import { usePageTitle } from '../app/usePageTitle';
 
 /** One agent: rename, keys, the secrets it can read, delete. */
 export function AgentPage({ agentId }: { agentId: string }) {
@@ -19,6 +20,7 @@ export function AgentPage({ agentId }: { agentId: string }) {
   const [notice, setNotice] = useState(takeNotice);
   const [agent, reload] = useLoad(() => api.get<Agent>(`/api/v1/agents/${seg(agentId)}`), agentId);
   const [deleting, setDeleting] = useState(false);
+  usePageTitle(agent.state === 'loaded' ? agent.data.name : 'Agent', 'Agents');
 
   if (!isAdmin(session)) {
     return (

@@ -1,6 +1,6 @@
 import { api, messageOf, seg } from '../api/client';
 import type { Agent, ReadableSecret } from '../api/types';
-import { useLoad } from '../app/useLoad';
+import { useLoad, useRefreshOnFocus } from '../app/useLoad';
 import { CopyButton } from '../ui/CopyButton';
 import { Link } from '../ui/Link';
 import { Notice } from '../ui/Notice';
@@ -11,7 +11,8 @@ export const snippetFor = (name: string): string => `conv.utils.get_secret(${JSO
 
 /** SPEC S11/S15/S22: the secrets this agent can read, what its keys read per environment, each with a ready-to-paste snippet. */
 export function AgentSecretsSection({ agent }: { agent: Agent }) {
-  const [secrets] = useLoad(() => api.get<{ secrets: ReadableSecret[] }>(`/api/v1/agents/${seg(agent.id)}/secrets`), agent.id);
+  const [secrets, reload] = useLoad(() => api.get<{ secrets: ReadableSecret[] }>(`/api/v1/agents/${seg(agent.id)}/secrets`), agent.id);
+  useRefreshOnFocus(reload);
   return (
     <section className="section card" aria-labelledby="agent-secrets-title">
       <h2 id="agent-secrets-title">Secrets this agent can read</h2>
@@ -28,14 +29,15 @@ export function AgentSecretsSection({ agent }: { agent: Agent }) {
                   {secret.name}
                 </Link>
                 <span className="muted small">
-                  {secret.kind === 'kv' ? `key/value: ${secret.keys.join(', ')}` : 'single value'} · last read <When at={secret.lastReadAt} />
+                  {secret.kind === 'kv' ? `key/value: ${secret.keys.join(', ')}` : 'single value'} · read by this agent since granted: <When at={secret.lastReadAt} never="not yet" />
                 </span>
               </div>
               <p className="muted small" aria-label={`What ${agent.name} reads of ${secret.name} per environment`}>
                 {secret.environments.map((e) => `${e.environment}: v${e.version} (${e.source === 'override' ? 'its own value' : 'the default'})`).join(' · ')}
               </p>
               <div className="snippet">
-                <code>{snippetFor(secret.name)}</code>
+                {/* Scrolls sideways inside its box on a narrow screen (never breaks the name): focusable so a keyboard can scroll it. */}
+                <code tabIndex={0}>{snippetFor(secret.name)}</code>
                 <CopyButton text={() => snippetFor(secret.name)} label="Copy" ariaLabel={`Copy snippet for ${secret.name}`} />
               </div>
             </li>

@@ -9,12 +9,15 @@ import { Link } from '../ui/Link';
 import { Notice } from '../ui/Notice';
 import { When } from '../ui/When';
 import { TableHead } from '../ui/TableHead';
+import { usePageTitle } from '../app/usePageTitle';
+import { Person } from '../ui/Person';
 
 export const agentPath = (agent: Pick<Agent, 'id'>): string => `/agents/${seg(agent.id)}`;
 
 /** The account's agents; admins create them here. */
 export function AgentsPage() {
   const { session } = useSession();
+  usePageTitle('Agents');
   const [notice] = useState(takeNotice);
   const [agents] = useLoad(() => api.get<{ agents: Agent[] }>('/api/v1/agents'), 'agents');
   return (
@@ -37,7 +40,7 @@ export function AgentsPage() {
                     {isAdmin(session) ? <Link to={agentPath(agent)}>{agent.name}</Link> : agent.name}
                   </td>
                   <td data-label="Created">
-                    <When at={agent.createdAt} /> <span className="muted">by {agent.createdBy}</span>
+                    <When at={agent.createdAt} /> <span className="muted">by <Person name={agent.createdBy} /></span>
                   </td>
                 </tr>
               ))}

@@ -5,6 +5,7 @@ import { AddSecretPage } from '../secrets/AddSecretPage';
 import { ADD_SECRET_PATH, secretNameOfPath } from '../secrets/paths';
 import { SecretPage } from '../secrets/SecretPage';
 import { SecretsListPage } from '../secrets/SecretsListPage';
+import { SETTINGS_PATH, SsoSettingsPage } from '../settings/SsoSettingsPage';
 import { Refusal } from '../ui/Refusal';
 import { UsersPage } from '../users/UsersPage';
 import { ChangePasswordPage, CHANGE_PASSWORD_PATH } from './ChangePasswordPage';
@@ -12,6 +13,7 @@ import { navigate, usePath } from './router';
 import { canManageSecrets, isAdmin, SessionProvider, useSession } from './session';
 import { SignInPage } from './SignInPage';
 import { TopBar } from './TopBar';
+import { usePageTitle } from './usePageTitle';
 
 export function App() {
   return (
@@ -44,7 +46,13 @@ function Pages() {
   if (path === '/agents') return <AgentsPage />;
   if (path.startsWith('/agents/')) return <AgentPage key={path} agentId={decodeURIComponent(path.slice('/agents/'.length))} />;
   if (path === '/users') return <UsersPage />;
+  if (path === SETTINGS_PATH) return <SsoSettingsPage />;
   if (path === '/' || path === '/login') return null;
+  return <NotFound />;
+}
+
+function NotFound() {
+  usePageTitle('Page not found');
   return (
     <main id="main" className="page page-narrow">
       <Refusal title="Page not found">There is no page at this address.</Refusal>
@@ -62,7 +70,7 @@ function SecretsGate({ children }: { children: ReactNode }) {
         {isAdmin(session) ? (
           <p>The Secrets vault is not enabled for the account “{session.account.name}”. Contact your platform operator to enable it.</p>
         ) : (
-          <p>Only workspace admins can see and manage secrets. Ask an admin of “{session.account.name}” to grant your agents the secrets they need.</p>
+          <p>Only admins of the account “{session.account.name}” can see and manage secrets. Ask one of them to create the secrets your agents' functions need and grant those agents access.</p>
         )}
       </Refusal>
     </main>

@@ -5,6 +5,7 @@ import { Field } from '../ui/Field';
 import { Notice } from '../ui/Notice';
 import { navigateWithNotice } from './router';
 import { canManageSecrets, useSession } from './session';
+import { usePageTitle } from './usePageTitle';
 
 export const CHANGE_PASSWORD_PATH = '/account/password';
 const MIN_LENGTH = 12;
@@ -18,6 +19,7 @@ type Errors = { currentPassword?: string; newPassword?: string; confirm?: string
 export function ChangePasswordPage() {
   const { session, replaceSession } = useSession();
   const forced = session.passwordChangeRequired;
+  usePageTitle(forced ? 'Choose a new password' : 'Change password');
   const [currentPassword, setCurrentPassword] = useState('');
   const [newPassword, setNewPassword] = useState('');
   const [confirm, setConfirm] = useState('');

@@ -3,12 +3,15 @@ import { ApiError, api } from '../api/client';
 import type { Session } from '../api/types';
 import { Field } from '../ui/Field';
 import { Notice } from '../ui/Notice';
+import { SsoButton, takeSsoRefusal } from './SsoButton';
+import { usePageTitle } from './usePageTitle';
 
 /** Email and password; the session lives in an HttpOnly cookie the page never sees. */
 export function SignInPage({ onSignedIn, notice }: { onSignedIn(session: Session): void; notice?: string | undefined }) {
+  usePageTitle('Sign in');
   const [email, setEmail] = useState('');
   const [password, setPassword] = useState('');
-  const [error, setError] = useState<string | null>(null);
+  const [error, setError] = useState<string | null>(takeSsoRefusal);
   const [busy, setBusy] = useState(false);
 
   const submit = async (event: FormEvent) => {
@@ -49,6 +52,7 @@ export function SignInPage({ onSignedIn, notice }: { onSignedIn(session: Session
             {busy ? 'Signing in…' : 'Sign in'}
           </button>
         </form>
+        <SsoButton email={email} />
       </div>
     </main>
   );

@@ -1,20 +1,17 @@
-import { canManageSecrets, useSession } from './session';
+import { canManageSecrets, isAdmin, useSession } from './session';
+import { SETTINGS_PATH } from '../settings/SsoSettingsPage';
 import { usePath } from './router';
 import { Link } from '../ui/Link';
 import { CHANGE_PASSWORD_PATH } from './ChangePasswordPage';
 
-/** Brand, the tabs this person may use, and who is signed in. */
+/** Brand, the tabs this person may use (their home first), and who is signed in to which account. */
 export function TopBar() {
   const { session, signOut } = useSession();
   const path = usePath();
   // Until a one-time password is replaced, nothing else works: no tabs to offer.
   const tabs = session.passwordChangeRequired
     ? []
-    : [
-        { to: '/agents', label: 'Agents' },
-        { to: '/users', label: 'Users' },
-        ...(canManageSecrets(session) ? [{ to: '/secrets', label: 'Secrets' }] : []),
-      ];
+    : [...(canManageSecrets(session) ? [{ to: '/secrets', label: 'Secrets' }] : []), { to: '/agents', label: 'Agents' }, { to: '/users', label: 'Users' }];
   return (
     <header className="top-bar">
       <div className="top-bar-inner">
@@ -23,31 +20,42 @@ export function TopBar() {
         </a>
         <p className="brand">
           <span className="brand-mark" aria-hidden="true" />
-          agent-secrets
-          <span className="account-name" title="Account">
-            {session.account.name}
-          </span>
+          <span className="brand-name">agent-secrets</span>
         </p>
         {tabs.length === 0 ? null : (
-        <nav className="tabs" aria-label="Sections">
-          {tabs.map((tab) => (
-            <Link key={tab.to} to={tab.to} className="tab" current={path === tab.to || path.startsWith(`${tab.to}/`)}>
-              {tab.label}
-            </Link>
-          ))}
-        </nav>
+          <nav className="tabs" aria-label="Sections">
+            {tabs.map((tab) => (
+              <Link key={tab.to} to={tab.to} className="tab" current={path === tab.to || path.startsWith(`${tab.to}/`)}>
+                {tab.label}
+              </Link>
+            ))}
+          </nav>
         )}
         <div className="who">
-          <span className="who-email">{session.user.email}</span>
-          <span className="badge">{session.user.role}</span>
-          {session.passwordChangeRequired ? null : (
-            <Link to={CHANGE_PASSWORD_PATH} className="button button-small button-quiet" current={path === CHANGE_PASSWORD_PATH}>
-              Change password
-            </Link>
-          )}
-          <button type="button" className="button button-small button-quiet" onClick={() => void signOut()}>
-            Sign out
-          </button>
+          <p className="who-identity">
+            <span className="who-email" title={session.user.email}>
+              {session.user.email}
+            </span>
+            <span className="badge">{session.user.role}</span>
+            <span className="who-account">
+              account <strong>{session.account.name}</strong>
+            </span>
+          </p>
+          <div className="who-actions">
+            {session.passwordChangeRequired || !isAdmin(session) ? null : (
+              <Link to={SETTINGS_PATH} className="button button-small button-quiet" current={path === SETTINGS_PATH}>
+                Settings
+              </Link>
+            )}
+            {session.passwordChangeRequired ? null : (
+              <Link to={CHANGE_PASSWORD_PATH} className="button button-small button-quiet" current={path === CHANGE_PASSWORD_PATH}>
+                Change password
+              </Link>
+            )}
+            <button type="button" className="button button-small button-quiet" onClick={() => void signOut()}>
+              Sign out
+            </button>
+          </div>
         </div>
       </div>
     </header>

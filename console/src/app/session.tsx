@@ -1,6 +1,6 @@
 import { createContext, useCallback, useContext, useEffect, useState, type ReactNode } from 'react';
-import { ApiError, api, setCsrfToken, whenSignedOut } from '../api/client';
-import type { Session } from '../api/types';
+import { api, setCsrfToken, whenSignedOut } from '../api/client';
+import type { Session, SessionStatus } from '../api/types';
 
 interface SessionState {
   session: Session;
@@ -37,13 +37,11 @@ export function SessionProvider({ children, signedOut }: { children: ReactNode; 
       setCsrfToken(null);
       setPhase({ kind: 'signed-out', notice: 'Your session has ended. Sign in again.' });
     });
+    // /auth/status answers 200 when nobody is signed in: a first visit leaves the browser's console clean.
     api
-      .get<Session>('/api/v1/auth/session')
-      .then(signedIn)
-      .catch((error: unknown) => {
-        if (error instanceof ApiError && error.status === 401) setPhase({ kind: 'signed-out' });
-        else setPhase({ kind: 'unreachable', message: error instanceof Error ? error.message : 'The service cannot be reached.' });
-      });
+      .get<SessionStatus>('/api/v1/auth/status')
+      .then(({ session }) => (session === null ? setPhase({ kind: 'signed-out' }) : signedIn(session)))
+      .catch((error: unknown) => setPhase({ kind: 'unreachable', message: error instanceof Error ? error.message : 'The service cannot be reached.' }));
     return () => whenSignedOut(null);
   }, [signedIn]);
 

@@ -28,3 +28,25 @@ export function useLoad<T>(fetcher: () => Promise<T>, key: string): [Load<T>, ()
   const reload = useCallback(() => setRound((n) => n + 1), []);
   return [load, reload];
 }
+
+/**
+ * Calls `refresh` when the person comes back to the page (its tab becomes visible, or its window
+ * regains focus), so that times like "last read" are current when they are looked at again. Coming
+ * back may fire both events: useLoad keeps only the newest answer, so the second reload costs a
+ * request and nothing else.
+ */
+export function useRefreshOnFocus(refresh: () => void): void {
+  const refreshRef = useRef(refresh);
+  refreshRef.current = refresh;
+  useEffect(() => {
+    const onReturn = () => {
+      if (document.visibilityState === 'visible') refreshRef.current();
+    };
+    window.addEventListener('focus', onReturn);
+    document.addEventListener('visibilitychange', onReturn);
+    return () => {
+      window.removeEventListener('focus', onReturn);
+      document.removeEventListener('visibilitychange', onReturn);
+    };
+  }, []);
+}

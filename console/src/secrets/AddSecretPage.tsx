@@ -11,6 +11,7 @@ import { NameField } from './NameField';
 import { secretPath } from './paths';
 import { emptyDraft, hasProblems, MAX_DESCRIPTION_CHARS, nameProblem, valueOf, valueProblemFromServer, valueProblems, type ValueDraft, type ValueProblems } from './rules';
 import { ValueEditor } from './ValueEditor';
+import { usePageTitle } from '../app/usePageTitle';
 
 interface ServerErrors {
   name?: string;
@@ -22,6 +23,7 @@ interface ServerErrors {
 
 /** SPEC S1: name, description, value (single or key/value rows) and the agents to grant. */
 export function AddSecretPage() {
+  usePageTitle('Add secret', 'Secrets');
   const [name, setName] = useState('');
   const [description, setDescription] = useState('');
   const [draft, setDraft] = useState<ValueDraft>(emptyDraft());

@@ -60,7 +60,8 @@ export function AgentAccessSection({ secretName, revision, onSaved }: { secretNa
         <h2 id="access-title">Agent access</h2>
       </div>
       <p className="muted">
-        Check each agent whose functions may read this secret. Changes hold immediately after Save: from each agent's very next call.
+        Check each agent whose functions may read this secret; Save holds from each agent's next call. "Read since granted" counts from the
+        agent's current grant: one never read is likely one to revoke.
       </p>
       {access.state === 'failed' ? (
         <Notice tone="error">
@@ -89,7 +90,7 @@ export function AgentAccessSection({ secretName, revision, onSaved }: { secretNa
                   <span className="access-read">
                     {agent.granted ? (
                       <span>
-                        Last read <When at={agent.lastReadAt} />
+                        Read since granted: <When at={agent.lastReadAt} never="not yet" />
                       </span>
                     ) : (
                       <span className="muted">No access</span>

@@ -4,6 +4,7 @@ import type { Environment, SecretSummary } from '../api/types';
 import { useLeaveGuard } from '../app/router';
 import { Notice } from '../ui/Notice';
 import { emptyDraft, hasProblems, valueOf, valueProblemFromServer, valueProblems, type ValueDraft, type ValueProblems } from './rules';
+import { NewVersionNotice, SaveNewValueButtons } from './NewVersionParts';
 import { ValueEditor } from './ValueEditor';
 
 interface EditValueFormProps {
@@ -44,10 +45,7 @@ export function EditValueForm({ secret, environment, onSaved, onCancel }: EditVa
   return (
     <form method="post" className="stack" onSubmit={submit} noValidate>
       {environment === undefined ? (
-        <Notice tone="warning">
-          Saving makes a new version the value every granted agent reads from its next call{secret.overrides.length > 0 ? ', except in environments with their own value' : ''}. When
-          rotating, set the new value first, test your agents, then revoke the old credential with its provider.
-        </Notice>
+        <NewVersionNotice version={Math.max(secret.version, ...secret.overrides.map((o) => o.version)) + 1} />
       ) : (
         <Notice tone="info">Saving makes a new version the value agent keys of {environment} read from their next call; other environments keep theirs.</Notice>
       )}
@@ -61,14 +59,7 @@ export function EditValueForm({ secret, environment, onSaved, onCancel }: EditVa
         problems={serverProblems ?? valueProblems(draft)}
         showProblems={tried || serverProblems !== undefined}
       />
-      <div className="actions">
-        <button type="submit" className="button button-primary" disabled={busy}>
-          {busy ? 'Saving…' : 'Save new value'}
-        </button>
-        <button type="button" className="button" onClick={onCancel} disabled={busy}>
-          Cancel
-        </button>
-      </div>
+      <SaveNewValueButtons busy={busy} onCancel={onCancel} />
     </form>
   );
 }

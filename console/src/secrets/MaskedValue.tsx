@@ -4,11 +4,13 @@ import type { Environment, RevealedValue, SecretSummary } from '../api/types';
 import { CopyButton } from '../ui/CopyButton';
 
 const MASK = '••••••••••••••••';
-const SHOW_FOR_MS = 30_000;
+/** How long Reveal shows a value before masking it again; the countdown is on screen. */
+export const SHOW_FOR_SECONDS = 30;
 
 /**
  * SPEC S3: the value stays masked; it is fetched (and audited) only on an explicit action — while
- * "Hold to reveal" is held, or after Reveal until Hide, focus leaves, or 30 seconds pass. It lives
+ * "Hold to reveal" is held, or after Reveal until Hide, focus leaves, or 30 seconds pass (counted down
+ * on screen). It lives
  * only in this component's memory while shown, never in storage or the URL.
  */
 export function MaskedValue({ secret, environment, version }: { secret: SecretSummary; environment?: Environment | undefined; version?: number | undefined }) {
@@ -45,10 +47,17 @@ export function MaskedValue({ secret, environment, version }: { secret: SecretSu
   // A new version, or leaving the page, forgets what was shown.
   useEffect(() => hide, [secret.version, secret.name, version, environment]);
 
+  const [secondsLeft, setSecondsLeft] = useState(SHOW_FOR_SECONDS);
   useEffect(() => {
     if (mode !== 'toggled') return undefined;
-    const timer = window.setTimeout(hide, SHOW_FOR_MS);
-    return () => window.clearTimeout(timer);
+    const until = Date.now() + SHOW_FOR_SECONDS * 1000;
+    setSecondsLeft(SHOW_FOR_SECONDS);
+    const timer = window.setInterval(() => {
+      const left = Math.ceil((until - Date.now()) / 1000);
+      if (left <= 0) hide();
+      else setSecondsLeft(left);
+    }, 250);
+    return () => window.clearInterval(timer);
   }, [mode]);
 
   const onBlurRegion = (event: FocusEvent<HTMLDivElement>) => {
@@ -111,7 +120,14 @@ export function MaskedValue({ secret, environment, version }: { secret: SecretSu
         >
           {mode === 'toggled' ? 'Hide' : 'Reveal'}
         </button>
-        <span className="muted small">Each reveal and copy is recorded in the audit trail.</span>
+        {mode === 'toggled' && revealed ? (
+          <span className="reveal-countdown small" aria-live="off">
+            Hides again in {secondsLeft} s
+          </span>
+        ) : null}
+        <span className="muted small">
+          Reveal shows the value for {SHOW_FOR_SECONDS} seconds. Each reveal and copy is recorded in the audit trail.
+        </span>
       </div>
       {error ? <p className="field-error" role="alert">{error}</p> : null}
     </div>

@@ -1,5 +1,6 @@
 import { useEffect, useState } from 'react';
-import { ApiError, api, seg } from '../api/client';
+import { api } from '../api/client';
+import type { SecretPage } from '../api/types';
 import { Field } from '../ui/Field';
 import { nameProblem, suggestedName } from './rules';
 
@@ -20,12 +21,14 @@ export function NameField({ name, onChange, serverError, showProblems }: NameFie
     setTaken(null);
     if (problem !== undefined) return undefined;
     const timer = window.setTimeout(() => {
+      // Asked of the list's search, not GET /api/v1/secrets/{name}: a free name is the normal case
+      // while typing, and should not be a 404 (an error in the browser's console) at every pause.
+      // A hint only: the server still refuses a taken name on Add (409 name_taken).
+      const wanted = name.toLowerCase();
       api
-        .get(`/api/v1/secrets/${seg(name)}`)
-        .then(() => setTaken(name))
-        .catch((error: unknown) => {
-          if (!(error instanceof ApiError && error.status === 404)) setTaken(null);
-        });
+        .get<SecretPage>(`/api/v1/secrets?${new URLSearchParams({ search: name, limit: '500' })}`)
+        .then((page) => setTaken(page.secrets.some((secret) => secret.name.toLowerCase() === wanted) ? name : null))
+        .catch(() => setTaken(null));
     }, 300);
     return () => window.clearTimeout(timer);
   }, [name, problem]);

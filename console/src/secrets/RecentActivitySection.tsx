@@ -4,6 +4,7 @@ import { useLoad } from '../app/useLoad';
 import { Notice } from '../ui/Notice';
 import { When } from '../ui/When';
 import { TableHead } from '../ui/TableHead';
+import { Person } from '../ui/Person';
 
 const ACTIONS: Record<string, string> = {
   'secret.read': 'Read by agent',
@@ -20,7 +21,7 @@ const ACTIONS: Record<string, string> = {
 
 const OUTCOMES: Record<string, string> = { success: 'allowed', denied: 'refused', not_found: 'not found', failed: 'unreadable' };
 
-/** SPEC S13: the last 20 audit events of this secret, newest first. */
+/** SPEC S13: the last 20 audit events of this secret, newest first; on a phone, two lines per event. */
 export function RecentActivitySection({ secretName, revision }: { secretName: string; revision: number }) {
   const [events, reload] = useLoad(
     () => api.get<{ events: AuditEvent[] }>(`/api/v1/audit?secret=${seg(secretName)}&limit=20`),
@@ -37,7 +38,7 @@ export function RecentActivitySection({ secretName, revision }: { secretName: st
       {events.state === 'failed' ? <Notice tone="error">{messageOf(events.error)}</Notice> : null}
       {events.state === 'loaded' && events.data.events.length === 0 ? <p className="empty-line">No activity yet.</p> : null}
       {events.state === 'loaded' && events.data.events.length > 0 ? (
-        <table className="table table-cards table-compact">
+        <table className="table table-compact table-activity">
           <TableHead columns={['When', 'What', 'Who', 'Environment', 'Version', 'Outcome']} />
           <tbody>
             {events.data.events.map((event) => (
@@ -46,7 +47,7 @@ export function RecentActivitySection({ secretName, revision }: { secretName: st
                   <When at={event.at} />
                 </td>
                 <td data-label="What">{ACTIONS[event.action] ?? event.action}</td>
-                <td data-label="Who">{event.agent !== null && event.action === 'secret.read' ? `agent ${event.agent}` : (event.actor.name ?? event.actor.type)}</td>
+                <td data-label="Who">{event.agent !== null && event.action === 'secret.read' ? `agent ${event.agent}` : <Person name={event.actor.name ?? event.actor.type} />}</td>
                 <td data-label="Environment">{event.environment ?? <span className="muted">—</span>}</td>
                 <td data-label="Version">{event.version === null ? <span className="muted">—</span> : `v${event.version}`}</td>
                 <td data-label="Outcome">

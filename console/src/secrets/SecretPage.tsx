@@ -2,7 +2,7 @@ import { useState } from 'react';
 import { ApiError, api, messageOf, seg } from '../api/client';
 import type { SecretSummary } from '../api/types';
 import { takeNotice } from '../app/router';
-import { useLoad } from '../app/useLoad';
+import { useLoad, useRefreshOnFocus } from '../app/useLoad';
 import { Link } from '../ui/Link';
 import { Notice } from '../ui/Notice';
 import { When } from '../ui/When';
@@ -15,13 +15,18 @@ import { StagedRotation } from './StagedRotation';
 import { KindOf } from './SecretsTable';
 import { ValueSection } from './ValueSection';
 import { VersionsSection } from './VersionsSection';
+import { usePageTitle } from '../app/usePageTitle';
+import { Person } from '../ui/Person';
 
 /** One secret: its facts, value (masked), access list, versions, recent activity and deletion. */
 export function SecretPage({ name }: { name: string }) {
+  usePageTitle(name, 'Secrets');
   const [notice, setNotice] = useState(takeNotice);
   // Bumped after every change here, so versions and activity reload with it.
   const [revision, setRevision] = useState(0);
   const [secret, reloadSecret] = useLoad(() => api.get<SecretSummary>(`/api/v1/secrets/${seg(name)}`), `${name}#${revision}`);
+  // Coming back to the page reloads every section, so "last read" and activity are current.
+  useRefreshOnFocus(() => setRevision((n) => n + 1));
   const changed = (message: string) => {
     setNotice(message);
     setRevision((n) => n + 1);
@@ -61,18 +66,18 @@ export function SecretPage({ name }: { name: string }) {
           <dt>Updated</dt>
           <dd>
             <When at={facts.updatedAt} />
-            <span className="fact-by">by {facts.updatedBy}</span>
+            <span className="fact-by">by <Person name={facts.updatedBy} /></span>
           </dd>
         </div>
         <div>
           <dt>Created</dt>
           <dd>
             <When at={facts.createdAt} />
-            <span className="fact-by">by {facts.createdBy}</span>
+            <span className="fact-by">by <Person name={facts.createdBy} /></span>
           </dd>
         </div>
         <div>
-          <dt>Last read by an agent</dt>
+          <dt>Last read by any agent</dt>
           <dd>
             <When at={facts.lastReadAt} />
           </dd>

@@ -2,12 +2,13 @@ import { useEffect, useState } from 'react';
 import { api, messageOf } from '../api/client';
 import type { SecretPage } from '../api/types';
 import { takeNotice } from '../app/router';
-import { useLoad } from '../app/useLoad';
+import { useLoad, useRefreshOnFocus } from '../app/useLoad';
 import { Link } from '../ui/Link';
 import { Notice } from '../ui/Notice';
 import { ADD_SECRET_PATH } from './paths';
 import { SecretsEmptyState } from './SecretsEmptyState';
 import { SecretsTable } from './SecretsTable';
+import { usePageTitle } from '../app/usePageTitle';
 
 const PAGE_SIZE = 50;
 
@@ -16,6 +17,7 @@ const PAGE_SIZE = 50;
  * with 10 or 10,000 secrets. Earlier pages are remembered by their cursors for Previous.
  */
 export function SecretsListPage() {
+  usePageTitle('Secrets');
   const [notice] = useState(takeNotice);
   const [typed, setTyped] = useState('');
   const [search, setSearch] = useState('');
@@ -34,7 +36,8 @@ export function SecretsListPage() {
 
   const after = cursors[cursors.length - 1];
   const query = new URLSearchParams({ limit: String(PAGE_SIZE), ...(search ? { search } : {}), ...(after ? { after } : {}) }).toString();
-  const [page] = useLoad(() => api.get<SecretPage>(`/api/v1/secrets?${query}`), query);
+  const [page, reloadPage] = useLoad(() => api.get<SecretPage>(`/api/v1/secrets?${query}`), query);
+  useRefreshOnFocus(reloadPage);
 
   const first = cursors.length * PAGE_SIZE + 1;
   const isEmptyAccount = page.state === 'loaded' && page.data.total === 0 && search === '' && typed === '';

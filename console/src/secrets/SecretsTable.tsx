@@ -4,12 +4,13 @@ import { When } from '../ui/When';
 import { secretPath } from './paths';
 import { TableHead } from '../ui/TableHead';
 import { OverrideBadges } from './OverrideBadges';
+import { Person } from '../ui/Person';
 
 /** One row per secret: its facts, never its value. Becomes stacked cards on narrow screens. */
 export function SecretsTable({ secrets }: { secrets: SecretSummary[] }) {
   return (
     <table className="table table-cards">
-      <TableHead columns={['Name', 'Kind', 'Own values in', 'Agents with access', 'Last updated', 'Last read']} />
+      <TableHead columns={['Name', 'Kind', 'Own values in', 'Agents with access', 'Last updated', 'Last read by any agent']} />
       <tbody>
         {secrets.map((secret) => (
           <tr key={secret.id}>
@@ -30,9 +31,9 @@ export function SecretsTable({ secrets }: { secrets: SecretSummary[] }) {
             </td>
             <td data-label="Last updated">
               <When at={secret.updatedAt} />
-              <p className="cell-note">by {secret.updatedBy}</p>
+              <p className="cell-note">by <Person name={secret.updatedBy} /></p>
             </td>
-            <td data-label="Last read">
+            <td data-label="Last read by any agent">
               <When at={secret.lastReadAt} />
             </td>
           </tr>

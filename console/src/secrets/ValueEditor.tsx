@@ -10,6 +10,9 @@ interface ValueEditorProps {
   showProblems: boolean;
 }
 
+/** Examples in the key fields, one per row: the usual parts of a credential, in their usual order. */
+const KEY_PLACEHOLDERS = ['client_id', 'client_secret', 'audience', 'token_url'];
+
 /** A single value, or key/value rows that can be added and removed. Typed text is masked by default. */
 export function ValueEditor({ draft, onChange, problems, showProblems }: ValueEditorProps) {
   const [showTyped, setShowTyped] = useState(false);
@@ -64,7 +67,7 @@ export function ValueEditor({ draft, onChange, problems, showProblems }: ValueEd
                   <input
                     className="input input-mono"
                     value={row.key}
-                    placeholder="client_id"
+                    placeholder={KEY_PLACEHOLDERS[index] ?? 'key_name'}
                     onChange={(event) => setRow(row.id, { key: event.target.value })}
                     autoComplete="off"
                     spellCheck={false}

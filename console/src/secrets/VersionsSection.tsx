@@ -6,6 +6,7 @@ import { Notice } from '../ui/Notice';
 import { When } from '../ui/When';
 import { InlineConfirm } from '../ui/InlineConfirm';
 import { TableHead } from '../ui/TableHead';
+import { Person } from '../ui/Person';
 
 /** SPEC S4: every version with who/when; Restore makes a new version with an old value. */
 export function VersionsSection({ secretName, revision, onRestored }: { secretName: string; revision: number; onRestored(from: number, to: number): void }) {
@@ -46,7 +47,7 @@ export function VersionsSection({ secretName, revision, onRestored }: { secretNa
                 <td data-label="Set">
                   <When at={version.createdAt} />
                 </td>
-                <td data-label="By">{version.createdBy}</td>
+                <td data-label="By"><Person name={version.createdBy} /></td>
                 <td className="cell-actions">
                   {version.current ? null : confirming === version.version ? (
                     <InlineConfirm

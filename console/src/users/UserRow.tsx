@@ -3,6 +3,7 @@ import { api, messageOf, seg } from '../api/client';
 import type { Role, User } from '../api/types';
 import { When } from '../ui/When';
 import { InlineConfirm } from '../ui/InlineConfirm';
+import { Person } from '../ui/Person';
 
 /** One person: their role (changed with an explicit Save), a password reset and Remove, neither offered for yourself. */
 export function UserRow({ user, isYou, onChanged, onPasswordReset }: { user: User; isYou: boolean; onChanged(message: string): void; onPasswordReset(email: string, password: string): void }) {
@@ -24,7 +25,7 @@ export function UserRow({ user, isYou, onChanged, onPasswordReset }: { user: Use
   return (
     <tr>
       <td data-label="Email">
-        {user.email} {isYou ? <span className="badge">you</span> : null}
+        <Person name={user.email} /> {isYou ? <span className="badge">you</span> : null}
       </td>
       <td data-label="Role">
         <span className="role-edit">
@@ -44,7 +45,7 @@ export function UserRow({ user, isYou, onChanged, onPasswordReset }: { user: Use
         {error ? <p className="field-error">{error}</p> : null}
       </td>
       <td data-label="Added">
-        <When at={user.createdAt} /> <span className="muted">by {user.createdBy}</span>
+        <When at={user.createdAt} /> <span className="muted">by <Person name={user.createdBy} /></span>
       </td>
       <td className="cell-actions">
         {isYou ? null : resetting ? (

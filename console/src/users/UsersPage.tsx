@@ -9,10 +9,12 @@ import { AddUserForm } from './AddUserForm';
 import { OneTimePasswordNotice } from './OneTimePasswordNotice';
 import { UserRow } from './UserRow';
 import { TableHead } from '../ui/TableHead';
+import { usePageTitle } from '../app/usePageTitle';
 
 /** SPEC S16, S19: the account's people — add with a role, change roles, reset passwords, remove (never yourself). */
 export function UsersPage() {
   const { session } = useSession();
+  usePageTitle('Users');
   const [users, reload] = useLoad(() => api.get<{ users: User[] }>('/api/v1/users'), 'users');
   const [notice, setNotice] = useState<string | null>(null);
   const [oneTime, setOneTime] = useState<{ email: string; password: string } | null>(null);
@@ -31,7 +33,7 @@ export function UsersPage() {
   return (
     <main id="main" className="page page-narrow">
       <h1>Users</h1>
-      <p className="lead">Admins manage secrets, agents and people; members build agents and never see secret values.</p>
+      <p className="lead">Admins manage the account's secrets, agents, agent keys and users. Members can see which agents the account has; they cannot see secrets or change anything here.</p>
       {notice ? <Notice tone="success">{notice}</Notice> : null}
       {oneTime ? <OneTimePasswordNotice email={oneTime.email} password={oneTime.password} onDone={() => setOneTime(null)} /> : null}
       <AddUserForm onAdded={(email) => changed(`${email} added.`)} />

@@ -24,6 +24,15 @@ const positive = (text: string): number => {
   return value;
 };
 
+/** The URL people reach the service at: an http(s) origin, optionally with a path, without query or fragment. */
+const publicUrl = (text: string): string => {
+  const url = URL.canParse(text) ? new URL(text) : undefined;
+  if (!url || (url.protocol !== 'https:' && url.protocol !== 'http:') || url.search !== '' || url.hash !== '' || url.username !== '' || url.password !== '') {
+    throw new InvalidArgumentError('must be the URL people open the console at, such as https://vault.example.com');
+  }
+  return url.href.replace(/\/+$/, '');
+};
+
 export const email = (text: string): string => {
   if (!EMAIL_PATTERN.test(text)) throw new InvalidArgumentError(`must be ${EMAIL_RULE}`);
   return text;
@@ -55,8 +64,10 @@ export function operatorCommands(program: Command): void {
       .option('--host <host>', 'address to listen on', '127.0.0.1')
       .option('--admin-email <email>', 'email of the first admin, made on the first start', email, 'admin@example.com')
       .option('--secure-cookies', 'mark the console session cookie Secure (when served over HTTPS)')
-      .addOption(new Option('--reads-per-second <n>', 'run-time reads allowed per agent key per second (bursts of twice that)').default(1000).env('AGENT_SECRETS_READS_PER_SECOND').argParser(positive)),
-  ).action(async (flags: StorageFlags & { port: number; host: string; adminEmail: string; secureCookies?: boolean; readsPerSecond: number }) => {
+      .addOption(new Option('--reads-per-second <n>', 'run-time reads allowed per agent key per second (bursts of twice that)').default(1000).env('AGENT_SECRETS_READS_PER_SECOND').argParser(positive))
+      .addOption(new Option('--public-url <url>', 'the URL people open the console at; the SSO redirect URI is built from it (default: each request\'s own host)').env('AGENT_SECRETS_PUBLIC_URL').argParser(publicUrl))
+      .option('--sso-allow-insecure-issuer', 'accept an OpenID provider over plain http (tests and labs only; never in production)'),
+  ).action(async (flags: StorageFlags & { port: number; host: string; adminEmail: string; secureCookies?: boolean; readsPerSecond: number; publicUrl?: string; ssoAllowInsecureIssuer?: boolean }) => {
     const { serve } = await import('../serve.js');
     await serve(flags);
   });
@@ -105,5 +116,14 @@ export function operatorCommands(program: Command): void {
   ).action(async (name: string, state: string, flags: StorageFlags) => {
     await withVault(flags, false, (vault) => vault.accounts.setVault(name, state === 'on'));
     process.stdout.write(`Vault of account "${name}" is now ${state}.\n`);
+  });
+  addStorageOptions(
+    accounts
+      .command('allow-password-sign-in')
+      .description("turn password sign-in back on for an account whose single sign-on turned it off (when its identity provider fails)")
+      .argument('<name>', 'account name'),
+  ).action(async (name: string, flags: StorageFlags) => {
+    const changed = await withVault(flags, false, (vault) => vault.ssoSettings.allowPasswordSignInAsOperator(name));
+    process.stdout.write(changed ? `Password sign-in is on again for account "${name}".\n` : `Password sign-in was already allowed for account "${name}"; nothing changed.\n`);
   });
 }

@@ -60,11 +60,15 @@ export function secretRoutes(vault: Vault): FastifyPluginAsyncZod {
       '/api/v1/secrets/:name',
       {
         schema: {
-          summary: 'Change the description and/or set a new value (a new version), of the default or, with "environment", of that environment',
+          summary: 'Change the description and/or set a new value (a new version)',
+          description:
+            'Give "value" to replace the whole value, or "valueKeys" to change some keys of a key/value secret and keep the others ' +
+            '(e.g. {"valueKeys": {"client_secret": "new"}} rotates client_secret and keeps client_id; {"valueKeys": {"old_key": null}} removes a key). ' +
+            'Either makes one new version. Giving both is refused with 400 naming valueKeys. With "environment", the new version is that environment\'s own value (its override, SPEC S22); without, the default\'s.',
           tags,
           params: secretParams,
           body: updateSecretBody,
-          response: { 200: secretSummarySchema, ...errors },
+          response: { 200: secretSummarySchema, ...errors, 500: unreadable },
         },
       },
       async (request) => secrets.updateSecret(callerOf(request), request.params.name, request.body),
@@ -151,7 +155,7 @@ export function secretRoutes(vault: Vault): FastifyPluginAsyncZod {
                   kind: z.enum(['single', 'kv']),
                   keys: z.array(z.string()),
                   description: z.string(),
-                  lastReadAt: z.string().nullable(),
+                  lastReadAt: z.string().nullable().describe('When this agent last read the secret under its current grant (null: not since it was granted)'),
                   environments: z.array(environmentValueSchema).describe("What this agent's keys read in each environment"),
                 }),
               ),

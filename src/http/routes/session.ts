@@ -1,5 +1,7 @@
+import type { FastifyReply } from 'fastify';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { VaultError } from '../../domain/errors.js';
 import type { UserCaller } from '../../vault/callers.js';
 import type { Vault } from '../../vault/index.js';
 import { SESSION_HOURS } from '../../vault/people.js';
@@ -22,6 +24,11 @@ const sessionSchema = z.object({
   csrfToken: z.string().optional(),
 });
 
+/** The console's session cookie: HttpOnly, SameSite=Strict, for the whole console (password and SSO sign-ins). */
+export function setSessionCookie(reply: FastifyReply, sessionToken: string, secure: boolean): void {
+  void reply.setCookie(SESSION_COOKIE, sessionToken, { httpOnly: true, sameSite: 'strict', secure, path: '/', maxAge: SESSION_HOURS * 3600 });
+}
+
 /** Console sign-in: a session cookie (HttpOnly, SameSite=Strict) and a CSRF token for writes. */
 export function sessionRoutes(vault: Vault, options: { secureCookies: boolean; limits: RateLimits }): FastifyPluginAsyncZod {
   const perAccount = new RateLimiter(options.limits.signInsPerAccountPerMinute / 60, options.limits.signInsPerAccountPerMinute);
@@ -35,13 +42,7 @@ export function sessionRoutes(vault: Vault, options: { secureCookies: boolean; l
         enforce(perAddress, request.ip, reply, 'sign-in attempts from this address');
         enforce(perAccount, request.body.email.toLowerCase(), reply, 'sign-in attempts for this account');
         const { sessionToken, csrfToken, caller } = await vault.people.login(request.body.email, request.body.password);
-        void reply.setCookie(SESSION_COOKIE, sessionToken, {
-          httpOnly: true,
-          sameSite: 'strict',
-          secure: options.secureCookies,
-          path: '/',
-          maxAge: SESSION_HOURS * 3600,
-        });
+        setSessionCookie(reply, sessionToken, options.secureCookies);
         return { ...whoami(caller), csrfToken };
       },
     );
@@ -81,6 +82,30 @@ export function sessionRoutes(vault: Vault, options: { secureCookies: boolean; l
       async (request) => {
         const caller = callerOf(request);
         return request.csrfToken === null ? whoami(caller) : { ...whoami(caller), csrfToken: request.csrfToken };
+      },
+    );
+
+    // The console's first look: a browser that is not signed in is the normal case on the sign-in
+    // page, so it is answered 200, not 401 (a 401 is an error in the browser's console).
+    const identify = authenticateUser(vault, { allowPasswordChangeOnly: true });
+    app.get(
+      '/api/v1/auth/status',
+      {
+        schema: {
+          summary: 'Whether this browser is signed in, and as whom: 200 either way (GET /api/v1/auth/session answers 401 when not)',
+          tags: ['auth'],
+          response: { 200: z.object({ session: sessionSchema.nullable().describe('null when not signed in (no session, or it ended)') }), 403: errorSchema },
+        },
+      },
+      async (request, reply) => {
+        try {
+          await identify(request, reply);
+        } catch (error) {
+          if (error instanceof VaultError && error.code === 'unauthenticated') return { session: null };
+          throw error;
+        }
+        const caller = callerOf(request);
+        return { session: request.csrfToken === null ? whoami(caller) : { ...whoami(caller), csrfToken: request.csrfToken } };
       },
     );
   };
