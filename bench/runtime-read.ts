@@ -3,6 +3,7 @@
  *
  *   npm run bench                 # 3 rounds of 5 s per scenario, then latency at half the peak rate
  *   npm run bench -- --rounds 5 --seconds 10 --memory   # longer, plus a 60 s memory run
+ *   npm run bench -- --skip-large --only 2,3,8,9 --rounds 6   # the overrides A/B alone
  *
  * Each scenario runs against a real server process (bench/server.ts) on loopback, loaded by
  * autocannon from this process: 1) GET /healthz, the hello-world of the same server; 2) an authorized
@@ -11,11 +12,14 @@
  * same as 2 with the audit append switched off (benchmark-only), to show what the audit costs; 6 and
  * 7) the same as 2 and 3 with the heads' signatures switched off (benchmark-only), to show what signing
  * costs (same-run A/B: the same store, server code and load, one switch apart); 8 and 9) the same as 2
- * and 3 with metrics on (prom-client, as `serve --metrics-token-file`), against 2 and 3 with them off.
+ * and 3 with metrics on (prom-client, as `serve --metrics-token-file`), against 2 and 3 with them off;
+ * 10 and 11) the same as 2 and 3 on a store whose secret has an override in every environment (SPEC
+ * S22), so the read answers the key's override: the same build with and without overrides.
  * Figures are medians over the rounds; scenarios are interleaved, in the reverse order every other
  * round, so that noise and warm-up hit them alike.
  *
  *   npm run bench -- --scenarios 2,8,3,9 --skip-latency   # only the metrics A/B
+ *   npm run bench -- --scenarios 2,10,3,11 --skip-latency # only the overrides A/B
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -125,8 +129,18 @@ const median = (xs: number[]): number => {
   return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 };
 
-async function startPostgres(dir: string): Promise<{ url: string; stop(): Promise<void> }> {
-  if (process.env.BENCH_DATABASE_URL) return { url: process.env.BENCH_DATABASE_URL, stop: async () => undefined };
+/** PostgreSQL for the bench: the database `bench`, and `bench_overrides` beside it (scenario 9). */
+async function startPostgres(dir: string): Promise<{ url: string; overridesUrl: string; stop(): Promise<void> }> {
+  if (process.env.BENCH_DATABASE_URL) {
+    const url = new URL(process.env.BENCH_DATABASE_URL);
+    const admin = new pg.Client({ connectionString: url.toString() });
+    await admin.connect();
+    await admin.query('DROP DATABASE IF EXISTS bench_overrides');
+    await admin.query('CREATE DATABASE bench_overrides');
+    await admin.end();
+    url.pathname = '/bench_overrides';
+    return { url: process.env.BENCH_DATABASE_URL, overridesUrl: url.toString(), stop: async () => undefined };
+  }
   chmodSync(dir, 0o755);
   const port = 20000 + Math.floor(Math.random() * 20000);
   const postgres = new EmbeddedPostgres({
@@ -145,8 +159,9 @@ async function startPostgres(dir: string): Promise<{ url: string; stop(): Promis
   const admin = new pg.Client({ connectionString: `postgres://postgres:postgres@127.0.0.1:${port}/postgres` });
   await admin.connect();
   await admin.query('CREATE DATABASE bench');
+  await admin.query('CREATE DATABASE bench_overrides');
   await admin.end();
-  return { url: `postgres://postgres:postgres@127.0.0.1:${port}/bench`, stop: () => postgres.stop() };
+  return { url: `postgres://postgres:postgres@127.0.0.1:${port}/bench`, overridesUrl: `postgres://postgres:postgres@127.0.0.1:${port}/bench_overrides`, stop: () => postgres.stop() };
 }
 
 function rssMiB(pid: number): number {
@@ -164,12 +179,16 @@ async function main(): Promise<void> {
     const small: StoreLocation = { kind: 'sqlite', file: join(dir, 'small.db') };
     const large: StoreLocation = { kind: 'sqlite', file: join(dir, 'large.db') };
     const onPostgres: StoreLocation = { kind: 'postgres', url: postgres.url };
+    const withOverrides: StoreLocation = { kind: 'sqlite', file: join(dir, 'overrides.db') };
+    const pgWithOverrides: StoreLocation = { kind: 'postgres', url: postgres.overridesUrl };
     process.stdout.write('seeding…\n');
     const smallSeed = await seed(small, masterKeyFromBytes(masterKey), false);
     const pgSeed = await seed(onPostgres, masterKeyFromBytes(masterKey), false);
     const chosen = options.scenarios?.split(',').map((n) => n.trim());
     const wanted = (number: string) => chosen === undefined || chosen.includes(number);
     const largeSeed = options['skip-large'] || !wanted('4') ? undefined : await seed(large, masterKeyFromBytes(masterKey), true);
+    const overridesSeed = wanted('10') ? await seed(withOverrides, masterKeyFromBytes(masterKey), false, true) : undefined;
+    const pgOverridesSeed = wanted('11') ? await seed(pgWithOverrides, masterKeyFromBytes(masterKey), false, true) : undefined;
 
     const sqliteServer = await startServer(['--sqlite', small.file, ...keyArg]);
     const pgServer = await startServer(['--postgres', onPostgres.url, ...keyArg]);
@@ -179,7 +198,10 @@ async function main(): Promise<void> {
     const pgUnsignedServer = await startServer(['--postgres', onPostgres.url, ...keyArg, '--no-signing']);
     const metricsServer = await startServer(['--sqlite', small.file, ...keyArg, '--metrics']);
     const pgMetricsServer = await startServer(['--postgres', onPostgres.url, ...keyArg, '--metrics']);
-    servers.push(sqliteServer, pgServer, noAuditServer, unsignedServer, pgUnsignedServer, metricsServer, pgMetricsServer, ...(largeServer ? [largeServer] : []));
+    const overridesServer = overridesSeed ? await startServer(['--sqlite', withOverrides.file, ...keyArg]) : undefined;
+    const pgOverridesServer = pgOverridesSeed ? await startServer(['--postgres', pgWithOverrides.url, ...keyArg]) : undefined;
+    servers.push(sqliteServer, pgServer, noAuditServer, unsignedServer, pgUnsignedServer, metricsServer, pgMetricsServer);
+    for (const server of [largeServer, overridesServer, pgOverridesServer]) if (server) servers.push(server);
 
     const path = (name: string) => `/runtime/v1/secrets/${name}`;
     const all: Array<[string, () => Promise<Figures>]> = [
@@ -192,6 +214,8 @@ async function main(): Promise<void> {
       ['7 get_secret, PostgreSQL, signing off (bench only)', () => load(pgUnsignedServer, path(pgSeed.secretName), pgSeed.agentKey)],
       ['8 get_secret, SQLite, metrics on', () => load(metricsServer, path(smallSeed.secretName), smallSeed.agentKey)],
       ['9 get_secret, PostgreSQL, metrics on', () => load(pgMetricsServer, path(pgSeed.secretName), pgSeed.agentKey)],
+      ...(overridesServer && overridesSeed ? [['10 get_secret, SQLite, overrides present', () => load(overridesServer, path(overridesSeed.secretName), overridesSeed.agentKey)] as [string, () => Promise<Figures>]] : []),
+      ...(pgOverridesServer && pgOverridesSeed ? [['11 get_secret, PostgreSQL, overrides present', () => load(pgOverridesServer, path(pgOverridesSeed.secretName), pgOverridesSeed.agentKey)] as [string, () => Promise<Figures>]] : []),
     ];
     const scenarios = all.filter(([name]) => wanted(name.split(' ')[0] ?? ''));
 
@@ -229,10 +253,12 @@ async function main(): Promise<void> {
       ['3', '7', 'PostgreSQL, signing on / off'],
       ['8', '2', 'SQLite, metrics on / off'],
       ['9', '3', 'PostgreSQL, metrics on / off'],
+      ['10', '2', 'SQLite, overrides / none'],
+      ['11', '3', 'PostgreSQL, overrides / none'],
     ];
     process.stdout.write('\n');
     for (const [a, b, what] of ratios) if (ran(a) && ran(b)) process.stdout.write(`ratio ${a}/${b} (${what})`.padEnd(44) + ` ${ratio(rps(a), rps(b))}\n`);
-    for (const [on, off, what] of [['2', '6', 'signing on − off, SQLite'], ['3', '7', 'signing on − off, PostgreSQL'], ['8', '2', 'metrics on − off, SQLite'], ['9', '3', 'metrics on − off, PostgreSQL']] as const) {
+    for (const [on, off, what] of [['2', '6', 'signing on − off, SQLite'], ['3', '7', 'signing on − off, PostgreSQL'], ['8', '2', 'metrics on − off, SQLite'], ['9', '3', 'metrics on − off, PostgreSQL'], ['10', '2', 'overrides − none, SQLite'], ['11', '3', 'overrides − none, PostgreSQL']] as const) {
       if (ran(on) && ran(off)) process.stdout.write(`server cpu per read, ${what}: ${(cpu(on) - cpu(off)).toFixed(1)} µs (PostgreSQL's own processes not counted)\n`);
     }
     if (options['skip-latency'] || !ran('2')) return;

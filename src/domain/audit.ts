@@ -8,6 +8,8 @@ export const AUDIT_ACTIONS = [
   'secret.description_set',
   'secret.access_set',
   'secret.restore',
+  'secret.promote',
+  'secret.override_remove',
   'secret.delete',
   'agent.create',
   'agent.rename',

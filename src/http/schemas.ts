@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AGENT_NAME_PATTERN, AGENT_NAME_RULE, EMAIL_PATTERN, EMAIL_RULE, NO_CONTROL_CHARACTERS, PASSWORD_MAX, PASSWORD_MIN } from '../domain/names.js';
+import { ENVIRONMENTS, PROMOTE_TARGETS, environmentSchema, promoteTargetSchema } from '../domain/environments.js';
 import { ROLES } from '../domain/roles.js';
 import { descriptionSchema, secretNameSchema, secretValueSchema, valueKeysSchema } from '../domain/secrets.js';
 
@@ -63,6 +64,7 @@ export const updateSecretBody = z.strictObject(
     description: descriptionSchema.optional(),
     value: secretValueSchema.optional().describe('The whole new value (a new version): replaces every key of a key/value secret'),
     valueKeys: valueKeysSchema.optional(),
+    environment: environmentSchema.optional().describe('Set "value" or "valueKeys" as this environment\'s own value, its override (without it: the default value)'),
   },
   { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : 'must be a JSON object') },
 );
@@ -77,6 +79,18 @@ export const listSecretsQuery = z.object({
   limit: decimalInteger(1, 500).default(50),
 });
 
+const environmentEnum = z.enum(ENVIRONMENTS);
+
+export const environmentParams = secretParams.extend({ environment: environmentSchema });
+
+export const promoteBody = z.strictObject(
+  { from: environmentSchema, to: promoteTargetSchema },
+  { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : 'must be a JSON object') },
+);
+
+export const overrideSchema = z.object({ environment: environmentEnum, version: z.number(), updatedAt: z.string(), updatedBy: z.string() });
+export const environmentValueSchema = z.object({ environment: environmentEnum, version: z.number(), source: z.enum(['default', 'override']) });
+
 export const secretSummarySchema = z.object({
   id: z.string(),
   name: z.string(),
@@ -90,6 +104,24 @@ export const secretSummarySchema = z.object({
   updatedAt: z.string(),
   updatedBy: z.string(),
   lastReadAt: z.string().nullable().describe('When any agent last read this secret (null: never); kept across revokes and re-grants'),
+  overrides: z.array(overrideSchema).describe('The environments with a value of their own (SPEC S22)'),
+});
+
+export const secretDetailSchema = secretSummarySchema.extend({
+  environments: z.array(environmentValueSchema).describe('What a key of each environment reads now'),
+});
+
+export const promotionSchema = z.object({
+  promotion: z.object({ from: environmentEnum, to: z.enum(PROMOTE_TARGETS), source: z.enum(['default', 'override']), fromVersion: z.number(), version: z.number() }),
+  secret: secretDetailSchema,
+});
+
+export const revealedValueResponse = z.object({
+  name: z.string(),
+  kind: z.enum(['single', 'kv']),
+  version: z.number(),
+  value: z.union([z.string(), z.record(z.string(), z.string())]),
+  environment: environmentEnum.nullable().describe('The environment whose override this version was set as; null for the default'),
 });
 
 export const secretValueResponse = z.object({
@@ -97,6 +129,8 @@ export const secretValueResponse = z.object({
   kind: z.enum(['single', 'kv']),
   version: z.number(),
   value: z.union([z.string(), z.record(z.string(), z.string())]),
+  environment: environmentEnum.describe("The agent key's environment"),
+  source: z.enum(['default', 'override']).describe("Whether the value is that environment's override or the secret's default"),
 });
 
 export const accessSchema = z.object({
@@ -109,6 +143,7 @@ export const accessSchema = z.object({
       grantedAt: z.string().nullable(),
       grantedBy: z.string().nullable(),
       lastReadAt: z.string().nullable().describe('When this agent last read the secret under its current grant (null: not since it was granted, or no grant); a revoke ends the grant, so a re-grant starts again at null'),
+      lastReads: z.array(z.object({ environment: environmentEnum, version: z.number(), at: z.string() })).describe('Per environment: when the agent last read the secret there, and which version'),
     }),
   ),
 });
@@ -116,7 +151,9 @@ export const accessSchema = z.object({
 export const loginBody = z.strictObject({ email: z.string().max(320).regex(NO_CONTROL_CHARACTERS, { error: 'must not contain control characters' }), password: z.string().max(PASSWORD_MAX) });
 export const tokenBody = z.strictObject({ name: tokenNameSchema });
 export const agentBody = z.strictObject({ name: agentNameSchema });
-export const agentKeyBody = z.strictObject({ name: tokenNameSchema.optional() }).nullish();
+export const agentKeyBody = z
+  .strictObject({ name: tokenNameSchema.optional(), environment: environmentSchema.optional().describe('Where the key\'s functions run (default live); fixed for the key\'s life') })
+  .nullish();
 /** SPEC S19: the current password is only compared, so it gets no rule but a bound; the new one gets the rule. */
 export const passwordChangeBody = z.strictObject({
   currentPassword: z.string({ error: 'must be a string' }).max(PASSWORD_MAX, { error: `must be at most ${PASSWORD_MAX} characters` }),
@@ -132,6 +169,7 @@ export const auditQuery = z.object({
   actor: z.string().max(320).optional(),
   action: z.string().max(64).optional(),
   outcome: z.string().max(32).optional(),
+  environment: environmentSchema.optional().describe('Events in this environment: reads by its keys, and changes to its override'),
   since: z.iso.datetime({ error: 'must be an ISO-8601 UTC time like 2026-01-31T12:00:00Z' }).optional(),
   until: z.iso.datetime({ error: 'must be an ISO-8601 UTC time like 2026-01-31T12:00:00Z' }).optional(),
   before: decimalInteger(1, Number.MAX_SAFE_INTEGER, 'a sequence number').optional(),

@@ -5,10 +5,12 @@ import { Worker } from 'node:worker_threads';
 import { auditWrites, type ChainHead, type HeadSigner, type NewAuditEvent } from './audit.js';
 import type { Store } from './database.js';
 
-/** A granted read's "last read" stamp, written with its audit event. */
+/** A granted read's "last read" stamp, written with its audit event: per grant, and per environment with the version read. */
 export interface LastRead {
   secretId: string;
   agentId: string;
+  environment: string;
+  version: number;
   at: string;
 }
 
@@ -47,7 +49,7 @@ export function readEventTransaction(store: Pick<Store, 'db' | 'writeTransaction
         batch.events.map((event) => event.account_id),
       );
       const written = await writes.append(tx, found, batch.events, signer);
-      for (const { at, secretId, agentId } of batch.lastRead) await writes.markRead(tx, at, secretId, agentId);
+      for (const stamp of batch.lastRead) await writes.markRead(tx, stamp);
       return { found, written };
     });
 }
@@ -108,8 +110,8 @@ function latestBy(stamps: Iterable<LastRead>, keyOf: (stamp: LastRead) => string
   return [...latest.values()];
 }
 
-/** One "last read" stamp per grant, the latest. */
-export const latestPerGrant = (stamps: Iterable<LastRead>): LastRead[] => latestBy(stamps, (stamp) => `${stamp.secretId}/${stamp.agentId}`);
+/** One "last read" stamp per grant and environment, the latest. */
+export const latestPerGrant = (stamps: Iterable<LastRead>): LastRead[] => latestBy(stamps, (stamp) => `${stamp.secretId}/${stamp.agentId}/${stamp.environment}`);
 
 /** One "last read" stamp per secret, the latest: a secret read through several grants is stamped once. */
 export const latestPerSecret = (stamps: Iterable<LastRead>): LastRead[] => latestBy(stamps, (stamp) => stamp.secretId);

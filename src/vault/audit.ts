@@ -43,10 +43,12 @@ export function auditRow(accountId: string, entry: AuditEntry, at: string): NewA
 
 export type RecordAudit = (entry: AuditEntry) => void;
 
-/** A read that was granted, so its grant's and secret's "last read" can be stamped with the event. */
+/** A read that was granted, so its grant's, secret's and environment's "last read" can be stamped with the event. */
 export interface GrantUse {
   secretId: string;
   agentId: string;
+  environment: string;
+  version: number;
 }
 
 /** The read events recorded together (see openBatch), and the promise all of those reads wait on. */

@@ -15,6 +15,7 @@ import { peopleService } from './people.js';
 import { readinessService } from './readiness.js';
 import { runtimeService } from './runtime.js';
 import { sealingService } from './sealing.js';
+import { environmentsService } from './environments.js';
 import { secretsService } from './secrets.js';
 import { ssoSettingsService } from './ssoSettings.js';
 import { ssoSignInService } from './ssoSignIn.js';
@@ -26,6 +27,7 @@ export function createVault(deps: { store: Store; masterKey: MasterKey; log: Log
   const keyring = new Keyring(deps.masterKey);
   const sealing = sealingService(keyring);
   const audit = new AuditTrail({ store, log, sealing, metrics }, deps.benchmark);
+  const secrets = secretsService({ store, audit, sealing });
   const oidc = oidcClient(deps.sso ?? {});
   return {
     store,
@@ -36,7 +38,8 @@ export function createVault(deps: { store: Store; masterKey: MasterKey; log: Log
     people: peopleService({ store, audit }),
     passwords: passwordsService({ store, audit }),
     agents: agentsService({ store, audit }),
-    secrets: secretsService({ store, audit, sealing }),
+    secrets,
+    environments: environmentsService({ store, audit, sealing, secrets }),
     runtime: runtimeService({ store, sealing, audit, metrics }),
     auditLog: auditQueries({ store, audit }),
     readiness: readinessService({ store, log, metrics }),

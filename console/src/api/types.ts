@@ -3,7 +3,7 @@
  * (src/contract): the console keeps no copy of its own. Never a value, except RevealedValue's, which
  * is only ever held in component memory, for as long as it is shown.
  */
-import type { AgentSecrets, RequestBody } from '../../../src/contract/api';
+import type { AgentSecrets, Environment, RequestBody } from '../../../src/contract/api';
 
 export type {
   AccessEntry,
@@ -12,10 +12,15 @@ export type {
   AgentKey,
   AgentSecrets,
   AuditEvent,
+  Environment,
+  EnvironmentValue,
   NewAgentKey,
+  Promotion,
   NewUser,
   RevealedValue,
+  SecretDetail,
   SecretKind,
+  SecretOverride,
   SecretPage,
   SecretSummary,
   SecretUpdate,
@@ -31,3 +36,6 @@ export type Role = RequestBody<'/api/v1/users', 'post'>['role'];
 
 /** One secret an agent can read, on its page. */
 export type ReadableSecret = AgentSecrets['secrets'][number];
+
+/** The environments agent keys belong to (SPEC S21), in the order the console shows them. */
+export const ENVIRONMENTS: readonly Environment[] = ['sandbox', 'pre-release', 'live'];

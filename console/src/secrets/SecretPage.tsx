@@ -9,7 +9,9 @@ import { When } from '../ui/When';
 import { AgentAccessSection } from './AgentAccessSection';
 import { DeleteSecretSection } from './DeleteSecretSection';
 import { DescriptionEditor } from './DescriptionEditor';
+import { EnvironmentsSection } from './EnvironmentsSection';
 import { RecentActivitySection } from './RecentActivitySection';
+import { StagedRotation } from './StagedRotation';
 import { KindOf } from './SecretsTable';
 import { ValueSection } from './ValueSection';
 import { VersionsSection } from './VersionsSection';
@@ -82,7 +84,14 @@ export function SecretPage({ name }: { name: string }) {
         </div>
       </dl>
       {notice ? <Notice tone="success">{notice}</Notice> : null}
-      <ValueSection secret={facts} onNewVersion={(version) => changed(`Version ${version} is now the current value for every agent, from its next read.`)} />
+      <ValueSection
+        secret={facts}
+        onNewVersion={(version) =>
+          changed(`Version ${version} is now the current value for every agent${facts.overrides.length > 0 ? ' in every environment without its own value' : ''}, from its next read.`)
+        }
+      />
+      <EnvironmentsSection secret={facts} onChanged={changed} />
+      <StagedRotation secret={facts} revision={revision} onChanged={changed} />
       <AgentAccessSection secretName={facts.name} revision={revision} onSaved={() => setRevision((n) => n + 1)} />
       <VersionsSection secretName={facts.name} revision={revision} onRestored={(from, to) => changed(`Version ${from} restored as version ${to}; it is current for every agent from its next read.`)} />
       <RecentActivitySection secretName={facts.name} revision={revision} />
