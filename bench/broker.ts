@@ -53,7 +53,7 @@ const vault = createVault({ store, masterKey: masterKeyFromBytes(Buffer.from(mas
 const admin = await vault.accounts.createAccount('default', 'bench@example.com', 'benchmark password');
 const caller = await vault.people.authenticateToken(admin.token);
 const agent = await vault.agents.createAgent(caller, 'bench agent');
-const { key: agentKey } = await vault.agents.createAgentKey(caller, agent.id, 'bench');
+const { key: agentKey } = await vault.agents.createAgentKey(caller, agent.id, { name: 'bench' });
 await vault.secrets.createSecret(caller, { name: 'bench_secret', value: VALUE, agents: [agent.id], allowedHosts: [upstreamHost] });
 await vault.close();
 

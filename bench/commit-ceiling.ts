@@ -74,7 +74,7 @@ async function main(): Promise<void> {
     const readsOf = (size: number): ReadEventBatch => {
       const at = new Date().toISOString();
       const entry = { actor: { type: 'agent' as const, ...agent }, action: 'secret.read' as const, outcome: 'success' as const, secret, version: 1, agent };
-      return { events: Array.from({ length: size }, () => auditRow(account.id, entry, at)), lastRead: [{ secretId: secret.id, agentId: agent.id, at }] };
+      return { events: Array.from({ length: size }, () => auditRow(account.id, entry, at)), lastRead: [{ secretId: secret.id, agentId: agent.id, environment: 'live', version: 1, at }] };
     };
     const walFrames = (): number => statSync(`${file}-wal`).size / (4096 + 24);
 

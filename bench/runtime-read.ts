@@ -3,6 +3,7 @@
  *
  *   npm run bench                 # 3 rounds of 5 s per scenario, then latency at half the peak rate
  *   npm run bench -- --rounds 5 --seconds 10 --memory   # longer, plus a 60 s memory run
+ *   npm run bench -- --skip-large --only 2,3,8,9 --rounds 6   # the overrides A/B alone
  *
  * Each scenario runs against a real server process (bench/server.ts) on loopback, loaded by
  * autocannon from this process: 1) GET /healthz, the hello-world of the same server; 2) an authorized
@@ -10,8 +11,15 @@
  * BENCH_DATABASE_URL); 4) the same with 100,000 secrets, 1,000 agents and 1,000,000 grants; 5) the
  * same as 2 with the audit append switched off (benchmark-only), to show what the audit costs; 6 and
  * 7) the same as 2 and 3 with the heads' signatures switched off (benchmark-only), to show what signing
- * costs (same-run A/B: the same store, server code and load, one switch apart).
- * Figures are medians over the rounds; scenarios are interleaved so that noise hits them alike.
+ * costs (same-run A/B: the same store, server code and load, one switch apart); 8 and 9) the same as 2
+ * and 3 with metrics on (prom-client, as `serve --metrics-token-file`), against 2 and 3 with them off;
+ * 10 and 11) the same as 2 and 3 on a store whose secret has an override in every environment (SPEC
+ * S22), so the read answers the key's override: the same build with and without overrides.
+ * Figures are medians over the rounds; scenarios are interleaved, in the reverse order every other
+ * round, so that noise and warm-up hit them alike.
+ *
+ *   npm run bench -- --scenarios 2,8,3,9 --skip-latency   # only the metrics A/B
+ *   npm run bench -- --scenarios 2,10,3,11 --skip-latency # only the overrides A/B
  */
 import { randomBytes } from 'node:crypto';
 import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
@@ -34,6 +42,10 @@ const { values: options } = parseArgs({
     connections: { type: 'string', default: '50' },
     memory: { type: 'boolean', default: false },
     'skip-large': { type: 'boolean', default: false },
+    /** Only the peak figures: no latency run at half the peak, no memory run. */
+    'skip-latency': { type: 'boolean', default: false },
+    /** Only these scenarios (by number, comma-separated): e.g. 2,8 for the metrics A/B on SQLite. */
+    scenarios: { type: 'string' },
   },
 });
 const ROUNDS = Number(options.rounds);
@@ -82,8 +94,18 @@ const median = (xs: number[]): number => {
   return sorted.length % 2 ? (sorted[mid] ?? 0) : ((sorted[mid - 1] ?? 0) + (sorted[mid] ?? 0)) / 2;
 };
 
-async function startPostgres(dir: string): Promise<{ url: string; stop(): Promise<void> }> {
-  if (process.env.BENCH_DATABASE_URL) return { url: process.env.BENCH_DATABASE_URL, stop: async () => undefined };
+/** PostgreSQL for the bench: the database `bench`, and `bench_overrides` beside it (scenario 9). */
+async function startPostgres(dir: string): Promise<{ url: string; overridesUrl: string; stop(): Promise<void> }> {
+  if (process.env.BENCH_DATABASE_URL) {
+    const url = new URL(process.env.BENCH_DATABASE_URL);
+    const admin = new pg.Client({ connectionString: url.toString() });
+    await admin.connect();
+    await admin.query('DROP DATABASE IF EXISTS bench_overrides');
+    await admin.query('CREATE DATABASE bench_overrides');
+    await admin.end();
+    url.pathname = '/bench_overrides';
+    return { url: process.env.BENCH_DATABASE_URL, overridesUrl: url.toString(), stop: async () => undefined };
+  }
   chmodSync(dir, 0o755);
   const port = 20000 + Math.floor(Math.random() * 20000);
   const postgres = new EmbeddedPostgres({
@@ -102,8 +124,9 @@ async function startPostgres(dir: string): Promise<{ url: string; stop(): Promis
   const admin = new pg.Client({ connectionString: `postgres://postgres:postgres@127.0.0.1:${port}/postgres` });
   await admin.connect();
   await admin.query('CREATE DATABASE bench');
+  await admin.query('CREATE DATABASE bench_overrides');
   await admin.end();
-  return { url: `postgres://postgres:postgres@127.0.0.1:${port}/bench`, stop: () => postgres.stop() };
+  return { url: `postgres://postgres:postgres@127.0.0.1:${port}/bench`, overridesUrl: `postgres://postgres:postgres@127.0.0.1:${port}/bench_overrides`, stop: () => postgres.stop() };
 }
 
 function rssMiB(pid: number): number {
@@ -121,10 +144,16 @@ async function main(): Promise<void> {
     const small: StoreLocation = { kind: 'sqlite', file: join(dir, 'small.db') };
     const large: StoreLocation = { kind: 'sqlite', file: join(dir, 'large.db') };
     const onPostgres: StoreLocation = { kind: 'postgres', url: postgres.url };
+    const withOverrides: StoreLocation = { kind: 'sqlite', file: join(dir, 'overrides.db') };
+    const pgWithOverrides: StoreLocation = { kind: 'postgres', url: postgres.overridesUrl };
     process.stdout.write('seeding…\n');
     const smallSeed = await seed(small, masterKeyFromBytes(masterKey), false);
     const pgSeed = await seed(onPostgres, masterKeyFromBytes(masterKey), false);
-    const largeSeed = options['skip-large'] ? undefined : await seed(large, masterKeyFromBytes(masterKey), true);
+    const chosen = options.scenarios?.split(',').map((n) => n.trim());
+    const wanted = (number: string) => chosen === undefined || chosen.includes(number);
+    const largeSeed = options['skip-large'] || !wanted('4') ? undefined : await seed(large, masterKeyFromBytes(masterKey), true);
+    const overridesSeed = wanted('10') ? await seed(withOverrides, masterKeyFromBytes(masterKey), false, true) : undefined;
+    const pgOverridesSeed = wanted('11') ? await seed(pgWithOverrides, masterKeyFromBytes(masterKey), false, true) : undefined;
 
     const sqliteServer = await startServer(['--sqlite', small.file, ...keyArg]);
     const pgServer = await startServer(['--postgres', onPostgres.url, ...keyArg]);
@@ -132,10 +161,15 @@ async function main(): Promise<void> {
     const noAuditServer = await startServer(['--sqlite', small.file, ...keyArg, '--no-audit']);
     const unsignedServer = await startServer(['--sqlite', small.file, ...keyArg, '--no-signing']);
     const pgUnsignedServer = await startServer(['--postgres', onPostgres.url, ...keyArg, '--no-signing']);
-    servers.push(sqliteServer, pgServer, noAuditServer, unsignedServer, pgUnsignedServer, ...(largeServer ? [largeServer] : []));
+    const metricsServer = await startServer(['--sqlite', small.file, ...keyArg, '--metrics']);
+    const pgMetricsServer = await startServer(['--postgres', onPostgres.url, ...keyArg, '--metrics']);
+    const overridesServer = overridesSeed ? await startServer(['--sqlite', withOverrides.file, ...keyArg]) : undefined;
+    const pgOverridesServer = pgOverridesSeed ? await startServer(['--postgres', pgWithOverrides.url, ...keyArg]) : undefined;
+    servers.push(sqliteServer, pgServer, noAuditServer, unsignedServer, pgUnsignedServer, metricsServer, pgMetricsServer);
+    for (const server of [largeServer, overridesServer, pgOverridesServer]) if (server) servers.push(server);
 
     const path = (name: string) => `/runtime/v1/secrets/${name}`;
-    const scenarios: Array<[string, () => Promise<Figures>]> = [
+    const all: Array<[string, () => Promise<Figures>]> = [
       ['1 hello-world (GET /healthz)', () => load(sqliteServer, '/healthz', undefined)],
       ['2 get_secret, SQLite', () => load(sqliteServer, path(smallSeed.secretName), smallSeed.agentKey)],
       ['3 get_secret, PostgreSQL', () => load(pgServer, path(pgSeed.secretName), pgSeed.agentKey)],
@@ -143,14 +177,19 @@ async function main(): Promise<void> {
       ['5 get_secret, SQLite, audit off (benchmark only)', () => load(noAuditServer, path(smallSeed.secretName), smallSeed.agentKey)],
       ['6 get_secret, SQLite, signing off (benchmark only)', () => load(unsignedServer, path(smallSeed.secretName), smallSeed.agentKey)],
       ['7 get_secret, PostgreSQL, signing off (bench only)', () => load(pgUnsignedServer, path(pgSeed.secretName), pgSeed.agentKey)],
+      ['8 get_secret, SQLite, metrics on', () => load(metricsServer, path(smallSeed.secretName), smallSeed.agentKey)],
+      ['9 get_secret, PostgreSQL, metrics on', () => load(pgMetricsServer, path(pgSeed.secretName), pgSeed.agentKey)],
+      ...(overridesServer && overridesSeed ? [['10 get_secret, SQLite, overrides present', () => load(overridesServer, path(overridesSeed.secretName), overridesSeed.agentKey)] as [string, () => Promise<Figures>]] : []),
+      ...(pgOverridesServer && pgOverridesSeed ? [['11 get_secret, PostgreSQL, overrides present', () => load(pgOverridesServer, path(pgOverridesSeed.secretName), pgOverridesSeed.agentKey)] as [string, () => Promise<Figures>]] : []),
     ];
+    const scenarios = all.filter(([name]) => wanted(name.split(' ')[0] ?? ''));
 
     // Warm-up: JIT, page cache, connection pools.
     for (const [, run] of scenarios) await run();
 
     const results = new Map<string, Figures[]>();
     for (let round = 1; round <= ROUNDS; round++) {
-      for (const [name, run] of scenarios) {
+      for (const [name, run] of round % 2 === 1 ? scenarios : [...scenarios].reverse()) {
         const figures = await run();
         results.set(name, [...(results.get(name) ?? []), figures]);
         process.stdout.write(`round ${round}  ${name.padEnd(50)} ${figures.rps.toFixed(0).padStart(7)} req/s  p50 ${figures.p50} ms  p99 ${figures.p99} ms  cpu ${figures.cpuPerRequestUs.toFixed(1)} µs/req${figures.non2xx ? `  NON-2XX ${figures.non2xx}` : ''}\n`);
@@ -166,16 +205,28 @@ async function main(): Promise<void> {
       const m = med(name);
       process.stdout.write(`${name.padEnd(50)} ${m.rps.toFixed(0).padStart(7)} req/s  p50 ${m.p50} ms  p99 ${m.p99} ms  server cpu ${m.cpu.toFixed(1)} µs/req\n`);
     }
-    const rps = (prefix: string) => med(scenarios.find(([n]) => n.startsWith(prefix))?.[0] ?? '').rps;
-    const ratio = (a: number, b: number) => (b > 0 ? `${((a / b) * 100).toFixed(0)}%` : 'n/a');
-    process.stdout.write(`\nratio 2/1 (SQLite read / hello-world)       ${ratio(rps('2'), rps('1'))}\n`);
-    process.stdout.write(`ratio 3/1 (PostgreSQL read / hello-world)   ${ratio(rps('3'), rps('1'))}\n`);
-    if (largeServer) process.stdout.write(`ratio 4/2 (large store / small store)       ${ratio(rps('4'), rps('2'))}\n`);
-    process.stdout.write(`ratio 2/5 (audit on / audit off)            ${ratio(rps('2'), rps('5'))}\n`);
-    process.stdout.write(`ratio 2/6 (SQLite, signing on / off)        ${ratio(rps('2'), rps('6'))}\n`);
-    process.stdout.write(`ratio 3/7 (PostgreSQL, signing on / off)    ${ratio(rps('3'), rps('7'))}\n`);
-    const cpu = (prefix: string) => med(scenarios.find(([n]) => n.startsWith(prefix))?.[0] ?? '').cpu;
-    process.stdout.write(`server cpu per read, signing on − off: SQLite ${(cpu('2') - cpu('6')).toFixed(1)} µs, PostgreSQL ${(cpu('3') - cpu('7')).toFixed(1)} µs (PostgreSQL's own processes not counted)\n`);
+    const ran = (prefix: string) => scenarios.some(([n]) => n.startsWith(`${prefix} `));
+    const rps = (prefix: string) => med(scenarios.find(([n]) => n.startsWith(`${prefix} `))?.[0] ?? '').rps;
+    const ratio = (a: number, b: number) => (b > 0 ? `${((a / b) * 100).toFixed(1)}%` : 'n/a');
+    const cpu = (prefix: string) => med(scenarios.find(([n]) => n.startsWith(`${prefix} `))?.[0] ?? '').cpu;
+    const ratios: Array<[string, string, string]> = [
+      ['2', '1', 'SQLite read / hello-world'],
+      ['3', '1', 'PostgreSQL read / hello-world'],
+      ['4', '2', 'large store / small store'],
+      ['2', '5', 'audit on / audit off'],
+      ['2', '6', 'SQLite, signing on / off'],
+      ['3', '7', 'PostgreSQL, signing on / off'],
+      ['8', '2', 'SQLite, metrics on / off'],
+      ['9', '3', 'PostgreSQL, metrics on / off'],
+      ['10', '2', 'SQLite, overrides / none'],
+      ['11', '3', 'PostgreSQL, overrides / none'],
+    ];
+    process.stdout.write('\n');
+    for (const [a, b, what] of ratios) if (ran(a) && ran(b)) process.stdout.write(`ratio ${a}/${b} (${what})`.padEnd(44) + ` ${ratio(rps(a), rps(b))}\n`);
+    for (const [on, off, what] of [['2', '6', 'signing on − off, SQLite'], ['3', '7', 'signing on − off, PostgreSQL'], ['8', '2', 'metrics on − off, SQLite'], ['9', '3', 'metrics on − off, PostgreSQL'], ['10', '2', 'overrides − none, SQLite'], ['11', '3', 'overrides − none, PostgreSQL']] as const) {
+      if (ran(on) && ran(off)) process.stdout.write(`server cpu per read, ${what}: ${(cpu(on) - cpu(off)).toFixed(1)} µs (PostgreSQL's own processes not counted)\n`);
+    }
+    if (options['skip-latency'] || !ran('2')) return;
 
     // Latency at half the read's peak, open-loop: requests leave evenly spaced whatever the answers
     // (bench/paced.ts); autocannon's fixed rate sends each second's share in a burst at the peak rate.

@@ -1,6 +1,7 @@
 import { randomBytes } from 'node:crypto';
 import { Keyring, seal, secretVersionAad } from '../src/crypto/keyring.js';
 import type { MasterKey } from '../src/crypto/masterKey.js';
+import { ENVIRONMENTS } from '../src/domain/environments.js';
 import { encodeSecretValue } from '../src/domain/secrets.js';
 import { migrateToLatest, openStore, type StoreLocation } from '../src/store/database.js';
 import { createVault } from '../src/vault/index.js';
@@ -12,10 +13,12 @@ export interface Seeded {
 }
 
 /**
- * One account, the agent that reads, and the secret it reads. With `large`, also the crowd a big
- * customer brings: 100,000 secrets, 1,000 agents and 1,000,000 grants, written in bulk.
+ * One account, the agent that reads (a live key), and the secret it reads. With `large`, also the
+ * crowd a big customer brings: 100,000 secrets, 1,000 agents and 1,000,000 grants, written in bulk.
+ * With `overrides`, the secret holds an override in every environment (SPEC S22), so the read answers
+ * the live override instead of the default.
  */
-export async function seed(location: StoreLocation, masterKey: MasterKey, large: boolean): Promise<Seeded> {
+export async function seed(location: StoreLocation, masterKey: MasterKey, large: boolean, overrides = false): Promise<Seeded> {
   const store = openStore(location);
   await migrateToLatest(store);
   const vault = createVault({ store, masterKey, log: silentLog });
@@ -23,8 +26,13 @@ export async function seed(location: StoreLocation, masterKey: MasterKey, large:
     const admin = await vault.accounts.createAccount('default', 'bench@example.com', 'benchmark password');
     const caller = await vault.people.authenticateToken(admin.token);
     const agent = await vault.agents.createAgent(caller, 'bench agent');
-    const key = await vault.agents.createAgentKey(caller, agent.id, 'bench');
+    const key = await vault.agents.createAgentKey(caller, agent.id, { name: 'bench' });
     await vault.secrets.createSecret(caller, { name: 'bench_secret', value: 'sk_bench_0123456789abcdef', agents: [agent.id] });
+    if (overrides) {
+      for (const environment of ENVIRONMENTS) {
+        await vault.secrets.updateSecret(caller, 'bench_secret', { value: `sk_bench_${environment}_0123456789abcdef`, environment });
+      }
+    }
     if (large) await seedCrowd(store, masterKey, caller.accountId, agent.id);
     return { agentKey: key.key, secretName: 'bench_secret' };
   } finally {

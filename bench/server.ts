@@ -2,16 +2,19 @@
  * The real server (createVault + buildServer, as `agent-secrets serve` wires them) for benchmarks, in
  * its own process. Prints {"port": N} once listening.
  *
- *   tsx bench/server.ts --sqlite FILE | --postgres URL   --master-key BASE64   [--no-audit | --no-signing] [--timings] [--broker-allow-private]
+ *   tsx bench/server.ts --sqlite FILE | --postgres URL   --master-key BASE64   [--no-audit | --no-signing] [--metrics] [--timings] [--broker-allow-private]
  *
  * --no-audit answers reads without writing their audit events: it exists only here, to show what the
  * audit costs, and breaks the product's promise (SPEC S13); the CLI cannot set it. --no-signing writes
  * the events with their heads unsigned, to show what signing costs (same-run A/B); it breaks SPEC
- * section 5 the same way, and exists only here.
+ * section 5 the same way, and exists only here. --metrics reports into prom-client as
+ * `serve --metrics-token-file` does (GET /metrics served, not scraped during the load), for the
+ * metrics on/off A/B.
  */
 import { parseArgs } from 'node:util';
 import pino from 'pino';
 import { masterKeyFromBytes } from '../src/crypto/masterKey.js';
+import { prometheusMetrics } from '../src/http/metrics.js';
 import { buildServer } from '../src/http/server.js';
 import { migrateToLatest, openStore } from '../src/store/database.js';
 import { createVault } from '../src/vault/index.js';
@@ -27,13 +30,16 @@ const { values } = parseArgs({
     timings: { type: 'boolean', default: false },
     // bench/broker.ts sends brokered requests to an upstream on loopback, as serve --broker-allow-private allows.
     'broker-allow-private': { type: 'boolean', default: false },
+    metrics: { type: 'boolean', default: false },
   },
 });
 
 const store = openStore(values.postgres ? { kind: 'postgres', url: values.postgres, poolSize: 10 } : { kind: 'sqlite', file: values.sqlite ?? 'bench.db' });
 await migrateToLatest(store);
 const logger = pino({ level: 'warn' });
+const metrics = values.metrics ? prometheusMetrics() : undefined;
 const vault = createVault({
+  ...(metrics ? { metrics } : {}),
   store,
   masterKey: masterKeyFromBytes(Buffer.from(values['master-key'] ?? '', 'base64')),
   log: logger,
@@ -42,7 +48,7 @@ const vault = createVault({
 });
 await store.readEvents.ready();
 // The benchmark loads one agent key far beyond any real agent's rate: no per-key limit here.
-const app = await buildServer({ vault, logger, limits: { readsPerSecond: Number.POSITIVE_INFINITY, brokeredRequestsPerSecond: Number.POSITIVE_INFINITY } });
+const app = await buildServer({ vault, logger, limits: { readsPerSecond: Number.POSITIVE_INFINITY, brokeredRequestsPerSecond: Number.POSITIVE_INFINITY }, ...(metrics ? { metricsEndpoint: { metrics, token: 'bench-metrics-token' } } : {}) });
 if (values.timings) recordTimings(app);
 await app.listen({ port: 0, host: '127.0.0.1' });
 const address = app.server.address();

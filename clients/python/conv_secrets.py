@@ -18,7 +18,7 @@ Reads that get no answer (network, timeout, 502-504) are retried a few times wit
 
 Run a function file (its `main(conv, args)` or `handler(conv, args)`) like `agent-secrets run` does:
 
-    python3 conv_secrets.py my_function.py --args '{"guests": 2}' --env sandbox
+    python3 conv_secrets.py my_function.py --args '{"guests": 2}'   # conv.env: the key's environment
 
 Masking: a value shorter than 4 characters is not masked (it would mask everything and has no secrecy
 to lose); longer values are masked as is, JSON-escaped, URL-encoded and base64-encoded (standard and
@@ -561,13 +561,30 @@ class Conv:
 
 def connect(agent_key=None, url=None, env=None, log_stream=None, timeout=5.0, attempts=3):
     """A conv object for an agent key (default: AGENT_SECRETS_AGENT_KEY at AGENT_SECRETS_URL).
-    Asks the service once who the agent is; a bad key or an unreachable service fail here."""
+    Asks the service once who the agent is and where it runs: conv.env is the key's environment.
+    `env` (or AGENT_SECRETS_ENV), when given, is a check: a key of another environment fails here,
+    like a bad key or an unreachable service."""
     client = RuntimeClient(agent_key or os.environ.get("AGENT_SECRETS_AGENT_KEY", ""), url or os.environ.get("AGENT_SECRETS_URL") or DEFAULT_URL, timeout=timeout, attempts=attempts)
     identity = client.list_readable_secrets()
-    env = env or os.environ.get("AGENT_SECRETS_ENV") or "sandbox"
-    if env not in ENVS:
+    expected = env or os.environ.get("AGENT_SECRETS_ENV")
+    if expected is not None and expected not in ENVS:
         raise ValueError("env must be one of " + ", ".join(ENVS))
-    return Conv(client, identity["agent"], identity["account"], env, log_stream=log_stream)
+    actual = identity.get("environment")
+    if actual not in ENVS:
+        raise SecretsError("the service did not say the agent key's environment; it may be older than this client", "bad_answer", 200)
+    if expected is not None and expected != actual:
+        raise environment_mismatch(expected, actual)
+    return Conv(client, identity["agent"], identity["account"], actual, log_stream=log_stream)
+
+
+def environment_mismatch(asked, key_environment):
+    """A caller asked for one environment with a key of another: the key decides (the same words as the TypeScript SDK)."""
+    return SecretsError(
+        "the agent key is a %s key, so its functions run in %s, not %s: drop the environment option (the key says where it runs) or use a %s key of the agent"
+        % (key_environment, key_environment, asked, asked),
+        "environment_mismatch",
+        0,
+    )
 
 
 # ---------------------------------------------------------------- running a function file
@@ -648,7 +665,7 @@ def _run(argv):
     parser = argparse.ArgumentParser(prog="conv_secrets.py", description="Run one Python agent function: main(conv, args) or handler(conv, args).")
     parser.add_argument("file", nargs="?")
     parser.add_argument("--args", default="{}", help="the arguments, as JSON; - reads them from standard input")
-    parser.add_argument("--env", default=None, choices=ENVS)
+    parser.add_argument("--env", default=None, choices=ENVS, help="check that the agent key is a key of this environment")
     parser.add_argument("--verbose", action="store_true", help="when the function fails, show the whole stack")
     # `agent-secrets run` hands the function channel over on this descriptor (see src/sdk/hostChannel.ts).
     parser.add_argument("--channel-fd", type=int, default=None, help=argparse.SUPPRESS)

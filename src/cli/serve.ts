@@ -4,7 +4,10 @@ import { buildServer } from '../http/server.js';
 import type { Log } from '../vault/log.js';
 import type { BrokerOptions, Vault } from '../vault/index.js';
 import { ConfigError } from './configError.js';
+import { prometheusMetrics, type PrometheusMetrics } from '../http/metrics.js';
+import { readMetricsToken } from './metricsToken.js';
 import { serviceLog } from './serviceLog.js';
+import { DEFAULT_SHUTDOWN_SECONDS, stopOnSignals } from './shutdown.js';
 import { openVault, type StorageFlags } from './storage.js';
 
 export interface ServeFlags extends StorageFlags {
@@ -20,6 +23,11 @@ export interface ServeFlags extends StorageFlags {
   publicUrl?: string;
   /** Accept an OpenID provider over plain http: tests and labs only. */
   ssoAllowInsecureIssuer?: boolean;
+  /** SPEC S30: GET /metrics with the bearer token in this file; without it there is no /metrics. */
+  metricsTokenFile?: string | undefined;
+  accessLog?: boolean | undefined;
+  /** Seconds a SIGTERM/SIGINT stop may take before the process exits 1. */
+  shutdownTimeout?: number | undefined;
 }
 
 /**
@@ -31,9 +39,17 @@ export interface ServeFlags extends StorageFlags {
 export async function serve(flags: ServeFlags): Promise<void> {
   const log = serviceLog();
   const logger = log.logger;
+  // Read before storage is touched: a bad token file stops the start with one line and nothing made.
+  const metricsEndpoint = metricsFromFlags(flags);
   // A store that cannot take writes could answer nothing but 503 (every read writes its audit event).
-  const broker = brokerOptions(flags);
-  const { vault, description } = await openVault(flags, { createIfMissing: true, log: logger, requireWrites: true, sso: { allowInsecureIssuer: flags.ssoAllowInsecureIssuer === true }, broker });
+  const { vault, description } = await openVault(flags, {
+    createIfMissing: true,
+    log: logger,
+    requireWrites: true,
+    sso: { allowInsecureIssuer: flags.ssoAllowInsecureIssuer === true },
+    ...(metricsEndpoint ? { metrics: metricsEndpoint.metrics } : {}),
+    broker: brokerOptions(flags),
+  });
   if (flags.ssoAllowInsecureIssuer) logger.warn('--sso-allow-insecure-issuer: OpenID providers over plain http are accepted; use this for tests and labs only');
 
   await vault.store.readEvents.ready();
@@ -43,6 +59,8 @@ export async function serve(flags: ServeFlags): Promise<void> {
     secureCookies: flags.secureCookies ?? false,
     limits: { readsPerSecond: flags.readsPerSecond, ...(flags.brokerRequestsPerSecond === undefined ? {} : { brokeredRequestsPerSecond: flags.brokerRequestsPerSecond }) },
     ...(flags.publicUrl === undefined ? {} : { publicUrl: flags.publicUrl }),
+    ...(metricsEndpoint ? { metricsEndpoint } : {}),
+    accessLog: flags.accessLog ?? false,
   });
   // Log lines wait until the first start is told about: a person reads that first, then "listening".
   log.hold();
@@ -73,17 +91,14 @@ export async function serve(flags: ServeFlags): Promise<void> {
   logger.info({ url, storage: description }, 'agent-secrets is listening');
   process.stdout.write(`agent-secrets listening on ${url} (${description})\n`);
 
-  let closing = false;
-  const shutdown = async (signal: string) => {
-    if (closing) return;
-    closing = true;
-    logger.info({ signal }, 'shutting down');
-    await app.close();
-    await vault.close();
-    process.exit(0);
-  };
-  process.on('SIGINT', () => void shutdown('SIGINT'));
-  process.on('SIGTERM', () => void shutdown('SIGTERM'));
+  stopOnSignals(app, vault, { seconds: flags.shutdownTimeout ?? DEFAULT_SHUTDOWN_SECONDS, logger });
+}
+
+/** --metrics-token-file: the metrics the vault reports into and the token /metrics asks for; none without it. */
+function metricsFromFlags(flags: ServeFlags): { metrics: PrometheusMetrics; token: string } | undefined {
+  if (flags.metricsTokenFile === undefined) return undefined;
+  const token = readMetricsToken(flags.metricsTokenFile);
+  return { metrics: prometheusMetrics(), token };
 }
 
 /** SPEC S26: serve's --broker-* flags, checked before anything starts (a bad CA file is one clear line). */

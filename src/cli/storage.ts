@@ -4,6 +4,7 @@ import { MASTER_KEY_ENV, createMasterKeyFile, parseMasterKey, readMasterKeyFile,
 import { migrateToLatest, openStore, type Store, type StoreLocation } from '../store/database.js';
 import { checkWritable } from '../store/writable.js';
 import type { Log } from '../vault/log.js';
+import type { VaultMetrics } from '../vault/metrics.js';
 import { ConfigError } from './configError.js';
 import { createVault, type BrokerOptions, type Vault } from '../vault/index.js';
 import type { OidcOptions } from '../vault/oidcClient.js';
@@ -100,11 +101,11 @@ export async function openMigratedStore(flags: StorageFlags, createIfMissing: bo
 /** Opens the store (migrating it) and the vault over it. */
 export async function openVault(
   flags: StorageFlags,
-  options: { createIfMissing: boolean; log: Log; requireWrites?: boolean; sso?: OidcOptions; broker?: BrokerOptions },
+  options: { createIfMissing: boolean; log: Log; requireWrites?: boolean; sso?: OidcOptions; metrics?: VaultMetrics; broker?: BrokerOptions },
 ): Promise<{ vault: Vault; store: Store; description: string }> {
   const { store, masterKey, description } = await openMigratedStore(flags, options.createIfMissing, options.requireWrites);
   return {
-    vault: createVault({ store, masterKey, log: options.log, ...(options.sso ? { sso: options.sso } : {}), ...(options.broker ? { broker: options.broker } : {}) }),
+    vault: createVault({ store, masterKey, log: options.log, ...(options.sso ? { sso: options.sso } : {}), ...(options.metrics ? { metrics: options.metrics } : {}), ...(options.broker ? { broker: options.broker } : {}) }),
     store,
     description,
   };

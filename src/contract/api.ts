@@ -19,7 +19,14 @@ export type RequestBody<P extends keyof paths, M extends keyof paths[P]> = paths
 
 export type Session = Answer<'/api/v1/auth/session', 'get'>;
 export type SessionStatus = Answer<'/api/v1/auth/status', 'get'>;
-export type SecretSummary = Answer<'/api/v1/secrets/{name}', 'get'>;
+/** A secret's facts as lists and changes answer them (never a value). */
+export type SecretSummary = Answer<'/api/v1/secrets', 'get'>['secrets'][number];
+/** One secret's facts with what each environment reads now (SPEC S22). */
+export type SecretDetail = Answer<'/api/v1/secrets/{name}', 'get'>;
+export type Environment = SecretDetail['environments'][number]['environment'];
+export type EnvironmentValue = SecretDetail['environments'][number];
+export type SecretOverride = SecretSummary['overrides'][number];
+export type Promotion = Answer<'/api/v1/secrets/{name}/promote', 'post'>;
 export type SecretKind = SecretSummary['kind'];
 export type SecretPage = Answer<'/api/v1/secrets', 'get'>;
 export type SecretUpdate = RequestBody<'/api/v1/secrets/{name}', 'patch'>;

@@ -580,6 +580,8 @@ export interface paths {
                             keys: {
                                 createdAt: string;
                                 createdBy: string;
+                                /** @enum {string} */
+                                environment: "sandbox" | "pre-release" | "live";
                                 id: string;
                                 name: string;
                                 revokedAt: string | null;
@@ -678,6 +680,11 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
+                        /**
+                         * @description Where the key's functions run (default live); fixed for the key's life
+                         * @enum {string}
+                         */
+                        environment?: "sandbox" | "pre-release" | "live";
                         name?: string;
                     } | null;
                 };
@@ -693,6 +700,8 @@ export interface paths {
                             agent: string;
                             createdAt: string;
                             createdBy: string;
+                            /** @enum {string} */
+                            environment: "sandbox" | "pre-release" | "live";
                             id: string;
                             key: string;
                             name: string;
@@ -933,6 +942,14 @@ export interface paths {
                                  */
                                 delivery: "value" | "broker-only";
                                 description: string;
+                                /** @description What this agent's keys read in each environment */
+                                environments: {
+                                    /** @enum {string} */
+                                    environment: "sandbox" | "pre-release" | "live";
+                                    /** @enum {string} */
+                                    source: "default" | "override";
+                                    version: number;
+                                }[];
                                 keys: string[];
                                 /** @enum {string} */
                                 kind: "single" | "kv";
@@ -1035,7 +1052,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** Audit events, newest first, filtered by secret, agent, actor, action, outcome and time */
+        /** Audit events, newest first, filtered by secret, agent, actor, action, outcome, environment and time */
         get: {
             parameters: {
                 query?: {
@@ -1044,6 +1061,8 @@ export interface paths {
                     agent?: string;
                     /** @description a sequence number from 1 to 9007199254740991, in decimal digits */
                     before?: string;
+                    /** @description Events in this environment: reads by its keys, and changes to its override */
+                    environment?: "sandbox" | "pre-release" | "live";
                     /** @description a whole number from 1 to 1000, in decimal digits */
                     limit?: string;
                     outcome?: string;
@@ -1075,6 +1094,8 @@ export interface paths {
                                 agentId: string | null;
                                 at: string;
                                 detail: unknown;
+                                /** @description The environment of the event (a read's key, a changed override), if any */
+                                environment: string | null;
                                 outcome: string;
                                 secret: string | null;
                                 seq: number;
@@ -2125,6 +2146,14 @@ export interface paths {
                                 /** @description When any agent last read this secret (null: never); kept across revokes and re-grants */
                                 lastReadAt: string | null;
                                 name: string;
+                                /** @description The environments with a value of their own (SPEC S22) */
+                                overrides: {
+                                    /** @enum {string} */
+                                    environment: "sandbox" | "pre-release" | "live";
+                                    updatedAt: string;
+                                    updatedBy: string;
+                                    version: number;
+                                }[];
                                 /**
                                  * @description never: nobody can reveal or copy the value; it can still be replaced (SPEC S27)
                                  * @enum {string}
@@ -2269,6 +2298,14 @@ export interface paths {
                             /** @description When any agent last read this secret (null: never); kept across revokes and re-grants */
                             lastReadAt: string | null;
                             name: string;
+                            /** @description The environments with a value of their own (SPEC S22) */
+                            overrides: {
+                                /** @enum {string} */
+                                environment: "sandbox" | "pre-release" | "live";
+                                updatedAt: string;
+                                updatedBy: string;
+                                version: number;
+                            }[];
                             /**
                              * @description never: nobody can reveal or copy the value; it can still be replaced (SPEC S27)
                              * @enum {string}
@@ -2370,7 +2407,7 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        /** A secret's facts (never its value) */
+        /** A secret's facts and what each environment reads (never a value) */
         get: {
             parameters: {
                 query?: never;
@@ -2400,6 +2437,14 @@ export interface paths {
                              */
                             delivery: "value" | "broker-only";
                             description: string;
+                            /** @description What a key of each environment reads now */
+                            environments: {
+                                /** @enum {string} */
+                                environment: "sandbox" | "pre-release" | "live";
+                                /** @enum {string} */
+                                source: "default" | "override";
+                                version: number;
+                            }[];
                             id: string;
                             keys: string[];
                             /** @enum {string} */
@@ -2407,6 +2452,14 @@ export interface paths {
                             /** @description When any agent last read this secret (null: never); kept across revokes and re-grants */
                             lastReadAt: string | null;
                             name: string;
+                            /** @description The environments with a value of their own (SPEC S22) */
+                            overrides: {
+                                /** @enum {string} */
+                                environment: "sandbox" | "pre-release" | "live";
+                                updatedAt: string;
+                                updatedBy: string;
+                                version: number;
+                            }[];
                             /**
                              * @description never: nobody can reveal or copy the value; it can still be replaced (SPEC S27)
                              * @enum {string}
@@ -2599,7 +2652,7 @@ export interface paths {
         head?: never;
         /**
          * Change the description and/or set a new value (a new version)
-         * @description Give "value" to replace the whole value, or "valueKeys" to change some keys of a key/value secret and keep the others (e.g. {"valueKeys": {"client_secret": "new"}} rotates client_secret and keeps client_id; {"valueKeys": {"old_key": null}} removes a key). Either makes one new version. Giving both is refused with 400 naming valueKeys.
+         * @description Give "value" to replace the whole value, or "valueKeys" to change some keys of a key/value secret and keep the others (e.g. {"valueKeys": {"client_secret": "new"}} rotates client_secret and keeps client_id; {"valueKeys": {"old_key": null}} removes a key). Either makes one new version. Giving both is refused with 400 naming valueKeys. With "environment", the new version is that environment's own value (its override, SPEC S22); without, the default's.
          */
         patch: {
             parameters: {
@@ -2618,6 +2671,11 @@ export interface paths {
                         /** @enum {string} */
                         delivery?: "value" | "broker-only";
                         description?: string;
+                        /**
+                         * @description Set "value" or "valueKeys" as this environment's own value, its override (without it: the default value)
+                         * @enum {string}
+                         */
+                        environment?: "sandbox" | "pre-release" | "live";
                         /** @enum {string} */
                         reveal?: "allowed" | "never";
                         /** @description The whole new value (a new version): replaces every key of a key/value secret */
@@ -2657,6 +2715,14 @@ export interface paths {
                             /** @description When any agent last read this secret (null: never); kept across revokes and re-grants */
                             lastReadAt: string | null;
                             name: string;
+                            /** @description The environments with a value of their own (SPEC S22) */
+                            overrides: {
+                                /** @enum {string} */
+                                environment: "sandbox" | "pre-release" | "live";
+                                updatedAt: string;
+                                updatedBy: string;
+                                version: number;
+                            }[];
                             /**
                              * @description never: nobody can reveal or copy the value; it can still be replaced (SPEC S27)
                              * @enum {string}
@@ -2796,6 +2862,13 @@ export interface paths {
                                 grantedBy: string | null;
                                 /** @description When this agent last read the secret under its current grant (null: not since it was granted, or no grant); a revoke ends the grant, so a re-grant starts again at null */
                                 lastReadAt: string | null;
+                                /** @description Per environment: when the agent last read the secret there, and which version */
+                                lastReads: {
+                                    at: string;
+                                    /** @enum {string} */
+                                    environment: "sandbox" | "pre-release" | "live";
+                                    version: number;
+                                }[];
                             }[];
                             secret: string;
                         };
@@ -2911,6 +2984,13 @@ export interface paths {
                                 grantedBy: string | null;
                                 /** @description When this agent last read the secret under its current grant (null: not since it was granted, or no grant); a revoke ends the grant, so a re-grant starts again at null */
                                 lastReadAt: string | null;
+                                /** @description Per environment: when the agent last read the secret there, and which version */
+                                lastReads: {
+                                    at: string;
+                                    /** @enum {string} */
+                                    environment: "sandbox" | "pre-release" | "live";
+                                    version: number;
+                                }[];
                             }[];
                             secret: string;
                         };
@@ -3000,6 +3080,355 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/api/v1/secrets/{name}/environments/{environment}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /** Remove an environment's override: its reads use the default from the next call (the versions stay, restorable) */
+        delete: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    environment: "sandbox" | "pre-release" | "live";
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody?: never;
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            agentsWithAccess: number;
+                            /** @description Hosts brokered requests may send it to (SPEC S25); empty: it cannot be brokered */
+                            allowedHosts: string[];
+                            createdAt: string;
+                            createdBy: string;
+                            /**
+                             * @description value: functions read it with get_secret; broker-only: only brokered requests use it (SPEC S27)
+                             * @enum {string}
+                             */
+                            delivery: "value" | "broker-only";
+                            description: string;
+                            /** @description What a key of each environment reads now */
+                            environments: {
+                                /** @enum {string} */
+                                environment: "sandbox" | "pre-release" | "live";
+                                /** @enum {string} */
+                                source: "default" | "override";
+                                version: number;
+                            }[];
+                            id: string;
+                            keys: string[];
+                            /** @enum {string} */
+                            kind: "single" | "kv";
+                            /** @description When any agent last read this secret (null: never); kept across revokes and re-grants */
+                            lastReadAt: string | null;
+                            name: string;
+                            /** @description The environments with a value of their own (SPEC S22) */
+                            overrides: {
+                                /** @enum {string} */
+                                environment: "sandbox" | "pre-release" | "live";
+                                updatedAt: string;
+                                updatedBy: string;
+                                version: number;
+                            }[];
+                            /**
+                             * @description never: nobody can reveal or copy the value; it can still be replaced (SPEC S27)
+                             * @enum {string}
+                             */
+                            reveal: "allowed" | "never";
+                            updatedAt: string;
+                            updatedBy: string;
+                            version: number;
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                field?: string;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                field?: string;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                field?: string;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                field?: string;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                field?: string;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/api/v1/secrets/{name}/promote": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /** Staged rotation: make the value "from" reads now the current value of "to" (an environment or "default"), as one new version */
+        post: {
+            parameters: {
+                query?: never;
+                header?: never;
+                path: {
+                    name: string;
+                };
+                cookie?: never;
+            };
+            requestBody: {
+                content: {
+                    "application/json": {
+                        /** @enum {string} */
+                        from: "sandbox" | "pre-release" | "live";
+                        /** @enum {string} */
+                        to: "sandbox" | "pre-release" | "live" | "default";
+                    };
+                };
+            };
+            responses: {
+                /** @description Default Response */
+                200: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            promotion: {
+                                /** @enum {string} */
+                                from: "sandbox" | "pre-release" | "live";
+                                fromVersion: number;
+                                /** @enum {string} */
+                                source: "default" | "override";
+                                /** @enum {string} */
+                                to: "sandbox" | "pre-release" | "live" | "default";
+                                version: number;
+                            };
+                            secret: {
+                                agentsWithAccess: number;
+                                /** @description Hosts brokered requests may send it to (SPEC S25); empty: it cannot be brokered */
+                                allowedHosts: string[];
+                                createdAt: string;
+                                createdBy: string;
+                                /**
+                                 * @description value: functions read it with get_secret; broker-only: only brokered requests use it (SPEC S27)
+                                 * @enum {string}
+                                 */
+                                delivery: "value" | "broker-only";
+                                description: string;
+                                /** @description What a key of each environment reads now */
+                                environments: {
+                                    /** @enum {string} */
+                                    environment: "sandbox" | "pre-release" | "live";
+                                    /** @enum {string} */
+                                    source: "default" | "override";
+                                    version: number;
+                                }[];
+                                id: string;
+                                keys: string[];
+                                /** @enum {string} */
+                                kind: "single" | "kv";
+                                /** @description When any agent last read this secret (null: never); kept across revokes and re-grants */
+                                lastReadAt: string | null;
+                                name: string;
+                                /** @description The environments with a value of their own (SPEC S22) */
+                                overrides: {
+                                    /** @enum {string} */
+                                    environment: "sandbox" | "pre-release" | "live";
+                                    updatedAt: string;
+                                    updatedBy: string;
+                                    version: number;
+                                }[];
+                                /**
+                                 * @description never: nobody can reveal or copy the value; it can still be replaced (SPEC S27)
+                                 * @enum {string}
+                                 */
+                                reveal: "allowed" | "never";
+                                updatedAt: string;
+                                updatedBy: string;
+                                version: number;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                400: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                field?: string;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                401: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                field?: string;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                403: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                field?: string;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                404: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                field?: string;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description Default Response */
+                409: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                field?: string;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+                /** @description secret_unreadable: the stored value fails its integrity check (altered or moved in the database); nothing is answered, the attempt is audited */
+                500: {
+                    headers: {
+                        [name: string]: unknown;
+                    };
+                    content: {
+                        "application/json": {
+                            error: {
+                                code: string;
+                                field?: string;
+                                message: string;
+                            };
+                        };
+                    };
+                };
+            };
+        };
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/api/v1/secrets/{name}/reveal": {
         parameters: {
             query?: never;
@@ -3022,6 +3451,11 @@ export interface paths {
             requestBody: {
                 content: {
                     "application/json": {
+                        /**
+                         * @description Reveal what this environment reads now
+                         * @enum {string}
+                         */
+                        environment?: "sandbox" | "pre-release" | "live";
                         version?: number;
                     } | null;
                 };
@@ -3034,6 +3468,11 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * @description The environment whose override this version was set as; null for the default
+                             * @enum {string|null}
+                             */
+                            environment: "sandbox" | "pre-release" | "live" | null;
                             /** @enum {string} */
                             kind: "single" | "kv";
                             name: string;
@@ -3171,7 +3610,13 @@ export interface paths {
                             versions: {
                                 createdAt: string;
                                 createdBy: string;
+                                /** @description Whether its environment (or the default) reads it now */
                                 current: boolean;
+                                /**
+                                 * @description The environment this version was set for; null for the default
+                                 * @enum {string|null}
+                                 */
+                                environment: "sandbox" | "pre-release" | "live" | null;
                                 keys: string[];
                                 /** @enum {string} */
                                 kind: "single" | "kv";
@@ -3314,6 +3759,14 @@ export interface paths {
                             /** @description When any agent last read this secret (null: never); kept across revokes and re-grants */
                             lastReadAt: string | null;
                             name: string;
+                            /** @description The environments with a value of their own (SPEC S22) */
+                            overrides: {
+                                /** @enum {string} */
+                                environment: "sandbox" | "pre-release" | "live";
+                                updatedAt: string;
+                                updatedBy: string;
+                                version: number;
+                            }[];
                             /**
                              * @description never: nobody can reveal or copy the value; it can still be replaced (SPEC S27)
                              * @enum {string}
@@ -4899,6 +5352,11 @@ export interface paths {
                         "application/json": {
                             account: string;
                             agent: string;
+                            /**
+                             * @description The agent key's environment: what conv.env says
+                             * @enum {string}
+                             */
+                            environment: "sandbox" | "pre-release" | "live";
                             secrets: {
                                 /** @description Where conv.http.fetch may send it */
                                 allowedHosts: string[];
@@ -4982,9 +5440,19 @@ export interface paths {
                     };
                     content: {
                         "application/json": {
+                            /**
+                             * @description The agent key's environment
+                             * @enum {string}
+                             */
+                            environment: "sandbox" | "pre-release" | "live";
                             /** @enum {string} */
                             kind: "single" | "kv";
                             name: string;
+                            /**
+                             * @description Whether the value is that environment's override or the secret's default
+                             * @enum {string}
+                             */
+                            source: "default" | "override";
                             value: string | {
                                 [key: string]: string;
                             };

@@ -1,6 +1,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
-import { chmodSync, mkdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { readOwnerOnlyFile } from './ownerOnlyFile.js';
 
 /**
  * The master key wraps every account's data keys and never enters the database. It comes from a file
@@ -35,18 +36,8 @@ export function parseMasterKey(text: string, source: string): MasterKey {
 }
 
 export function readMasterKeyFile(path: string): MasterKey {
-  let mode: number;
-  try {
-    mode = statSync(path).mode;
-  } catch {
-    throw new MasterKeyError(`master key file ${path} cannot be read`);
-  }
-  if ((mode & 0o077) !== 0) {
-    throw new MasterKeyError(
-      `master key file ${path} is open to others (mode ${(mode & 0o777).toString(8)}); run: chmod 600 ${path}`,
-    );
-  }
-  return parseMasterKey(readFileSync(path, 'utf8'), `master key file ${path}`);
+  const text = readOwnerOnlyFile(path, 'master key file', (message) => new MasterKeyError(message));
+  return parseMasterKey(text, `master key file ${path}`);
 }
 
 /** Creates a new master key file with mode 0600 (its folder 0700 when this makes it). */

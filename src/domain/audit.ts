@@ -12,6 +12,8 @@ export const AUDIT_ACTIONS = [
   'secret.reveal_set',
   'secret.use',
   'secret.restore',
+  'secret.promote',
+  'secret.override_remove',
   'secret.delete',
   'agent.create',
   'agent.rename',

@@ -85,6 +85,11 @@ export function boundConnections(app: FastifyInstance, limits: ConnectionLimits)
     // Closing stops Node's checks of the bounds, so a client dripping its request would hold the
     // shutdown open for ever: what is still open one request bound after closing began is cut.
     setTimeout(() => app.server.closeAllConnections(), limits.requestTimeoutMs).unref();
+    // Node closes the connections idle when closing begins, but a keep-alive connection whose answer
+    // goes out afterwards stays open (and the close waits on it) until its client lets go; closing the
+    // idle ones again and again ends each as soon as its last answer is out.
+    const idle = setInterval(() => app.server.closeIdleConnections(), 50);
+    app.server.once('close', () => clearInterval(idle));
     done();
   });
   // A request that reaches a closing instance (pipelined, or on a busy keep-alive connection) is sent

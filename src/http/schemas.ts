@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { AGENT_NAME_PATTERN, AGENT_NAME_RULE, EMAIL_PATTERN, EMAIL_RULE, NO_CONTROL_CHARACTERS, PASSWORD_MAX, PASSWORD_MIN } from '../domain/names.js';
+import { ENVIRONMENTS, PROMOTE_TARGETS, environmentSchema, promoteTargetSchema } from '../domain/environments.js';
 import { ROLES } from '../domain/roles.js';
 import { DELIVERIES, REVEALS, allowedHostsSchema, deliverySchema, descriptionSchema, revealSchema, secretNameSchema, secretValueSchema, valueKeysSchema } from '../domain/secrets.js';
 
@@ -69,6 +70,7 @@ export const updateSecretBody = z.strictObject(
     allowedHosts: allowedHostsSchema.optional(),
     delivery: deliverySchema.optional(),
     reveal: revealSchema.optional(),
+    environment: environmentSchema.optional().describe('Set "value" or "valueKeys" as this environment\'s own value, its override (without it: the default value)'),
   },
   { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : 'must be a JSON object') },
 );
@@ -82,6 +84,18 @@ export const listSecretsQuery = z.object({
   after: z.string().max(128).optional(),
   limit: decimalInteger(1, 500).default(50),
 });
+
+const environmentEnum = z.enum(ENVIRONMENTS);
+
+export const environmentParams = secretParams.extend({ environment: environmentSchema });
+
+export const promoteBody = z.strictObject(
+  { from: environmentSchema, to: promoteTargetSchema },
+  { error: (issue) => (issue.code === 'unrecognized_keys' ? `unknown field(s): ${issue.keys.join(', ')}` : 'must be a JSON object') },
+);
+
+export const overrideSchema = z.object({ environment: environmentEnum, version: z.number(), updatedAt: z.string(), updatedBy: z.string() });
+export const environmentValueSchema = z.object({ environment: environmentEnum, version: z.number(), source: z.enum(['default', 'override']) });
 
 export const secretSummarySchema = z.object({
   id: z.string(),
@@ -99,6 +113,7 @@ export const secretSummarySchema = z.object({
   allowedHosts: z.array(z.string()).describe('Hosts brokered requests may send it to (SPEC S25); empty: it cannot be brokered'),
   delivery: z.enum(DELIVERIES).describe('value: functions read it with get_secret; broker-only: only brokered requests use it (SPEC S27)'),
   reveal: z.enum(REVEALS).describe('never: nobody can reveal or copy the value; it can still be replaced (SPEC S27)'),
+  overrides: z.array(overrideSchema).describe('The environments with a value of their own (SPEC S22)'),
 });
 
 /** A secret as an agent's "what can I read" list shows it (SPEC S11), with how to use it (S25, S27). */
@@ -111,11 +126,30 @@ export const readableSecretSchema = z.object({
   allowedHosts: z.array(z.string()).describe('Where conv.http.fetch may send it'),
 });
 
+export const secretDetailSchema = secretSummarySchema.extend({
+  environments: z.array(environmentValueSchema).describe('What a key of each environment reads now'),
+});
+
+export const promotionSchema = z.object({
+  promotion: z.object({ from: environmentEnum, to: z.enum(PROMOTE_TARGETS), source: z.enum(['default', 'override']), fromVersion: z.number(), version: z.number() }),
+  secret: secretDetailSchema,
+});
+
+export const revealedValueResponse = z.object({
+  name: z.string(),
+  kind: z.enum(['single', 'kv']),
+  version: z.number(),
+  value: z.union([z.string(), z.record(z.string(), z.string())]),
+  environment: environmentEnum.nullable().describe('The environment whose override this version was set as; null for the default'),
+});
+
 export const secretValueResponse = z.object({
   name: z.string(),
   kind: z.enum(['single', 'kv']),
   version: z.number(),
   value: z.union([z.string(), z.record(z.string(), z.string())]),
+  environment: environmentEnum.describe("The agent key's environment"),
+  source: z.enum(['default', 'override']).describe("Whether the value is that environment's override or the secret's default"),
 });
 
 export const accessSchema = z.object({
@@ -128,6 +162,7 @@ export const accessSchema = z.object({
       grantedAt: z.string().nullable(),
       grantedBy: z.string().nullable(),
       lastReadAt: z.string().nullable().describe('When this agent last read the secret under its current grant (null: not since it was granted, or no grant); a revoke ends the grant, so a re-grant starts again at null'),
+      lastReads: z.array(z.object({ environment: environmentEnum, version: z.number(), at: z.string() })).describe('Per environment: when the agent last read the secret there, and which version'),
     }),
   ),
 });
@@ -135,7 +170,9 @@ export const accessSchema = z.object({
 export const loginBody = z.strictObject({ email: z.string().max(320).regex(NO_CONTROL_CHARACTERS, { error: 'must not contain control characters' }), password: z.string().max(PASSWORD_MAX) });
 export const tokenBody = z.strictObject({ name: tokenNameSchema });
 export const agentBody = z.strictObject({ name: agentNameSchema });
-export const agentKeyBody = z.strictObject({ name: tokenNameSchema.optional() }).nullish();
+export const agentKeyBody = z
+  .strictObject({ name: tokenNameSchema.optional(), environment: environmentSchema.optional().describe('Where the key\'s functions run (default live); fixed for the key\'s life') })
+  .nullish();
 /** SPEC S19: the current password is only compared, so it gets no rule but a bound; the new one gets the rule. */
 export const passwordChangeBody = z.strictObject({
   currentPassword: z.string({ error: 'must be a string' }).max(PASSWORD_MAX, { error: `must be at most ${PASSWORD_MAX} characters` }),
@@ -151,6 +188,7 @@ export const auditQuery = z.object({
   actor: z.string().max(320).optional(),
   action: z.string().max(64).optional(),
   outcome: z.string().max(32).optional(),
+  environment: environmentSchema.optional().describe('Events in this environment: reads by its keys, and changes to its override'),
   since: z.iso.datetime({ error: 'must be an ISO-8601 UTC time like 2026-01-31T12:00:00Z' }).optional(),
   until: z.iso.datetime({ error: 'must be an ISO-8601 UTC time like 2026-01-31T12:00:00Z' }).optional(),
   before: decimalInteger(1, Number.MAX_SAFE_INTEGER, 'a sequence number').optional(),

@@ -3,13 +3,17 @@ import swagger from '@fastify/swagger';
 import Fastify, { LogController, type FastifyBaseLogger } from 'fastify';
 import { jsonSchemaTransform, serializerCompiler, validatorCompiler, type ZodTypeProvider } from 'fastify-type-provider-zod';
 import { VaultError } from '../domain/errors.js';
-import type { Vault } from '../vault/index.js';
+import { isStorageUnavailable, type Vault } from '../vault/index.js';
+import { registerAccessLog } from './accessLog.js';
 import { authenticateUser } from './auth.js';
 import { registerConsole } from './console.js';
 import { DEFAULT_CONNECTION_LIMITS, boundConnections, connectionOptions, type ConnectionLimits } from './connections.js';
 import { errorHandler, frameworkErrorHandler } from './errors.js';
 import { registerJsonBody } from './jsonBody.js';
+import { registerMetricsRoute, type PrometheusMetrics } from './metrics.js';
 import { DEFAULT_RATE_LIMITS, type RateLimits } from './rateLimit.js';
+import { registerReadiness } from './readiness.js';
+import { REQUEST_ID_HEADER, requestIdOf } from './requestId.js';
 import { peopleRoutes } from './routes/people.js';
 import { brokeredRequestRoutes } from './routes/brokeredRequests.js';
 import { runtimeRoutes } from './routes/runtime.js';
@@ -27,6 +31,10 @@ export interface ServerOptions {
   connections?: Partial<ConnectionLimits>;
   /** The service's public URL, for the SSO redirect URI (`serve --public-url`); else each request's own. */
   publicUrl?: string;
+  /** GET /metrics, for a scraper with this token; without it the route does not exist (404). */
+  metricsEndpoint?: { metrics: PrometheusMetrics; token: string };
+  /** One log line per request (serve --access-log); off by default, it costs a third of peak throughput. */
+  accessLog?: boolean;
 }
 
 // 64 KiB of value can take six times that as JSON escapes; anything larger is refused with 413.
@@ -43,13 +51,21 @@ export async function buildServer(options: ServerOptions) {
     ...connectionOptions(connections),
     routerOptions: { maxParamLength: 512 },
     frameworkErrors: frameworkErrorHandler,
+    // Kept from the caller when short and plain, else made here; sent back as x-request-id (below).
+    requestIdHeader: false,
+    genReqId: requestIdOf,
   }).withTypeProvider<ZodTypeProvider>();
   boundConnections(app, connections);
   registerJsonBody(app);
 
   app.setValidatorCompiler(validatorCompiler);
   app.setSerializerCompiler(serializerCompiler);
-  app.setErrorHandler(errorHandler);
+  const { metrics } = vault;
+  app.setErrorHandler(function countedErrorHandler(error, request, reply) {
+    if (isStorageUnavailable(error)) metrics.storageError('request');
+    else if (error instanceof VaultError && error.code === 'rate_limited') metrics.rateLimited(request.routeOptions.url ?? '(no route)');
+    return errorHandler.call(this, error, request, reply);
+  });
   app.setNotFoundHandler((request, reply) =>
     reply.status(404).send({ error: { code: 'not_found', message: `No route ${request.method} ${request.url.split('?')[0]}.` } }),
   );
@@ -63,6 +79,7 @@ export async function buildServer(options: ServerOptions) {
   app.decorateRequest('csrfToken', null);
   const secure = options.secureCookies ?? false;
   app.addHook('onSend', async (request, reply, payload) => {
+    void reply.header(REQUEST_ID_HEADER, request.id);
     void reply.header('x-content-type-options', 'nosniff');
     void reply.header('referrer-policy', 'no-referrer');
     void reply.header('x-frame-options', 'DENY');
@@ -88,7 +105,10 @@ export async function buildServer(options: ServerOptions) {
     transform: jsonSchemaTransform,
   });
 
+  if (options.accessLog) registerAccessLog(app);
   app.get('/healthz', { schema: { hide: true } }, async () => ({ ok: true }));
+  registerReadiness(app, vault);
+  if (options.metricsEndpoint) registerMetricsRoute(app, options.metricsEndpoint.metrics, options.metricsEndpoint.token);
   app.get('/api/openapi.json', { schema: { hide: true } }, async () => app.swagger());
 
   const limits = { ...DEFAULT_RATE_LIMITS, ...options.limits };

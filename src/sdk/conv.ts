@@ -1,13 +1,18 @@
+import { ENVIRONMENTS, type Environment } from '../domain/environments.js';
 import type { SecretValue } from '../domain/secrets.js';
 import { convHttp, type ConvHttp } from './http.js';
+import { SecretsError } from './errors.js';
 import { convLog, stderrSink, type ConvLog, type LogSink } from './log.js';
 import { Masker } from './masking.js';
 import { runtimeClient, type ReadableSecret, type RuntimeClient, type RuntimeClientOptions } from './runtimeClient.js';
 import { secretSnippets } from './snippets.js';
 
-/** Where a function runs; functions often pick an API's sandbox or live endpoint by it. */
-export type FunctionEnv = 'sandbox' | 'pre-release' | 'live';
-export const FUNCTION_ENVS: readonly FunctionEnv[] = ['sandbox', 'pre-release', 'live'];
+/**
+ * Where a function runs: the environment of its agent key (SPEC S21), as the service says. Functions
+ * often pick an API's sandbox or live endpoint by it; the secrets they read already follow it (S22).
+ */
+export type FunctionEnv = Environment;
+export const FUNCTION_ENVS: readonly FunctionEnv[] = ENVIRONMENTS;
 
 export interface ReadableSecretWithSnippet extends ReadableSecret {
   /** Ready-to-paste TypeScript that reads it. */
@@ -45,6 +50,7 @@ export interface Conv {
 export type AgentFunction<Args = Record<string, unknown>, Result = unknown> = (conv: Conv, args: Args) => Promise<Result> | Result;
 
 export interface ConvOptions extends RuntimeClientOptions {
+  /** Where the caller expects to run: checked against the key's environment, never chosen by it. */
   env?: FunctionEnv;
   /** Where conv.log entries go (already masked); default: one line each on standard error. */
   logSink?: LogSink;
@@ -53,15 +59,25 @@ export interface ConvOptions extends RuntimeClientOptions {
 }
 
 /**
- * A conv object for an agent key. Asks the service once who the agent is (conv.agent, conv.account);
- * a bad key, a disabled vault or an unreachable service fail here, before the function starts.
+ * A conv object for an agent key. Asks the service once who the agent is and where it runs
+ * (conv.agent, conv.account, conv.env: the key's environment); a bad key, a disabled vault, an
+ * unreachable service or an `env` the key does not belong to fail here, before the function starts.
  */
 export async function createConv(options: ConvOptions): Promise<Conv> {
   const client = runtimeClient(options);
-  const { agent, account } = await client.listReadableSecrets();
+  const { agent, account, environment } = await client.listReadableSecrets();
+  if (options.env !== undefined && options.env !== environment) throw environmentMismatch(options.env, environment);
   const masker = options.masker ?? new Masker();
   masker.remember(options.agentKey);
-  return buildConv({ client, agent, account, env: options.env ?? 'sandbox', masker, logSink: options.logSink ?? stderrSink });
+  return buildConv({ client, agent, account, env: environment, masker, logSink: options.logSink ?? stderrSink });
+}
+
+/** A caller asked for one environment with a key of another: the key decides, so say how to fix it. */
+export function environmentMismatch(asked: string, keyEnvironment: string): SecretsError {
+  return new SecretsError(
+    `the agent key is a ${keyEnvironment} key, so its functions run in ${keyEnvironment}, not ${asked}: drop the environment option (the key says where it runs) or use a ${asked} key of the agent`,
+    { code: 'environment_mismatch', status: 0 },
+  );
 }
 
 export function buildConv(parts: { client: RuntimeClient; agent: string; account: string; env: FunctionEnv; masker: Masker; logSink: LogSink }): Conv {

@@ -1,5 +1,7 @@
 import { GENESIS_HASH, chainHash, type AuditRecord } from '../domain/audit.js';
-import type { CompiledQuery } from 'kysely';
+import { environmentDetailText, type Environment } from '../domain/environments.js';
+import { sql, type CompiledQuery } from 'kysely';
+import type { LastRead } from './readEvents.js';
 import type { Db, QueryRunner, Tx } from './database.js';
 import { precompile, precompileInOrder } from './precompiled.js';
 import type { AuditEventsTable, AuditKeysTable } from './schema.js';
@@ -214,11 +216,55 @@ export function auditWrites(db: Db) {
     3,
   );
 
-  /** Stamps "last read" on a grant and its secret (SPEC S15), to the second, in the batch that audits the read. */
-  async function markRead(tx: QueryRunner, at: string, secretId: string, agentId: string): Promise<void> {
-    const staleBefore = staleStampBefore(at);
-    await tx.executeQuery(stampGrant(at, secretId, agentId, staleBefore));
-    await tx.executeQuery(stampSecret(at, secretId, staleBefore));
+  // Per environment, with the version read (SPEC S24): written only while the grant exists, so a read
+  // that raced a revocation or deletion leaves no stamp behind; rewritten as the grant's stamp is
+  // (when LAST_READ_RESOLUTION_MS old), or at once when the version read is another. The freshness
+  // test is in the SELECT rather than the upsert's WHERE, so the PostgreSQL one-statement writer
+  // (postgresReadEvents.ts) states it the same way.
+  const stampEnvironment = precompile(
+    (secretId: string, agentId: string, environment: string, version: number, at: string, staleBefore: string) =>
+      db
+        .insertInto('read_stamps')
+        .columns(['secret_id', 'agent_id', 'environment', 'version', 'last_read_at'])
+        .expression(
+          db
+            .selectNoFrom([
+              sql<string>`cast(${secretId} as text)`.as('secret_id'),
+              sql<string>`cast(${agentId} as text)`.as('agent_id'),
+              sql<string>`cast(${environment} as text)`.as('environment'),
+              sql<number>`cast(${version} as integer)`.as('version'),
+              sql<string>`cast(${at} as text)`.as('last_read_at'),
+            ])
+            .where((w) =>
+              w.and([
+                w.exists(w.selectFrom('grants').select('grants.agent_id').where('grants.secret_id', '=', secretId).where('grants.agent_id', '=', agentId)),
+                w.not(
+                  w.exists(
+                    w
+                      .selectFrom('read_stamps as r')
+                      .select('r.version')
+                      .where('r.secret_id', '=', secretId)
+                      .where('r.agent_id', '=', agentId)
+                      .where('r.environment', '=', environment)
+                      .where('r.version', '=', version)
+                      .where('r.last_read_at', '>', staleBefore),
+                  ),
+                ),
+              ]),
+            ),
+        )
+        .onConflict((oc) =>
+          oc.columns(['secret_id', 'agent_id', 'environment']).doUpdateSet((eb) => ({ version: eb.ref('excluded.version'), last_read_at: eb.ref('excluded.last_read_at') })),
+        ),
+    6,
+  );
+
+  /** Stamps "last read" on a grant, its secret (SPEC S15) and its environment (S24), to the second, in the batch that audits the read. */
+  async function markRead(tx: QueryRunner, stamp: LastRead): Promise<void> {
+    const staleBefore = staleStampBefore(stamp.at);
+    await tx.executeQuery(stampGrant(stamp.at, stamp.secretId, stamp.agentId, staleBefore));
+    await tx.executeQuery(stampSecret(stamp.at, stamp.secretId, staleBefore));
+    await tx.executeQuery(stampEnvironment(stamp.secretId, stamp.agentId, stamp.environment, stamp.version, stamp.at, staleBefore));
   }
 
   return { lockChains, append, markRead };
@@ -237,6 +283,8 @@ export interface AuditQuery {
   actor?: string;
   action?: string;
   outcome?: string;
+  /** Events that name this environment in their detail (domain/environments.ts environmentDetailText). */
+  environment?: Environment;
   since?: string;
   until?: string;
   /** Return events with seq below this (paging backwards from the newest). */
@@ -257,6 +305,8 @@ export async function queryAuditEvents(db: Db, q: AuditQuery): Promise<AuditEven
   }
   if (q.action !== undefined) query = query.where('action', '=', q.action);
   if (q.outcome !== undefined) query = query.where('outcome', '=', q.outcome);
+  // Environment names hold no LIKE wildcard, and the text cannot occur inside a JSON string (see environmentDetailText).
+  if (q.environment !== undefined) query = query.where('detail', 'like', `%${environmentDetailText(q.environment)}%`);
   if (q.since !== undefined) query = query.where('at', '>=', q.since);
   if (q.until !== undefined) query = query.where('at', '<', q.until);
   if (q.before !== undefined) query = query.where('seq', '<', q.before);

@@ -44,7 +44,9 @@ const SPEC: { [T in keyof Database]: TableSpec<Database[T]> | Skipped } = {
   agents: { key: ['id'], columns: { id: 'plain', account_id: 'plain', name: 'plain', name_key: 'plain', created_at: 'plain', created_by: 'plain' } },
   agent_keys: {
     key: ['id'],
-    columns: { id: 'plain', agent_id: 'plain', name: 'plain', key_hash: 'bytes', created_at: 'plain', created_by: 'plain', revoked_at: 'plain' },
+    columns: { id: 'plain', agent_id: 'plain', name: 'plain', key_hash: 'bytes', created_at: 'plain', created_by: 'plain', revoked_at: 'plain', environment: 'plain' },
+    // Backups made before migration 0006: every key was a live key.
+    defaults: { environment: 'live' },
   },
   data_keys: {
     key: ['id'],
@@ -93,7 +95,14 @@ const SPEC: { [T in keyof Database]: TableSpec<Database[T]> | Skipped } = {
       created_at: 'plain',
       created_by: 'plain',
       restored_from: 'plain',
+      // Null (the default value) in backups made before migration 0006.
+      environment: 'plain',
     },
+  },
+  secret_overrides: { key: ['secret_id', 'environment'], columns: { secret_id: 'plain', environment: 'plain', version: 'plain', updated_at: 'plain', updated_by: 'plain' } },
+  read_stamps: {
+    key: ['secret_id', 'agent_id', 'environment'],
+    columns: { secret_id: 'plain', agent_id: 'plain', environment: 'plain', version: 'plain', last_read_at: 'plain' },
   },
   grants: { key: ['secret_id', 'agent_id'], columns: { secret_id: 'plain', agent_id: 'plain', created_at: 'plain', created_by: 'plain', last_read_at: 'plain' } },
   audit_events: {
@@ -151,7 +160,9 @@ const ORDER = [
   'audit_keys',
   'secrets',
   'secret_versions',
+  'secret_overrides',
   'grants',
+  'read_stamps',
   'audit_events',
   'audit_heads',
   'sso_configs',

@@ -195,22 +195,8 @@ export function migrationProvider(dialect: DialectName): MigrationProvider {
           // that stood for different data.
           await sql`create function read_revision_replace() returns trigger language plpgsql as $$
             begin update read_revision set revision = gen_random_uuid()::text; return null; end $$`.execute(db);
-          for (const [table, columns] of watched) {
-            const update = columns === 'all' ? 'update' : `update of ${columns.join(', ')}`;
-            await sql
-              .raw(`create trigger ${table}_read_revision after insert or delete or truncate or ${update} on ${table} for each statement execute function read_revision_replace()`)
-              .execute(db);
-          }
-        } else {
-          for (const [table, columns] of watched) {
-            const events = ['insert', 'delete', columns === 'all' ? 'update' : `update of ${columns.join(', ')}`];
-            for (const [i, event] of events.entries()) {
-              await sql
-                .raw(`create trigger ${table}_read_revision_${i} after ${event} on ${table} begin update read_revision set revision = lower(hex(randomblob(16))); end`)
-                .execute(db);
-            }
-          }
         }
+        for (const [table, columns] of watched) await watchForReads(db, dialect, table, columns);
       },
     },
     '0004_audit_signatures': {
@@ -238,6 +224,41 @@ export function migrationProvider(dialect: DialectName): MigrationProvider {
         await db.schema.alterTable('users').addColumn('password_one_time', 'integer', (c) => c.notNull().defaultTo(0)).execute();
         await db.schema.alterTable('users').addColumn('password_expires_at', 'text').execute();
         await db.schema.alterTable('sessions').addColumn('password_change_only', 'integer', (c) => c.notNull().defaultTo(0)).execute();
+      },
+    },
+    '0006_environments': {
+      // SPEC S21-S24. Keys belong to an environment: every key made before is a live key. A version says
+      // the environment it was set for (null: the default value); secret_overrides names, per secret and
+      // environment, the version that environment reads instead of the default (secrets.current_version
+      // stays the default's). read_stamps keeps the last read per secret, agent and environment, with the
+      // version read, written with the read's audit event like grants.last_read_at.
+      async up(db: Kysely<unknown>) {
+        await db.schema.alterTable('agent_keys').addColumn('environment', 'text', (c) => c.notNull().defaultTo('live')).execute();
+        await db.schema.alterTable('secret_versions').addColumn('environment', 'text').execute();
+        await db.schema
+          .createTable('secret_overrides')
+          .addColumn('secret_id', 'text', (c) => c.notNull().references('secrets.id').onDelete('cascade'))
+          .addColumn('environment', 'text', (c) => c.notNull())
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('updated_at', 'text', (c) => c.notNull())
+          .addColumn('updated_by', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('secret_overrides_pk', ['secret_id', 'environment'])
+          .execute();
+        // A read depends on which version its environment reads: a change to that must replace the marker.
+        await watchForReads(db, dialect, 'secret_overrides', 'all');
+        await db.schema
+          .createTable('read_stamps')
+          // No foreign keys: a stamp is written by a read's audit batch, which must never fail because
+          // the secret or agent was deleted meanwhile. Stamps are written only while the grant exists
+          // and removed with it (src/store/audit.ts, src/vault/secrets.ts, src/vault/agents.ts).
+          .addColumn('secret_id', 'text', (c) => c.notNull())
+          .addColumn('agent_id', 'text', (c) => c.notNull())
+          .addColumn('environment', 'text', (c) => c.notNull())
+          .addColumn('version', 'integer', (c) => c.notNull())
+          .addColumn('last_read_at', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('read_stamps_pk', ['secret_id', 'agent_id', 'environment'])
+          .execute();
+        await db.schema.createIndex('read_stamps_agent').on('read_stamps').column('agent_id').execute();
       },
     },
     '0007_broker': {
@@ -314,4 +335,24 @@ export function migrationProvider(dialect: DialectName): MigrationProvider {
   };
   // Kysely runs migrations in name order; the explicit sort keeps that true if names are added out of order.
   return { getMigrations: async () => Object.fromEntries(Object.entries(migrations).sort(([a], [b]) => a.localeCompare(b))) };
+}
+
+/**
+ * Triggers that replace the read revision marker on every change to `table` (all columns, or only the
+ * listed ones on update), in the changing transaction itself (see migration 0003).
+ */
+async function watchForReads(db: Kysely<unknown>, dialect: DialectName, table: string, columns: string[] | 'all'): Promise<void> {
+  if (dialect === 'postgres') {
+    const update = columns === 'all' ? 'update' : `update of ${columns.join(', ')}`;
+    await sql
+      .raw(`create trigger ${table}_read_revision after insert or delete or truncate or ${update} on ${table} for each statement execute function read_revision_replace()`)
+      .execute(db);
+    return;
+  }
+  const events = ['insert', 'delete', columns === 'all' ? 'update' : `update of ${columns.join(', ')}`];
+  for (const [i, event] of events.entries()) {
+    await sql
+      .raw(`create trigger ${table}_read_revision_${i} after ${event} on ${table} begin update read_revision set revision = lower(hex(randomblob(16))); end`)
+      .execute(db);
+  }
 }

@@ -45,6 +45,16 @@ export function postgresReadEventWriter(store: Pick<Store, 'db' | 'writeTransact
             update grants g set last_read_at = s.at
             from head, jsonb_to_recordset(${grantStamps}::jsonb) as s("secretId" text, "agentId" text, at text, stale text)
             where g.secret_id = s."secretId" and g.agent_id = s."agentId" and (g.last_read_at is null or g.last_read_at <= s.stale)
+          ), environment_stamps as (
+            insert into read_stamps (secret_id, agent_id, environment, version, last_read_at)
+            select s."secretId", s."agentId", s.environment, s.version, s.at
+            from head, jsonb_to_recordset(${grantStamps}::jsonb) as s("secretId" text, "agentId" text, environment text, version integer, at text, stale text)
+            where exists (select 1 from grants g where g.secret_id = s."secretId" and g.agent_id = s."agentId")
+              and not exists (
+                select 1 from read_stamps r
+                where r.secret_id = s."secretId" and r.agent_id = s."agentId" and r.environment = s.environment and r.version = s.version and r.last_read_at > s.stale
+              )
+            on conflict (secret_id, agent_id, environment) do update set version = excluded.version, last_read_at = excluded.last_read_at
           ), secret_stamps as (
             update secrets x set last_read_at = s.at
             from head, jsonb_to_recordset(${secretStamps}::jsonb) as s("secretId" text, at text, stale text)

@@ -10,7 +10,7 @@ import { parentPort, workerData } from 'node:worker_threads';
 import { sql } from 'kysely';
 import { HeadSigningKeys } from '../crypto/auditSigning.js';
 import { openStore } from './database.js';
-import { checkWritable } from './writable.js';
+import { checkWritable, probeWrites } from './writable.js';
 import { groupCommit, readEventTransaction, type WorkerReply, type WorkerRequest, type WriterThreadData } from './readEvents.js';
 
 const { file, writeTurns, pragmas, traceStatements } = workerData as WriterThreadData;
@@ -30,6 +30,7 @@ const signer = new HeadSigningKeys();
 async function handle(request: WorkerRequest): Promise<void> {
   if ('pragma' in request) await sql.raw(`pragma ${request.pragma}`).execute(store.db);
   else if ('batch' in request) await writeBatch(request.batch, signer);
+  else if ('probe' in request) await probeWrites(store);
   else if ('auditKey' in request) signer.add(request.auditKey.accountId, request.auditKey.key as KeyObject);
 }
 

@@ -5,10 +5,12 @@ import { Worker } from 'node:worker_threads';
 import { auditWrites, type ChainHead, type HeadSigner, type NewAuditEvent } from './audit.js';
 import type { Store } from './database.js';
 
-/** A granted read's "last read" stamp, written with its audit event. */
+/** A granted read's "last read" stamp, written with its audit event: per grant, and per environment with the version read. */
 export interface LastRead {
   secretId: string;
   agentId: string;
+  environment: string;
+  version: number;
   at: string;
 }
 
@@ -26,6 +28,8 @@ export interface ReadEventWriter {
   write(batch: ReadEventBatch, signer: HeadSigner): Promise<void>;
   /** Resolves when a batch would be written at once: a server awaits it before it listens. */
   ready(): Promise<void>;
+  /** Resolves if the writer runs and its connection takes writes now (readiness); rejects with why not. */
+  probe(): Promise<void>;
   close(): Promise<void>;
 }
 
@@ -45,7 +49,7 @@ export function readEventTransaction(store: Pick<Store, 'db' | 'writeTransaction
         batch.events.map((event) => event.account_id),
       );
       const written = await writes.append(tx, found, batch.events, signer);
-      for (const { at, secretId, agentId } of batch.lastRead) await writes.markRead(tx, at, secretId, agentId);
+      for (const stamp of batch.lastRead) await writes.markRead(tx, stamp);
       return { found, written };
     });
 }
@@ -106,8 +110,8 @@ function latestBy(stamps: Iterable<LastRead>, keyOf: (stamp: LastRead) => string
   return [...latest.values()];
 }
 
-/** One "last read" stamp per grant, the latest. */
-export const latestPerGrant = (stamps: Iterable<LastRead>): LastRead[] => latestBy(stamps, (stamp) => `${stamp.secretId}/${stamp.agentId}`);
+/** One "last read" stamp per grant and environment, the latest. */
+export const latestPerGrant = (stamps: Iterable<LastRead>): LastRead[] => latestBy(stamps, (stamp) => `${stamp.secretId}/${stamp.agentId}/${stamp.environment}`);
 
 /** One "last read" stamp per secret, the latest: a secret read through several grants is stamped once. */
 export const latestPerSecret = (stamps: Iterable<LastRead>): LastRead[] => latestBy(stamps, (stamp) => stamp.secretId);
@@ -122,7 +126,8 @@ function merge(batches: ReadEventBatch[]): ReadEventBatch {
  * `writeOne` writing each group; by default the general transaction.
  */
 export function inProcessWriter(store: Pick<Store, 'db' | 'writeTransaction'>, writeOne: WriteBatch = readEventTransaction(store)): ReadEventWriter {
-  return { write: groupCommit(writeOne, { concurrency: 1, gatherTurn: true }), ready: async () => undefined, close: async () => undefined };
+  // The writer is this store's own connections: probing the store probes it (see probeStorage).
+  return { write: groupCommit(writeOne, { concurrency: 1, gatherTurn: true }), ready: async () => undefined, probe: async () => undefined, close: async () => undefined };
 }
 
 /**
@@ -133,6 +138,7 @@ export type WorkerRequest =
   | { id: number; batch: ReadEventBatch }
   | { id: number; pragma: string }
   | { id: number; ready: true }
+  | { id: number; probe: true }
   | { id: number; auditKey: { accountId: string; key: unknown } };
 export type WorkerReply = { id: number; failure?: { name: string; message: string; code?: string }; statements?: string[] };
 
@@ -212,6 +218,8 @@ export function threadWriter(file: string, writeTurns: SharedArrayBuffer, onQuer
     write: groupCommit(sendBatch, { concurrency: 2, gatherTurn: false }),
     // The thread opens its connection before it answers: the first read then pays nothing for it.
     ready: () => send({ ready: true }),
+    // A thread that died is started anew by send(), and the probe then proves the new one.
+    probe: () => send({ probe: true }),
     async setPragma(pragma) {
       pragmas.push(pragma);
       if (worker) await send({ pragma });

@@ -1,4 +1,4 @@
-import type { CompiledQuery } from 'kysely';
+import { sql, type CompiledQuery } from 'kysely';
 import type { Db, Store } from './database.js';
 import { nearestNamesFirst } from './nameSuggestions.js';
 import { precompile } from './precompiled.js';
@@ -7,6 +7,7 @@ import { precompile } from './precompiled.js';
 const KEY_COLUMNS = [
   'k.key_hash',
   'k.revoked_at',
+  'k.environment',
   'a.id as agent_id',
   'a.name as agent_name',
   'acc.id as account_id',
@@ -19,15 +20,49 @@ const fromAgentKey = (db: Db) =>
   db.selectFrom('agent_keys as k').innerJoin('agents as a', 'a.id', 'k.agent_id').innerJoin('accounts as acc', 'acc.id', 'a.account_id');
 
 /**
+ * The run-time read's one statement (see runtimeReader), compiled once per store: exported so that
+ * bench/overrides-query.ts can time it alone, with and without overrides.
+ */
+export const runtimeReadQuery = (db: Db) =>
+  precompile(
+    (keyId: string, secretName: string) =>
+      fromAgentKey(db)
+        .leftJoin('secrets as s', (join) => join.onRef('s.account_id', '=', 'a.account_id').on('s.name', '=', secretName))
+        .leftJoin('grants as g', (join) => join.onRef('g.secret_id', '=', 's.id').onRef('g.agent_id', '=', 'a.id'))
+        .leftJoin('secret_overrides as o', (join) => join.onRef('o.secret_id', '=', 's.id').onRef('o.environment', '=', 'k.environment'))
+        .leftJoin('secret_versions as v', (join) =>
+          join.onRef('v.secret_id', '=', 'g.secret_id').on('v.version', '=', sql<number>`coalesce(o.version, s.current_version)`),
+        )
+        .select([
+          ...KEY_COLUMNS,
+          's.id as secret_id',
+          's.name as secret_name',
+          'o.version as override_version',
+          's.delivery',
+          's.allowed_hosts',
+          'v.kind',
+          'v.ciphertext',
+          'v.data_key_id',
+          'g.agent_id as granted_to',
+        ])
+        .select(sql<number | null>`coalesce(o.version, s.current_version)`.as('resolved_version'))
+        .select((eb) => eb.selectFrom('read_revision').select('revision').where('id', '=', 1).as('revision'))
+        .where('k.id', '=', keyId),
+    2,
+  );
+
+/**
  * Answers remembered per (agent key, secret name) at most: enough for every pair a busy deployment
  * reads, bounded so that no caller can grow it without end.
  */
 const REMEMBERED_ANSWERS = 10_000;
 
 /**
- * Everything a run-time read needs, as of now: the key (to check its hash and revocation), its agent
- * and account, the secret by exact name, whether this agent is on its access list, and the current
- * version's ciphertext (only when granted).
+ * Everything a run-time read needs, as of now: the key (to check its hash and revocation), its agent,
+ * account and environment, the secret by exact name, whether this agent is on its access list, and the
+ * ciphertext (only when granted) of the version the key's environment reads: its override's when the
+ * secret has one for that environment, else the default's (SPEC S22, domain/environments.ts
+ * resolveVersion, here in the same single statement).
  *
  * Each read first learns the store's read revision as of a moment after the read arrived: one row,
  * replaced by triggers in every transaction that changes a key, agent, account, secret, version or
@@ -43,28 +78,7 @@ const REMEMBERED_ANSWERS = 10_000;
 export function runtimeReader(store: Store) {
   const { db } = store;
   const currentRevision = precompile(() => db.selectFrom('read_revision').select('revision').where('id', '=', 1), 0);
-  const loadAnswer = precompile(
-    (keyId: string, secretName: string) =>
-      fromAgentKey(db)
-        .leftJoin('secrets as s', (join) => join.onRef('s.account_id', '=', 'a.account_id').on('s.name', '=', secretName))
-        .leftJoin('grants as g', (join) => join.onRef('g.secret_id', '=', 's.id').onRef('g.agent_id', '=', 'a.id'))
-        .leftJoin('secret_versions as v', (join) => join.onRef('v.secret_id', '=', 'g.secret_id').onRef('v.version', '=', 's.current_version'))
-        .select([
-          ...KEY_COLUMNS,
-          's.id as secret_id',
-          's.name as secret_name',
-          's.kind',
-          's.current_version',
-          's.delivery',
-          's.allowed_hosts',
-          'g.agent_id as granted_to',
-          'v.ciphertext',
-          'v.data_key_id',
-        ])
-        .select((eb) => eb.selectFrom('read_revision').select('revision').where('id', '=', 1).as('revision'))
-        .where('k.id', '=', keyId),
-    2,
-  );
+  const loadAnswer = runtimeReadQuery(db);
   type Answer = ReturnType<typeof loadAnswer> extends CompiledQuery<infer Row> ? Row : never;
 
   let lookup: Promise<string | undefined> | undefined;
@@ -112,7 +126,7 @@ export async function listReadableSecrets(db: Db, agentId: string) {
   return db
     .selectFrom('grants as g')
     .innerJoin('secrets as s', 's.id', 'g.secret_id')
-    .select(['s.name', 's.kind', 's.key_names', 's.description', 's.delivery', 's.allowed_hosts', 'g.last_read_at'])
+    .select(['s.id', 's.name', 's.kind', 's.key_names', 's.description', 's.current_version', 's.delivery', 's.allowed_hosts', 'g.last_read_at'])
     .where('g.agent_id', '=', agentId)
     .orderBy('s.name_key')
     .execute();

@@ -17,6 +17,8 @@ export interface Database {
   audit_heads: AuditHeadsTable;
   audit_keys: AuditKeysTable;
   read_revision: ReadRevisionTable;
+  secret_overrides: SecretOverridesTable;
+  read_stamps: ReadStampsTable;
   sso_configs: SsoConfigsTable;
   sso_domains: SsoDomainsTable;
   sso_flows: SsoFlowsTable;
@@ -85,6 +87,8 @@ export interface AgentKeysTable {
   created_at: string;
   created_by: string;
   revoked_at: string | null;
+  /** The environment the key's functions run in (SPEC S21); never changes. 'live' for keys made before 0006. */
+  environment: string;
 }
 
 export interface DataKeysTable {
@@ -133,6 +137,8 @@ export interface SecretVersionsTable {
   created_at: string;
   created_by: string;
   restored_from: number | null;
+  /** The environment whose override this version was set as; null for the default value (SPEC S22). */
+  environment: string | null;
 }
 
 export interface GrantsTable {
@@ -187,6 +193,15 @@ export interface ReadRevisionTable {
   revision: string;
 }
 
+/** Per secret and environment with an override: the version that environment reads instead of the default. */
+export interface SecretOverridesTable {
+  secret_id: string;
+  environment: string;
+  version: number;
+  updated_at: string;
+  updated_by: string;
+}
+
 /** An account's OpenID Connect configuration (SPEC S29). */
 export interface SsoConfigsTable {
   account_id: string;
@@ -204,6 +219,15 @@ export interface SsoConfigsTable {
   revision: string;
   updated_at: string;
   updated_by: string;
+}
+
+/** The last read per secret, agent and environment, and the version it answered (SPEC S24). */
+export interface ReadStampsTable {
+  secret_id: string;
+  agent_id: string;
+  environment: string;
+  version: number;
+  last_read_at: string;
 }
 
 /** An email domain whose people sign in through one account's SSO; a domain names one account. */

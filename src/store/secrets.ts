@@ -1,6 +1,6 @@
 import { sql } from 'kysely';
 import type { Db, Tx } from './database.js';
-import type { GrantsTable, SecretsTable } from './schema.js';
+import type { GrantsTable, SecretOverridesTable, SecretsTable } from './schema.js';
 
 /** Secret rows by name, ignoring case (names are unique per account ignoring case). */
 export async function findSecretByName(db: Db | Tx, accountId: string, name: string): Promise<SecretsTable | undefined> {
@@ -53,15 +53,54 @@ export async function accessListRows(db: Db | Tx, accountId: string, secretId: s
     .execute();
 }
 
-/** Takes the next version number and locks the secret's row until the transaction ends. */
+/**
+ * Takes the next version number (one numbering per secret, across its default and every override,
+ * SPEC S22) and locks the secret's row until the transaction ends: the UPDATE takes the lock before
+ * the highest number is read, so two writers never take the same one.
+ */
 export async function nextVersion(tx: Tx, secretId: string, by: string, at: string): Promise<number> {
+  await tx.updateTable('secrets').set({ updated_at: at, updated_by: by }).where('id', '=', secretId).execute();
   const row = await tx
-    .updateTable('secrets')
-    .set((eb) => ({ current_version: eb('current_version', '+', 1), updated_at: at, updated_by: by }))
-    .where('id', '=', secretId)
-    .returning('current_version')
-    .executeTakeFirstOrThrow();
-  return row.current_version;
+    .selectFrom('secret_versions')
+    .select((eb) => eb.fn.max<number | null>('version').as('highest'))
+    .where('secret_id', '=', secretId)
+    .executeTakeFirst();
+  return Number(row?.highest ?? 0) + 1;
+}
+
+/** The version each environment with an override reads, per secret of the list. */
+export async function overridesOf(db: Db | Tx, secretIds: readonly string[]): Promise<Map<string, SecretOverridesTable[]>> {
+  const bySecret = new Map<string, SecretOverridesTable[]>();
+  if (secretIds.length === 0) return bySecret;
+  for (let i = 0; i < secretIds.length; i += 1000) {
+    const rows = await db.selectFrom('secret_overrides').selectAll().where('secret_id', 'in', secretIds.slice(i, i + 1000)).orderBy('environment').execute();
+    for (const row of rows) {
+      const list = bySecret.get(row.secret_id);
+      if (list) list.push(row);
+      else bySecret.set(row.secret_id, [row]);
+    }
+  }
+  return bySecret;
+}
+
+/** Makes `version` the one `environment` reads (a new override, or the override moved). */
+export async function setOverride(tx: Tx, row: SecretOverridesTable): Promise<void> {
+  await tx
+    .insertInto('secret_overrides')
+    .values(row)
+    .onConflict((oc) => oc.columns(['secret_id', 'environment']).doUpdateSet({ version: row.version, updated_at: row.updated_at, updated_by: row.updated_by }))
+    .execute();
+}
+
+/** Removes an environment's override; whether there was one. */
+export async function removeOverride(tx: Tx, secretId: string, environment: string): Promise<boolean> {
+  const result = await tx.deleteFrom('secret_overrides').where('secret_id', '=', secretId).where('environment', '=', environment).executeTakeFirst();
+  return Number(result.numDeletedRows) > 0;
+}
+
+/** The last reads of a secret per agent and environment (SPEC S24), newest first. */
+export async function readStampsOf(db: Db | Tx, secretId: string) {
+  return db.selectFrom('read_stamps').selectAll().where('secret_id', '=', secretId).orderBy('last_read_at', 'desc').execute();
 }
 
 /** Inserts grants in chunks that stay under both databases' limits on statement parameters. */

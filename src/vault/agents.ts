@@ -1,4 +1,5 @@
 import { issueCredential } from '../crypto/tokens.js';
+import { DEFAULT_KEY_ENVIRONMENT, type Environment } from '../domain/environments.js';
 import { VaultError, invalidInput, notFound } from '../domain/errors.js';
 import type { Db, Store, Tx } from '../store/database.js';
 import type { AgentsTable } from '../store/schema.js';
@@ -18,6 +19,8 @@ export interface AgentInfo {
 export interface AgentKeyInfo {
   id: string;
   name: string;
+  /** Where the key's functions run (SPEC S21); fixed when the key is made. */
+  environment: Environment;
   createdAt: string;
   createdBy: string;
   revokedAt: string | null;
@@ -118,31 +121,51 @@ export function agentsService(deps: { store: Store; audit: AuditTrail }) {
     await audit.change(caller.accountId, async (tx, record) => {
       const agent = await requireAgent(tx, caller.accountId, ref);
       await tx.deleteFrom('grants').where('agent_id', '=', agent.id).execute();
+      await tx.deleteFrom('read_stamps').where('agent_id', '=', agent.id).execute();
       await tx.deleteFrom('agent_keys').where('agent_id', '=', agent.id).execute();
       await tx.deleteFrom('agents').where('id', '=', agent.id).execute();
       record({ actor, action: 'agent.delete', outcome: 'success', agent: { id: agent.id, name: agent.name } });
     });
   }
 
-  /** SPEC S16: a new agent key, returned once; only its hash is kept. */
-  async function createAgentKey(caller: UserCaller, ref: string, name: string | undefined): Promise<AgentKeyInfo & { key: string; agent: string }> {
+  /** SPEC S16, S21: a new agent key of one environment (live unless chosen), returned once; only its hash is kept. */
+  async function createAgentKey(
+    caller: UserCaller,
+    ref: string,
+    options: { name?: string | undefined; environment?: Environment | undefined } = {},
+  ): Promise<AgentKeyInfo & { key: string; agent: string }> {
     requireAdmin(caller);
     const actor = actorOf(caller);
     return audit.change(caller.accountId, async (tx, record) => {
       const agent = await requireAgent(tx, caller.accountId, ref);
       const credential = issueCredential('ask');
-      const row = { id: `key_${credential.id}`, agent_id: agent.id, name: name ?? 'default', key_hash: credential.hash, created_at: nowIso(), created_by: actor.name, revoked_at: null };
+      const environment = options.environment ?? DEFAULT_KEY_ENVIRONMENT;
+      const row = {
+        id: `key_${credential.id}`,
+        agent_id: agent.id,
+        name: options.name ?? 'default',
+        key_hash: credential.hash,
+        created_at: nowIso(),
+        created_by: actor.name,
+        revoked_at: null,
+        environment,
+      };
       await tx.insertInto('agent_keys').values(row).execute();
-      record({ actor, action: 'agent_key.create', outcome: 'success', agent: { id: agent.id, name: agent.name }, detail: { keyId: row.id, keyName: row.name } });
-      return { id: row.id, name: row.name, createdAt: row.created_at, createdBy: row.created_by, revokedAt: null, key: credential.token, agent: agent.name };
+      record({ actor, action: 'agent_key.create', outcome: 'success', agent: { id: agent.id, name: agent.name }, detail: { keyId: row.id, keyName: row.name, environment } });
+      return { id: row.id, name: row.name, environment, createdAt: row.created_at, createdBy: row.created_by, revokedAt: null, key: credential.token, agent: agent.name };
     });
   }
 
   async function listAgentKeys(caller: UserCaller, ref: string): Promise<AgentKeyInfo[]> {
     requireAdmin(caller);
     const agent = await requireAgent(store.db, caller.accountId, ref);
-    const rows = await store.db.selectFrom('agent_keys').select(['id', 'name', 'created_at', 'created_by', 'revoked_at']).where('agent_id', '=', agent.id).orderBy('created_at').execute();
-    return rows.map((row) => ({ id: row.id, name: row.name, createdAt: row.created_at, createdBy: row.created_by, revokedAt: row.revoked_at }));
+    const rows = await store.db
+      .selectFrom('agent_keys')
+      .select(['id', 'name', 'environment', 'created_at', 'created_by', 'revoked_at'])
+      .where('agent_id', '=', agent.id)
+      .orderBy('created_at')
+      .execute();
+    return rows.map((row) => ({ id: row.id, name: row.name, environment: row.environment as Environment, createdAt: row.created_at, createdBy: row.created_by, revokedAt: row.revoked_at }));
   }
 
   /** Revocation holds from the next call: the run-time read checks revoked_at on every request. */

@@ -3,11 +3,12 @@ import { HeadSigningKeys, newAuditKey, publicKeyFingerprint } from '../crypto/au
 import type { AuditAction, AuditOutcome } from '../domain/audit.js';
 import { VaultError } from '../domain/errors.js';
 import { auditWrites, chainHasSignatures, insertAuditKey, loadAuditKey, type AuditWrites, type ChainHead, type HeadSigner, type NewAuditEvent } from '../store/audit.js';
-import type { Store, Tx } from '../store/database.js';
+import { isStorageUnavailable, type Store, type Tx } from '../store/database.js';
 import { latestPerGrant, type LastRead } from '../store/readEvents.js';
 import { OPERATOR, type Actor } from './callers.js';
 import { nowIso } from './ids.js';
 import type { Log } from './log.js';
+import { noMetrics, type VaultMetrics } from './metrics.js';
 import type { SealingService } from './sealing.js';
 
 /** What happened, as the vault describes it; becomes one audit event. */
@@ -42,10 +43,12 @@ export function auditRow(accountId: string, entry: AuditEntry, at: string): NewA
 
 export type RecordAudit = (entry: AuditEntry) => void;
 
-/** A read that was granted, so its grant's and secret's "last read" can be stamped with the event. */
+/** A read that was granted, so its grant's, secret's and environment's "last read" can be stamped with the event. */
 export interface GrantUse {
   secretId: string;
   agentId: string;
+  environment: string;
+  version: number;
 }
 
 /** The read events recorded together (see openBatch), and the promise all of those reads wait on. */
@@ -91,12 +94,14 @@ export class AuditTrail {
   private readonly loading = new Map<string, Promise<void>>();
   private readonly store: Store;
   private readonly log: Log;
+  private readonly metrics: VaultMetrics;
   private readonly sealing: Pick<SealingService, 'sealAccountAuditKey' | 'openAccountAuditKey'>;
   private readonly options: AuditTrailOptions;
 
-  constructor(deps: { store: Store; log: Log; sealing: Pick<SealingService, 'sealAccountAuditKey' | 'openAccountAuditKey'> }, options: AuditTrailOptions = {}) {
+  constructor(deps: { store: Store; log: Log; sealing: Pick<SealingService, 'sealAccountAuditKey' | 'openAccountAuditKey'>; metrics?: VaultMetrics }, options: AuditTrailOptions = {}) {
     this.store = deps.store;
     this.log = deps.log;
+    this.metrics = deps.metrics ?? noMetrics;
     this.sealing = deps.sealing;
     this.options = options;
     this.writes = auditWrites(deps.store.db);
@@ -246,6 +251,7 @@ export class AuditTrail {
 
   private async send(batch: ReadBatch): Promise<void> {
     if (this.open === batch) this.open = undefined;
+    const sent = performance.now();
     try {
       // Once per account and process: afterwards keysFor answers undefined and nothing is awaited.
       const keys = this.keysFor(batch.events);
@@ -253,8 +259,11 @@ export class AuditTrail {
       await this.store.readEvents.write({ events: batch.events, lastRead: latestPerGrant(batch.lastRead) }, this.signer);
     } catch (error) {
       this.log.error({ failure: describe(error), events: batch.events.length }, 'audit batch could not be written; the reads fail closed');
+      this.metrics.auditBatchFailed(batch.events.length);
+      if (isStorageUnavailable(error)) this.metrics.storageError('audit_write');
       throw auditUnavailable();
     }
+    this.metrics.auditBatch(batch.events.length, (performance.now() - sent) / 1000);
   }
 }
 

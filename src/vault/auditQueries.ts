@@ -1,4 +1,5 @@
 import { publicKeyFingerprint, publicKeyPem, signatureCheck } from '../crypto/auditSigning.js';
+import { isEnvironment } from '../domain/environments.js';
 import { ChainVerifier, type ChainBreak, type ChainReport, type SignedHead } from '../domain/audit.js';
 import { auditEventsAfter, auditHead, queryAuditEvents, signedAuditHead, type AuditQuery } from '../store/audit.js';
 import type { AuditTrail } from './audit.js';
@@ -16,8 +17,15 @@ export interface AuditEventView {
   agent: string | null;
   agentId: string | null;
   outcome: string;
+  /** The environment the event happened in (a read's key, an override's), from its detail; null if none. */
+  environment: string | null;
   detail: unknown;
 }
+
+const environmentOf = (detail: unknown): string | null => {
+  const named = typeof detail === 'object' && detail !== null ? (detail as { environment?: unknown }).environment : undefined;
+  return isEnvironment(named) ? named : null;
+};
 
 const PAGE = 1000;
 
@@ -28,18 +36,22 @@ export function auditQueries(deps: { store: Store; audit: Pick<AuditTrail, 'publ
     const rows = await queryAuditEvents(deps.store.db, { ...filters, accountId: caller.accountId, limit: filters.limit + 1 });
     const page = rows.slice(0, filters.limit);
     const last = page[page.length - 1];
-    const events: AuditEventView[] = page.map((row) => ({
-      seq: row.seq,
-      at: row.at,
-      actor: { type: row.actor_type, id: row.actor_id, name: row.actor_name },
-      action: row.action,
-      secret: row.secret_name,
-      version: row.version,
-      agent: row.agent_name,
-      agentId: row.agent_id,
-      outcome: row.outcome,
-      detail: row.detail === null ? null : (JSON.parse(row.detail) as unknown),
-    }));
+    const events: AuditEventView[] = page.map((row) => {
+      const detail = row.detail === null ? null : (JSON.parse(row.detail) as unknown);
+      return {
+        seq: row.seq,
+        at: row.at,
+        actor: { type: row.actor_type, id: row.actor_id, name: row.actor_name },
+        action: row.action,
+        secret: row.secret_name,
+        version: row.version,
+        agent: row.agent_name,
+        agentId: row.agent_id,
+        outcome: row.outcome,
+        environment: environmentOf(detail),
+        detail,
+      };
+    });
     return { events, next: rows.length > filters.limit && last ? last.seq : null };
   }
 

@@ -130,7 +130,7 @@ export function brokerService(deps: { runtime: Pick<RuntimeService, 'resolveForA
       const events: Promise<void>[] = [];
       for (const resolution of named.values()) {
         const { outcome, reason } = outcomeOf(resolution);
-        const detail = { ...where, reason, ...(resolution.granted ? {} : resolution.detail), durationMs: Math.round(performance.now() - started) };
+        const detail = { ...where, environment: resolution.environment, reason, ...(resolution.granted ? {} : resolution.detail), durationMs: Math.round(performance.now() - started) };
         events.push(audit.recordRead(resolution.accountId, { actor: resolution.actor, action: 'secret.use', outcome, secret: resolution.secret, version: resolution.version, agent: resolution.agent, detail }));
       }
       await Promise.all(events);
@@ -197,9 +197,9 @@ export function brokerService(deps: { runtime: Pick<RuntimeService, 'resolveForA
             secret: resolution.secret,
             version: resolution.version,
             agent: resolution.agent,
-            detail: { ...where, status: answer.status, durationMs, ...(body.found || headers.found ? { scrubbed: true } : {}) },
+            detail: { ...where, environment: resolution.environment, status: answer.status, durationMs, ...(body.found || headers.found ? { scrubbed: true } : {}) },
           },
-          { secretId: resolution.secret.id, agentId: resolution.agent.id },
+          { secretId: resolution.secret.id, agentId: resolution.agent.id, environment: resolution.environment, version: resolution.version },
         ),
       ),
     );

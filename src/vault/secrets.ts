@@ -1,8 +1,10 @@
 import { VaultError, invalidInput, notFound, revealNotAllowed, secretUnreadable } from '../domain/errors.js';
+import { ENVIRONMENTS, isEnvironment, resolveVersion, type Environment, type ValueSource } from '../domain/environments.js';
 import { applyValueKeys, kindOf, keyNamesOf, type Delivery, type Reveal, type SecretKind, type SecretValue, type ValueKeyChanges } from '../domain/secrets.js';
 import type { Store, Tx } from '../store/database.js';
-import { accessListRows, countSecrets, findSecretByName, insertGrants, listSecretRows, nextVersion } from '../store/secrets.js';
-import type { SecretsTable } from '../store/schema.js';
+import { accessListRows, countSecrets, findSecretByName, insertGrants, listSecretRows, overridesOf, readStampsOf } from '../store/secrets.js';
+import type { SecretOverridesTable, SecretsTable } from '../store/schema.js';
+import { writeValue } from './secretValues.js';
 import type { AuditTrail, RecordAudit } from './audit.js';
 import type { Actor } from './callers.js';
 import { actorOf, requireSecretAdmin, type UserCaller } from './callers.js';
@@ -31,6 +33,8 @@ export interface SecretSummary {
   allowedHosts: string[];
   delivery: Delivery;
   reveal: Reveal;
+  /** The environments with a value of their own, and the version each reads (SPEC S22). */
+  overrides: OverrideInfo[];
 }
 
 /** What create and PATCH may set beside the value (SPEC S25, S27). */
@@ -40,11 +44,34 @@ export interface BrokerSettings {
   reveal?: Reveal | undefined;
 }
 
+export interface OverrideInfo {
+  environment: Environment;
+  version: number;
+  updatedAt: string;
+  updatedBy: string;
+}
+
+/** What a key of one environment reads of a secret now: its own value, or the default. */
+export interface EnvironmentValue {
+  environment: Environment;
+  version: number;
+  source: ValueSource;
+}
+
+/** The last read of a secret by one agent in one environment, and the version it got (SPEC S24). */
+export interface EnvironmentRead {
+  environment: Environment;
+  version: number;
+  at: string;
+}
+
 /** A PATCH of a secret: each field optional; `value` and `valueKeys` exclude each other. */
 export interface SecretUpdate {
   description?: string | undefined;
   value?: SecretValue | undefined;
   valueKeys?: ValueKeyChanges | undefined;
+  /** Whose value `value` or `valueKeys` sets: this environment's override; without it, the default (SPEC S22). */
+  environment?: Environment | undefined;
 }
 
 export interface AccessEntry {
@@ -54,6 +81,8 @@ export interface AccessEntry {
   grantedAt: string | null;
   grantedBy: string | null;
   lastReadAt: string | null;
+  /** Per environment the agent read the secret in: when last, and which version (SPEC S24). */
+  lastReads: EnvironmentRead[];
 }
 
 export interface VersionInfo {
@@ -63,10 +92,26 @@ export interface VersionInfo {
   createdAt: string;
   createdBy: string;
   restoredFrom: number | null;
+  /** The environment whose override this version was set as; null for the default (SPEC S22). */
+  environment: Environment | null;
+  /** Whether it is what its environment (or the default) reads now. */
   current: boolean;
 }
 
-const summarize = (row: SecretsTable, agentsWithAccess: number): SecretSummary => ({
+const overrideInfo = (row: SecretOverridesTable): OverrideInfo => ({
+  environment: row.environment as Environment,
+  version: row.version,
+  updatedAt: row.updated_at,
+  updatedBy: row.updated_by,
+});
+
+/** What each environment reads of a secret with this default version and these overrides. */
+export function environmentValues(defaultVersion: number, overrides: readonly OverrideInfo[]): EnvironmentValue[] {
+  const byEnvironment = Object.fromEntries(overrides.map((o) => [o.environment, o.version])) as Partial<Record<Environment, number>>;
+  return ENVIRONMENTS.map((environment) => ({ environment, ...resolveVersion(environment, defaultVersion, byEnvironment) }));
+}
+
+export const summarize = (row: SecretsTable, agentsWithAccess: number, overrides: readonly SecretOverridesTable[]): SecretSummary => ({
   id: row.id,
   name: row.name,
   description: row.description,
@@ -82,32 +127,31 @@ const summarize = (row: SecretsTable, agentsWithAccess: number): SecretSummary =
   allowedHosts: JSON.parse(row.allowed_hosts) as string[],
   delivery: row.delivery as Delivery,
   reveal: row.reveal as Reveal,
+  overrides: overrides.map(overrideInfo),
 });
 
-const secretMissing = (name: string, suggestion: string | undefined): VaultError => notFound(`No secret named "${name}" in this account.${didYouMean(suggestion)}`, 'name');
+export const secretMissing = (name: string, suggestion: string | undefined): VaultError => notFound(`No secret named "${name}" in this account.${didYouMean(suggestion)}`, 'name');
+
+/** A secret by name (ignoring case), or a 404 with the account's nearest name as "did you mean". */
+export async function requireSecretNamed(tx: Tx | Store['db'], accountId: string, name: string): Promise<SecretsTable> {
+  const secret = await findSecretByName(tx, accountId, name);
+  if (!secret) throw secretMissing(name, await nearestName(tx, 'secrets', accountId, name));
+  return secret;
+}
 
 export function secretsService(deps: { store: Store; audit: AuditTrail; sealing: SealingService }) {
   const { store, audit, sealing } = deps;
 
-  async function requireSecret(tx: Tx | Store['db'], accountId: string, name: string): Promise<SecretsTable> {
-    const secret = await findSecretByName(tx, accountId, name);
-    if (!secret) throw secretMissing(name, await nearestName(tx, 'secrets', accountId, name));
-    return secret;
-  }
+  const requireSecret = requireSecretNamed;
 
   async function countGrants(tx: Tx | Store['db'], secretId: string): Promise<number> {
     const row = await tx.selectFrom('grants').select((eb) => eb.fn.countAll<number>().as('n')).where('secret_id', '=', secretId).executeTakeFirstOrThrow();
     return Number(row.n);
   }
 
-  async function writeVersion(tx: Tx, accountId: string, secretId: string, version: number, value: SecretValue, by: string, at: string, restoredFrom: number | null) {
-    const sealed = await sealing.sealVersion(tx, accountId, secretId, version, value);
-    const keys = JSON.stringify(keyNamesOf(value));
-    await tx
-      .insertInto('secret_versions')
-      .values({ secret_id: secretId, version, ...sealed, kind: kindOf(value), key_names: keys, created_at: at, created_by: by, restored_from: restoredFrom })
-      .execute();
-    await tx.updateTable('secrets').set({ kind: kindOf(value), key_names: keys }).where('id', '=', secretId).execute();
+  async function summaryOf(db: Tx | Store['db'], row: SecretsTable): Promise<SecretSummary> {
+    const overrides = await overridesOf(db, [row.id]);
+    return summarize(row, await countGrants(db, row.id), overrides.get(row.id) ?? []);
   }
 
   /** SPEC S1: create a secret with its first version and, optionally, its access list. */
@@ -143,7 +187,7 @@ export function secretsService(deps: { store: Store; audit: AuditTrail; sealing:
         reveal: input.reveal ?? 'allowed',
       };
       await tx.insertInto('secrets').values(row).execute();
-      await writeVersion(tx, caller.accountId, id, 1, input.value, actor.name, at, null);
+      await writeValue(sealing, tx, { accountId: caller.accountId, secretId: id, target: null, value: input.value, by: actor.name, at });
       await insertGrants(tx, agents.map((agent) => ({ secret_id: id, agent_id: agent.id, created_at: at, created_by: actor.name, last_read_at: null })));
       const secret = { id, name: input.name };
       record({
@@ -157,7 +201,7 @@ export function secretsService(deps: { store: Store; audit: AuditTrail; sealing:
       if (agents.length > 0) {
         record({ actor, action: 'secret.access_set', outcome: 'success', secret, detail: { agents: agents.map((a) => a.name) } });
       }
-      return summarize(row, agents.length);
+      return summarize(row, agents.length, []);
     });
   }
 
@@ -168,32 +212,38 @@ export function secretsService(deps: { store: Store; audit: AuditTrail; sealing:
     const page = rows.slice(0, q.limit);
     const total = await countSecrets(store.db, caller.accountId, q.search);
     const last = page[page.length - 1];
+    const overrides = await overridesOf(store.db, page.map((row) => row.id));
     return {
-      secrets: page.map((row) => summarize(row, Number(row.agents_with_access ?? 0))),
+      secrets: page.map((row) => summarize(row, Number(row.agents_with_access ?? 0), overrides.get(row.id) ?? [])),
       total,
       next: rows.length > q.limit && last ? last.name_key : null,
     };
   }
 
-  async function getSecret(caller: UserCaller, name: string): Promise<SecretSummary> {
+  /** A secret's facts, and what each environment reads of it now (SPEC S22). */
+  async function getSecret(caller: UserCaller, name: string): Promise<SecretSummary & { environments: EnvironmentValue[] }> {
     requireSecretAdmin(caller);
     const secret = await requireSecret(store.db, caller.accountId, name);
-    return summarize(secret, await countGrants(store.db, secret.id));
+    const summary = await summaryOf(store.db, secret);
+    return { ...summary, environments: environmentValues(secret.current_version, summary.overrides) };
   }
 
   /**
-   * The value a PATCH sets, if it sets one: the whole `value`, or the stored value with `valueKeys`
-   * applied. Runs under the account's audit chain lock (audit.change takes it first), so two admins'
-   * partial edits of one secret run one after the other and the second applies its keys to the value
-   * the first committed: both survive.
+   * The value a PATCH sets, if it sets one: the whole `value`, or the value it changes (`environment`'s
+   * own value if it has one, else the default: what its keys read now) with `valueKeys` applied. Runs
+   * under the account's audit chain lock (audit.change takes it first), so two admins' partial edits of
+   * one secret run one after the other and the second applies its keys to the value the first
+   * committed: both survive.
    */
   async function valueToSet(tx: Tx, accountId: string, secret: SecretsTable, input: SecretUpdate): Promise<{ value: SecretValue; detail: Record<string, unknown> } | { refused: VaultError } | undefined> {
     if (input.value !== undefined) return { value: input.value, detail: { kind: kindOf(input.value), keys: keyNamesOf(input.value) } };
     if (input.valueKeys === undefined) return undefined;
-    if (secret.kind !== 'kv') throw invalidInput('valueKeys', 'valueKeys: this secret holds a single value, not key/value pairs: set "value" instead');
-    const row = await tx.selectFrom('secret_versions').selectAll().where('secret_id', '=', secret.id).where('version', '=', secret.current_version).executeTakeFirstOrThrow();
+    const override = input.environment === undefined ? undefined : ((await overridesOf(tx, [secret.id])).get(secret.id) ?? []).find((o) => o.environment === input.environment);
+    const base = override?.version ?? secret.current_version;
+    const row = await tx.selectFrom('secret_versions').selectAll().where('secret_id', '=', secret.id).where('version', '=', base).executeTakeFirstOrThrow();
+    if (row.kind !== 'kv') throw invalidInput('valueKeys', 'valueKeys: this secret holds a single value, not key/value pairs: set "value" instead');
     const current = await sealing.openVersionIfIntact(tx, accountId, secret.id, row);
-    if (current === undefined) return { refused: secretUnreadable(secret.name, secret.current_version) };
+    if (current === undefined) return { refused: secretUnreadable(secret.name, base) };
     const applied = applyValueKeys(current, input.valueKeys);
     if ('message' in applied) {
       const field = ['valueKeys', ...applied.path].join('.');
@@ -202,11 +252,19 @@ export function secretsService(deps: { store: Store; audit: AuditTrail; sealing:
     return { value: applied.value, detail: { kind: 'kv', keys: keyNamesOf(applied.value), changedKeys: applied.changed, removedKeys: applied.removed } };
   }
 
-  /** SPEC S4: a new description and/or a new value (a new version, current for every agent at once). */
+  /**
+   * SPEC S4, S22: a new description and/or a new value: a new version, current at once for every agent
+   * that reads it. With `environment`, the value is that environment's override (made, or moved to the
+   * new version); without, the default's. The value is worked out first (valueToSet) and written once,
+   * so `environment` combines with `value` and `valueKeys` alike.
+   */
   async function updateSecret(caller: UserCaller, name: string, input: SecretUpdate & BrokerSettings) {
     requireSecretAdmin(caller);
     if (input.value !== undefined && input.valueKeys !== undefined) {
       throw invalidInput('valueKeys', 'valueKeys: give either "value" (replaces the whole value) or "valueKeys" (changes some keys), not both');
+    }
+    if (input.environment !== undefined && input.value === undefined && input.valueKeys === undefined) {
+      throw invalidInput('environment', '"environment" says whose value "value" or "valueKeys" sets: give one of them with it');
     }
     if (input.description === undefined && input.value === undefined && input.valueKeys === undefined && input.allowedHosts === undefined && input.delivery === undefined && input.reveal === undefined) {
       throw invalidInput('body', 'give at least one of "description", "value", "valueKeys", "allowedHosts", "delivery", "reveal"');
@@ -217,23 +275,23 @@ export function secretsService(deps: { store: Store; audit: AuditTrail; sealing:
       const ref = { id: secret.id, name: secret.name };
       const at = nowIso();
       const next = await valueToSet(tx, caller.accountId, secret, input);
+      const target = input.environment ?? null;
+      const inEnvironment = target === null ? {} : { environment: target };
       if (next && 'refused' in next) {
         // As a reveal: the failed attempt is recorded and committed, and nothing new is made.
-        record({ actor, action: 'secret.value_set', outcome: 'failed', secret: ref, version: secret.current_version, detail: UNREADABLE_DETAIL });
+        record({ actor, action: 'secret.value_set', outcome: 'failed', secret: ref, version: secret.current_version, detail: { ...UNREADABLE_DETAIL, ...inEnvironment } });
         return next;
       }
       if (next) {
-        const version = await nextVersion(tx, secret.id, actor.name, at);
-        await writeVersion(tx, caller.accountId, secret.id, version, next.value, actor.name, at, null);
-        record({ actor, action: 'secret.value_set', outcome: 'success', secret: ref, version, detail: next.detail });
+        const version = await writeValue(sealing, tx, { accountId: caller.accountId, secretId: secret.id, target, value: next.value, by: actor.name, at });
+        record({ actor, action: 'secret.value_set', outcome: 'success', secret: ref, version, detail: { ...next.detail, ...inEnvironment } });
       }
       if (input.description !== undefined && input.description !== secret.description) {
         await tx.updateTable('secrets').set({ description: input.description, updated_at: at, updated_by: actor.name }).where('id', '=', secret.id).execute();
         record({ actor, action: 'secret.description_set', outcome: 'success', secret: ref });
       }
       await updateBrokerSettings(tx, secret, input, actor, at, record);
-      const row = await requireSecret(tx, caller.accountId, name);
-      return { summary: summarize(row, await countGrants(tx, secret.id)) };
+      return { summary: await summaryOf(tx, await requireSecret(tx, caller.accountId, name)) };
     });
     if ('refused' in updated) throw updated.refused;
     return updated.summary;
@@ -279,19 +337,32 @@ export function secretsService(deps: { store: Store; audit: AuditTrail; sealing:
     await audit.change(caller.accountId, async (tx, record) => {
       const secret = await requireSecret(tx, caller.accountId, name);
       await tx.deleteFrom('grants').where('secret_id', '=', secret.id).execute();
+      await tx.deleteFrom('read_stamps').where('secret_id', '=', secret.id).execute();
+      await tx.deleteFrom('secret_overrides').where('secret_id', '=', secret.id).execute();
       await tx.deleteFrom('secret_versions').where('secret_id', '=', secret.id).execute();
       await tx.deleteFrom('secrets').where('id', '=', secret.id).execute();
       record({ actor, action: 'secret.delete', outcome: 'success', secret: { id: secret.id, name: secret.name }, version: secret.current_version });
     });
   }
 
-  /** SPEC S3: an admin's explicit reveal of the current (or a given) version; always audited. */
-  async function revealSecret(caller: UserCaller, name: string, version?: number): Promise<{ name: string; kind: SecretKind; version: number; value: SecretValue }> {
+  /**
+   * SPEC S3: an admin's explicit reveal of the default's current value, a given version, or what an
+   * environment reads now (its override, else the default); always audited.
+   */
+  async function revealSecret(
+    caller: UserCaller,
+    name: string,
+    version?: number,
+    environment?: Environment,
+  ): Promise<{ name: string; kind: SecretKind; version: number; value: SecretValue; environment: Environment | null }> {
     requireSecretAdmin(caller);
+    if (version !== undefined && environment !== undefined) throw invalidInput('environment', 'give "version" or "environment", not both');
     const actor = actorOf(caller);
     const revealed = await audit.change(caller.accountId, async (tx, record) => {
       const secret = await requireSecret(tx, caller.accountId, name);
-      const wanted = version ?? secret.current_version;
+      const overrides = environment === undefined ? [] : ((await overridesOf(tx, [secret.id])).get(secret.id) ?? []);
+      const inEnvironment = environment === undefined ? undefined : environmentValues(secret.current_version, overrides.map(overrideInfo)).find((e) => e.environment === environment);
+      const wanted = version ?? inEnvironment?.version ?? secret.current_version;
       if (secret.reveal === 'never') {
         // Returned, not thrown, so that the refused attempt's event commits with the transaction.
         record({ actor, action: 'secret.reveal', outcome: 'denied', secret: { id: secret.id, name: secret.name }, version: wanted, detail: { reason: 'reveal_not_allowed' } });
@@ -306,8 +377,8 @@ export function secretsService(deps: { store: Store; audit: AuditTrail; sealing:
         record({ ...event, outcome: 'failed', detail: UNREADABLE_DETAIL });
         return { refused: secretUnreadable(secret.name, wanted) };
       }
-      record({ ...event, outcome: 'success' });
-      return { name: secret.name, kind: row.kind as SecretKind, version: wanted, value };
+      record({ ...event, outcome: 'success', ...(environment === undefined ? {} : { detail: { environment } }) });
+      return { name: secret.name, kind: row.kind as SecretKind, version: wanted, value, environment: isEnvironment(row.environment) ? row.environment : null };
     });
     if ('refused' in revealed) throw revealed.refused;
     return revealed;
@@ -318,10 +389,11 @@ export function secretsService(deps: { store: Store; audit: AuditTrail; sealing:
     const secret = await requireSecret(store.db, caller.accountId, name);
     const rows = await store.db
       .selectFrom('secret_versions')
-      .select(['version', 'kind', 'key_names', 'created_at', 'created_by', 'restored_from'])
+      .select(['version', 'kind', 'key_names', 'created_at', 'created_by', 'restored_from', 'environment'])
       .where('secret_id', '=', secret.id)
       .orderBy('version', 'desc')
       .execute();
+    const current = new Set([secret.current_version, ...((await overridesOf(store.db, [secret.id])).get(secret.id) ?? []).map((o) => o.version)]);
     return rows.map((row) => ({
       version: row.version,
       kind: row.kind as SecretKind,
@@ -329,11 +401,12 @@ export function secretsService(deps: { store: Store; audit: AuditTrail; sealing:
       createdAt: row.created_at,
       createdBy: row.created_by,
       restoredFrom: row.restored_from,
-      current: row.version === secret.current_version,
+      environment: isEnvironment(row.environment) ? row.environment : null,
+      current: current.has(row.version),
     }));
   }
 
-  /** SPEC S4: restoring makes a new version holding the old value. */
+  /** SPEC S4, S22: restoring makes a new version holding the old value, in the old version's environment. */
   async function restoreVersion(caller: UserCaller, name: string, version: number): Promise<SecretSummary> {
     requireSecretAdmin(caller);
     const actor = actorOf(caller);
@@ -348,11 +421,11 @@ export function secretsService(deps: { store: Store; audit: AuditTrail; sealing:
         return { refused: secretUnreadable(secret.name, version) };
       }
       const at = nowIso();
-      const next = await nextVersion(tx, secret.id, actor.name, at);
-      await writeVersion(tx, caller.accountId, secret.id, next, value, actor.name, at, version);
-      record({ actor, action: 'secret.restore', outcome: 'success', secret: { id: secret.id, name: secret.name }, version: next, detail: { restoredFrom: version } });
-      const row = await requireSecret(tx, caller.accountId, name);
-      return { summary: summarize(row, await countGrants(tx, secret.id)) };
+      const target = isEnvironment(old.environment) ? old.environment : null;
+      const next = await writeValue(sealing, tx, { accountId: caller.accountId, secretId: secret.id, target, value, by: actor.name, at, restoredFrom: version });
+      const detail = target === null ? { restoredFrom: version } : { restoredFrom: version, environment: target };
+      record({ actor, action: 'secret.restore', outcome: 'success', secret: { id: secret.id, name: secret.name }, version: next, detail });
+      return { summary: await summaryOf(tx, await requireSecret(tx, caller.accountId, name)) };
     });
     if ('refused' in restored) throw restored.refused;
     return restored.summary;
@@ -363,6 +436,14 @@ export function secretsService(deps: { store: Store; audit: AuditTrail; sealing:
     requireSecretAdmin(caller);
     const secret = await requireSecret(store.db, caller.accountId, name);
     const rows = await accessListRows(store.db, caller.accountId, secret.id);
+    const reads = new Map<string, EnvironmentRead[]>();
+    for (const stamp of await readStampsOf(store.db, secret.id)) {
+      if (!isEnvironment(stamp.environment)) continue;
+      const read = { environment: stamp.environment, version: stamp.version, at: stamp.last_read_at };
+      const list = reads.get(stamp.agent_id);
+      if (list) list.push(read);
+      else reads.set(stamp.agent_id, [read]);
+    }
     return {
       secret: secret.name,
       agents: rows.map((row) => ({
@@ -372,6 +453,7 @@ export function secretsService(deps: { store: Store; audit: AuditTrail; sealing:
         grantedAt: row.granted_at,
         grantedBy: row.granted_by,
         lastReadAt: row.last_read_at,
+        lastReads: row.granted_to === null ? [] : (reads.get(row.id) ?? []),
       })),
     };
   }
@@ -396,6 +478,7 @@ export function secretsService(deps: { store: Store; audit: AuditTrail; sealing:
       const added = agents.filter((agent) => !had.has(agent.id));
       if (removed.length > 0) {
         await tx.deleteFrom('grants').where('secret_id', '=', secret.id).where('agent_id', 'in', removed).execute();
+        await tx.deleteFrom('read_stamps').where('secret_id', '=', secret.id).where('agent_id', 'in', removed).execute();
       }
       const at = nowIso();
       await insertGrants(tx, added.map((agent) => ({ secret_id: secret.id, agent_id: agent.id, created_at: at, created_by: actor.name, last_read_at: null })));
@@ -418,9 +501,15 @@ export function secretsService(deps: { store: Store; audit: AuditTrail; sealing:
     const agent = await findAgent(store.db, caller.accountId, agentRef);
     if (!agent) throw agentMissing(agentRef, await nearestName(store.db, 'agents', caller.accountId, agentRef));
     const rows = await listReadableSecrets(store.db, agent.id);
+    const overrides = await overridesOf(store.db, rows.map((row) => row.id));
     return {
       agent: agent.name,
-      secrets: rows.map((row) => ({ ...readableSecretOf(row), lastReadAt: row.last_read_at })),
+      secrets: rows.map((row) => ({
+        ...readableSecretOf(row),
+        lastReadAt: row.last_read_at,
+        // What a key of this agent in each environment reads now (SPEC S22).
+        environments: environmentValues(row.current_version, (overrides.get(row.id) ?? []).map(overrideInfo)),
+      })),
     };
   }
 

@@ -81,23 +81,25 @@ describe('console: an admin manages a secret and its agent access in a real brow
   });
 
   it('keeps the value masked until Reveal (audited), and forgets it on Hide', async () => {
-    const valueBox = page.locator('.value-box');
+    // The default value's section; each environment below it has a masked value of its own.
+    const value = page.getByRole('region', { name: 'Value', exact: true });
+    const valueBox = value.locator('.value-box');
     expect(await valueBox.textContent()).not.toContain(CLIENT_SECRET);
-    await page.getByRole('button', { name: 'Reveal', exact: true }).click();
+    await value.getByRole('button', { name: 'Reveal', exact: true }).click();
     await page.getByText(CLIENT_SECRET).waitFor();
-    await page.getByRole('button', { name: 'Hide' }).click();
-    await page.getByRole('button', { name: 'Reveal', exact: true }).waitFor();
+    await value.getByRole('button', { name: 'Hide' }).click();
+    await value.getByRole('button', { name: 'Reveal', exact: true }).waitFor();
     expect(await page.content()).not.toContain(CLIENT_SECRET);
 
     // Press and hold shows it only while held.
-    const hold = page.getByRole('button', { name: 'Hold to reveal' });
+    const hold = value.getByRole('button', { name: 'Hold to reveal' });
     await hold.hover();
     await page.mouse.down();
     await page.getByText(CLIENT_ID).waitFor();
     await page.mouse.up();
     await page.getByText(CLIENT_ID).waitFor({ state: 'detached' });
 
-    await page.getByRole('button', { name: 'Copy client_secret' }).click();
+    await value.getByRole('button', { name: 'Copy client_secret' }).click();
     await page.getByText('Copied').waitFor();
     expect(await page.evaluate(() => navigator.clipboard.readText())).toBe(CLIENT_SECRET);
     await page.evaluate(() => navigator.clipboard.writeText(''));

@@ -119,7 +119,7 @@ describe.each(DATABASES)('authorization matrix on %s', (kind) => {
         fixtureAgent = agent.id;
         return agent.id;
       },
-      agentKeyId: async () => (await h.vault.agents.createAgentKey(adminCaller, fixtureAgent, 'k')).id,
+      agentKeyId: async () => (await h.vault.agents.createAgentKey(adminCaller, fixtureAgent, { name: 'k' })).id,
       user: async () => (await h.vault.people.createUser(adminCaller, { email: `fixture${next()}@example.com`, role: 'member', password: 'fixture password 1' })).id,
       adminToken: async () => (await h.vault.people.createToken(adminCaller, 'fixture')).id,
     };

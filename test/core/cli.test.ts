@@ -48,7 +48,7 @@ describe('agent-secrets on the embedded default', () => {
     expect((await runCli(['access', 'grant', 'stripe_api_key', 'booking'], { env })).stdout).toMatch(/booking\s+agt_\w+\s+yes/);
 
     const read = await fetch(`${server.url}/runtime/v1/secrets/stripe_api_key`, { headers: { authorization: `Bearer ${key.key}` } });
-    expect(await read.json()).toEqual({ name: 'stripe_api_key', kind: 'single', version: 1, value: CANARY });
+    expect(await read.json()).toEqual({ name: 'stripe_api_key', kind: 'single', version: 1, value: CANARY, environment: 'live', source: 'default' });
 
     expect((await runCli(['access', 'revoke', 'stripe_api_key', 'booking'], { env })).stdout).toMatch(/booking\s+agt_\w+\s+no/);
     const refused = await fetch(`${server.url}/runtime/v1/secrets/stripe_api_key`, { headers: { authorization: `Bearer ${key.key}` } });
@@ -77,7 +77,7 @@ describe('agent-secrets on the embedded default', () => {
     expect(JSON.parse((await runCli(['secrets', 'reveal', 'oauth', '--version', '1', '--json'], { env })).stdout).value.client_secret).toBe(CANARY);
     expect((await runCli(['secrets', 'restore', 'oauth', '1'], { env })).stdout).toContain('as version 3');
     const versions = await runCli(['secrets', 'versions', 'oauth'], { env });
-    expect(versions.stdout).toMatch(/\*\s+3\s+kv/);
+    expect(versions.stdout).toMatch(/\*\s+3\s+default\s+kv/);
     const unconfirmed = await runCli(['secrets', 'delete', 'oauth', '--confirm', 'oath'], { env });
     expect(unconfirmed.code).toBe(1);
     expect(unconfirmed.stderr).toContain('--confirm must repeat the name "oauth"');

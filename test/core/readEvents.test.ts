@@ -13,7 +13,7 @@ import { DATABASES, freshStorage, type TestStorage } from '../support/stores.js'
 
 const batchOf = (...names: string[]): ReadEventBatch => ({
   events: names.map((name) => ({ secret_name: name }) as NewAuditEvent),
-  lastRead: names.map((name) => ({ secretId: name, agentId: 'a', at: name })),
+  lastRead: names.map((name) => ({ secretId: name, agentId: 'a', environment: 'live', version: 1, at: name })),
 });
 
 /** The group commit tests write nothing: any signer does, the same for every batch so that they merge. */
@@ -96,11 +96,11 @@ describe('group commit', () => {
       { concurrency: 1, gatherTurn: false },
     );
     const first = write(batchOf('x'), signer);
-    const rest = [write({ events: [], lastRead: [{ secretId: 's', agentId: 'a', at: '1' }] }, signer), write({ events: [], lastRead: [{ secretId: 's', agentId: 'a', at: '2' }] }, signer)];
+    const rest = [write({ events: [], lastRead: [{ secretId: 's', agentId: 'a', environment: 'live', version: 1, at: '1' }] }, signer), write({ events: [], lastRead: [{ secretId: 's', agentId: 'a', environment: 'live', version: 1, at: '2' }] }, signer)];
     await new Promise((resolve) => setImmediate(resolve));
     release?.();
     await Promise.all([first, ...rest]);
-    expect(merged[1]?.lastRead).toEqual([{ secretId: 's', agentId: 'a', at: '2' }]);
+    expect(merged[1]?.lastRead).toEqual([{ secretId: 's', agentId: 'a', environment: 'live', version: 1, at: '2' }]);
   });
 });
 
@@ -154,7 +154,7 @@ describe.each(DATABASES)('a read on %s', (kind) => {
     const { secret_id: secretId, agent_id: agentId } = await grantOf();
     const writeStamp = readEventTransaction(store);
     const stampAt = async (at: string) => {
-      await writeStamp({ events: [], lastRead: [{ secretId, agentId, at }] }, signer);
+      await writeStamp({ events: [], lastRead: [{ secretId, agentId, environment: 'live', version: 1, at }] }, signer);
       const row = await grantOf();
       return [row.grant, row.secret];
     };

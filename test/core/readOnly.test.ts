@@ -4,45 +4,18 @@
  * exits non-zero. Tests run as root, where file modes stop nothing: the SQLite files are made
  * immutable (chattr +i, which stops root too), and PostgreSQL is made read-only by its own setting.
  */
-import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { appendFileSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import pg from 'pg';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startHarness, type Harness } from '../support/harness.js';
-import { runCli, startServe } from '../support/processes.js';
+import { requireImmutableFiles, setImmutable } from '../support/immutable.js';
+import { expectOneLine, failedStart, runCli } from '../support/processes.js';
 import { freshStore } from '../support/stores.js';
 
 const CANARY = 'CANARY-readonly-3c7e';
-
-function setImmutable(files: string[], on: boolean): void {
-  execFileSync('chattr', [on ? '+i' : '-i', ...files]);
-}
-
-/** Whether chattr +i works here (ext4 and the like, CAP_LINUX_IMMUTABLE): a write to such a file fails even as root. */
-function immutableFilesWork(): boolean {
-  const dir = mkdtempSync(join(tmpdir(), 'agent-secrets-chattr-'));
-  const file = join(dir, 'probe');
-  writeFileSync(file, 'x');
-  try {
-    setImmutable([file], true);
-  } catch {
-    rmSync(dir, { recursive: true, force: true });
-    return false;
-  }
-  let refused = false;
-  try {
-    appendFileSync(file, 'y');
-  } catch {
-    refused = true;
-  }
-  setImmutable([file], false);
-  rmSync(dir, { recursive: true, force: true });
-  return refused;
-}
-const CAN_MAKE_IMMUTABLE = immutableFilesWork();
 
 /** The writes a service takes, each of which must be refused with 503 while the database cannot write. */
 function writes(h: Harness, agentKey: string) {
@@ -78,14 +51,6 @@ async function expectNothingChangedAndRecovered(h: Harness, agentKey: string) {
   expect(recovered.body.value, JSON.stringify(recovered.body?.error)).toBe(`${CANARY}-v1`);
   expect((await h.call('POST', '/api/v1/secrets', { token: admin, body: { name: 'made_after', value: 'v' } })).status).toBe(201);
   expect(h.logLines.join('\n')).not.toContain(CANARY);
-}
-
-/**
- * These tests need files that even root cannot write; they fail (never skip) where chattr +i does not
- * work, so a green run always means the read-only paths were proven.
- */
-function requireImmutableFiles(): void {
-  if (!CAN_MAKE_IMMUTABLE) throw new Error(`chattr +i does not work in ${tmpdir()} (needs ext4 or the like and CAP_LINUX_IMMUTABLE): the read-only store cannot be tested here`);
 }
 
 describe('on SQLite, database files that cannot be written while the service runs', () => {
@@ -155,27 +120,6 @@ describe('on PostgreSQL, a database that goes read-only while the service runs',
     await expectNothingChangedAndRecovered(h, agentKey);
   });
 });
-
-/** Starts `serve` and expects it to stop before listening; answers what it printed. */
-async function failedStart(args: string[], env: Record<string, string> = {}): Promise<string> {
-  try {
-    const server = await startServe(args, { env });
-    await server.stop('SIGKILL');
-    throw new Error(`serve started on a store that cannot be written:\n${server.output()}`);
-  } catch (error) {
-    const match = /^serve exited with (\d+):\n([\s\S]*)$/.exec((error as Error).message);
-    if (!match) throw error;
-    expect(Number(match[1])).not.toBe(0);
-    return match[2] ?? '';
-  }
-}
-
-function expectOneLine(output: string, pattern: RegExp) {
-  const lines = output.trim().split('\n');
-  expect(lines, output).toHaveLength(1);
-  expect(lines[0]).toMatch(pattern);
-  expect(output).not.toMatch(/\n\s+at /);
-}
 
 describe('starting the service on a store that cannot be written', () => {
   it('on SQLite, prints one line and exits non-zero', async () => {

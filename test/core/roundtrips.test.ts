@@ -2,7 +2,7 @@
  * The hot path does no more database work than the design says (DESIGN.md, "The hot path"): one
  * single-row query (the read revision) for the reads that arrive together, the full read query only
  * after a change, and one audit transaction per batch of reads, whatever the size of the batch: on
- * SQLite seven statements, on PostgreSQL one (src/store/postgresReadEvents.ts).
+ * SQLite eight statements, on PostgreSQL one (src/store/postgresReadEvents.ts).
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { migrateToLatest, openStore, type Store } from '../../src/store/database.js';
@@ -17,9 +17,10 @@ describe.each(DATABASES)('database round trips of a run-time read on %s', (kind)
   let agentKey: string;
   let caller: Awaited<ReturnType<Vault['people']['authenticateToken']>>;
   const statements: string[] = [];
-  // SQLite: begin, chain lock (returning the head), insert, head update, grant and secret "last read",
-  // commit. PostgreSQL: all of that in one statement, after the head this writer last wrote.
-  const auditStatements = kind === 'sqlite' ? 7 : 1;
+  // SQLite: begin, chain lock (returning the head), insert, head update, grant, secret and environment
+  // "last read" (SPEC S15, S24), commit. PostgreSQL: all of that in one statement, after the head this
+  // writer last wrote.
+  const auditStatements = kind === 'sqlite' ? 8 : 1;
   const endsAuditBatch = (sql: string) => (kind === 'sqlite' ? sql === 'commit' : sql.trimStart().startsWith('with head as'));
 
   beforeAll(async () => {

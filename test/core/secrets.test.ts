@@ -32,7 +32,7 @@ describe.each(DATABASES)('secrets, access lists and run-time reads on %s', (kind
       expect(created.status).toBe(201);
       expect(created.body).toMatchObject({ name: 'stripe_api_key', kind: 'single', version: 1, agentsWithAccess: 1, description: 'Stripe live key' });
       expect(JSON.stringify(created.body)).not.toContain(CANARY);
-      expect((await read(booking.key, 'stripe_api_key')).body).toEqual({ name: 'stripe_api_key', kind: 'single', version: 1, value: `${CANARY}-1` });
+      expect((await read(booking.key, 'stripe_api_key')).body).toEqual({ name: 'stripe_api_key', kind: 'single', version: 1, value: `${CANARY}-1`, environment: 'live', source: 'default' });
     });
 
     it('creates a key/value secret that reads back as an object', async () => {

@@ -43,10 +43,30 @@ describe('Python client (clients/python/conv_secrets.py) against the real server
   });
   afterAll(async () => {
     for (const { stdout, stderr } of outputs) {
-      expect(leaksOf(`${stdout}\n${stderr}`, [...CANARIES, 'CANARY-py-support'])).toEqual([]);
+      expect(leaksOf(`${stdout}\n${stderr}`, [...CANARIES, 'CANARY-py-support', 'CANARY-py-sandbox'])).toEqual([]);
       expect(`${stdout}\n${stderr}`).not.toContain(booking.key);
     }
     await h?.close();
+  });
+
+  it('S21/S22: with a sandbox key conv.env is sandbox and reads get the sandbox override; AGENT_SECRETS_ENV of another environment is refused', async () => {
+    const sandboxKey = (await h.call('POST', '/api/v1/agents/booking/keys', { token: h.admin.token, body: { environment: 'sandbox' } })).body.key as string;
+    await h.call('PATCH', '/api/v1/secrets/booking_api_token', { token: h.admin.token, body: { value: 'CANARY-py-sandbox', environment: 'sandbox' } });
+    try {
+      const inSandbox = await python('python_client.py', [JSON.stringify(['booking_api_token'])], { ...env, AGENT_SECRETS_AGENT_KEY: sandboxKey, AGENT_SECRETS_ENV: 'sandbox' });
+      outputs.push(inSandbox);
+      const out = JSON.parse(inSandbox.stdout);
+      expect(out.env).toBe('sandbox');
+      expect(out.reads[0]).toEqual({ ok: true, type: 'str', sha256: sha256('CANARY-py-sandbox') });
+      const mismatch = await python('python_client.py', ['[]'], { ...env, AGENT_SECRETS_AGENT_KEY: sandboxKey, AGENT_SECRETS_ENV: 'live' });
+      outputs.push(mismatch);
+      expect(JSON.parse(mismatch.stdout)).toEqual({
+        refused: 'environment_mismatch',
+        message: 'the agent key is a sandbox key, so its functions run in sandbox, not live: drop the environment option (the key says where it runs) or use a live key of the agent',
+      });
+    } finally {
+      await h.call('DELETE', '/api/v1/secrets/booking_api_token/environments/sandbox', { token: h.admin.token });
+    }
   });
 
   it('get_secret returns a str or a dict; SecretNotFound suggests; MissingAccess names secret and agent; conv.log masks', async () => {
@@ -54,7 +74,8 @@ describe('Python client (clients/python/conv_secrets.py) against the real server
     outputs.push(result);
     expect(result.stderr).toBe('');
     const out = JSON.parse(result.stdout);
-    expect(out).toMatchObject({ agent: 'booking', account: 'default', env: 'sandbox', listed: ['booking_api_token', 'oauth_client'] });
+    // conv.env is the key's environment (SPEC S21): the harness makes live keys.
+    expect(out).toMatchObject({ agent: 'booking', account: 'default', env: 'live', listed: ['booking_api_token', 'oauth_client'] });
     const [single, kv, typo, refused] = out.reads;
     expect(single).toEqual({ ok: true, type: 'str', sha256: sha256(TOKEN) });
     expect(kv).toEqual({ ok: true, type: 'dict', sha256: sha256(JSON.stringify({ client_id: 'py-client-id', client_secret: CLIENT_SECRET })) });
@@ -74,7 +95,7 @@ describe('Python client (clients/python/conv_secrets.py) against the real server
     };
     const other = createServer((request, response) => {
       seen.push({ at: 'other', path: request.url, authorization: request.headers.authorization });
-      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ agent: 'booking', account: 'default', secrets: [] }));
+      response.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ agent: 'booking', account: 'default', environment: 'live', secrets: [] }));
     });
     const otherPort = await listen(other);
     const vault = createServer((request, response) => {

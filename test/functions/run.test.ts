@@ -56,7 +56,7 @@ describe('agent-secrets run: functions against a real server (SQLite)', () => {
     // No output of any run carries a value (also encoded), the agent key or the management token.
     for (const { stdout, stderr } of outputs) {
       const text = `${stdout}\n${stderr}`;
-      expect(leaksOf(text, [...CANARIES, 'CANARY-support-only-value', 'CANARY-rotating', 'CANARY-revocable'])).toEqual([]);
+      expect(leaksOf(text, [...CANARIES, 'CANARY-support-only-value', 'CANARY-rotating', 'CANARY-revocable', 'CANARY-sandbox-token'])).toEqual([]);
       expect(text).not.toContain(booking.key);
       expect(text).not.toContain(support.key);
       expect(text).not.toContain(h.admin.token);
@@ -70,7 +70,8 @@ describe('agent-secrets run: functions against a real server (SQLite)', () => {
     expect(result.stderr).toBe('');
     expect(result.code).toBe(0);
     const output = JSON.parse(result.stdout);
-    expect(output).toMatchObject({ agent: 'booking', account: 'default', env: 'sandbox' });
+    // conv.env is the key's environment: the harness makes live keys.
+    expect(output).toMatchObject({ agent: 'booking', account: 'default', env: 'live' });
     expect(output.reads[0]).toMatchObject({ ok: true, type: 'string', sha256: sha256(SINGLE) });
     expect(output.reads[1]).toMatchObject({ ok: true, type: 'object', keys: ['client_id', 'client_secret'], sha256: sha256(JSON.stringify({ client_id: CLIENT_ID, client_secret: CLIENT_SECRET })) });
   });
@@ -212,6 +213,29 @@ describe('agent-secrets run: functions against a real server (SQLite)', () => {
     expect(JSON.stringify([seen.argv, seen.execArgv])).not.toContain('ask_');
     expect(seen.conv).toEqual({ env: 'live', agent: 'booking', account: 'default' });
     expect(seen.args).toEqual({ guests: 2 });
+  });
+
+  it('S21/S22: a sandbox key runs the function in sandbox (conv.env) and reads the sandbox override; --env must match the key', async () => {
+    const sandbox = await h.call('POST', '/api/v1/agents/booking/keys', { token: h.admin.token, body: { name: 'sandbox', environment: 'sandbox' } });
+    const sandboxKey = sandbox.body.key as string;
+    await h.call('PATCH', '/api/v1/secrets/booking_api_token', { token: h.admin.token, body: { value: 'CANARY-sandbox-token', environment: 'sandbox' } });
+    try {
+      const inSandbox = await run('readSecrets.ts', { names: ['booking_api_token'] }, [], { AGENT_SECRETS_AGENT_KEY: sandboxKey });
+      expect(inSandbox.code).toBe(0);
+      expect(JSON.parse(inSandbox.stdout)).toMatchObject({ env: 'sandbox', reads: [{ ok: true, sha256: sha256('CANARY-sandbox-token') }] });
+      const inLive = await run('readSecrets.ts', { names: ['booking_api_token'] }, ['--env', 'live']);
+      expect(JSON.parse(inLive.stdout)).toMatchObject({ env: 'live', reads: [{ ok: true, sha256: sha256(SINGLE) }] });
+
+      const mismatch = await run('plain.js', {}, ['--env', 'live'], { AGENT_SECRETS_AGENT_KEY: sandboxKey });
+      expect(mismatch.code).toBe(1);
+      expect(mismatch.stdout).toBe('');
+      expect(mismatch.stderr).toBe(
+        'agent-secrets: --env live: the agent key is a sandbox key, so its functions run in sandbox, not live: drop the environment option (the key says where it runs) or use a live key of the agent\n',
+      );
+      expect(mismatch.stderr).not.toContain(sandboxKey);
+    } finally {
+      await h.call('DELETE', '/api/v1/secrets/booking_api_token/environments/sandbox', { token: h.admin.token });
+    }
   });
 
   it('list_secrets gives the readable secrets with a snippet each, never a value', async () => {

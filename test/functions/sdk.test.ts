@@ -141,8 +141,10 @@ describe.each(DATABASES)('SDK core read path on %s', (kind) => {
 
   it('reads, refuses, suggests, and sees a rotation and a revocation at the next call', async () => {
     const logged: LogEntry[] = [];
-    const conv = await createConv({ agentKey: booking.key, url: h.url, env: 'pre-release', logSink: (entry) => logged.push(entry) });
-    expect([conv.agent, conv.account, conv.env]).toEqual(['booking', 'default', 'pre-release']);
+    // conv.env is the key's environment (SPEC S21); `env` is only checked against it.
+    await expect(createConv({ agentKey: booking.key, url: h.url, env: 'pre-release' })).rejects.toMatchObject({ code: 'environment_mismatch', message: expect.stringContaining('is a live key') });
+    const conv = await createConv({ agentKey: booking.key, url: h.url, env: 'live', logSink: (entry) => logged.push(entry) });
+    expect([conv.agent, conv.account, conv.env]).toEqual(['booking', 'default', 'live']);
     expect(await conv.utils.get_secret('stripe_api_key')).toBe('CANARY-db-v1');
     expect(await conv.utils.get_secret('oauth_client')).toEqual({ client_id: 'cid-1', client_secret: 'CANARY-db-kv' });
 

@@ -60,7 +60,7 @@ describe.each(PAIRS)('backup on %s, restore into %s', (from, to) => {
     snapshot = await dumpAll(source.store.db);
     file = join(dir, 'vault.backup');
     const summary = await createMaintenance({ store: source.store, masterKey, log: silentLog }).backups.backup(file);
-    expect(summary.counts.secret_versions).toBe(8);
+    expect(summary.counts.secret_versions).toBe(10);
     expect(summary.counts.audit_events).toBeGreaterThan(300);
   });
   afterAll(async () => {
@@ -101,8 +101,12 @@ describe.each(PAIRS)('backup on %s, restore into %s', (from, to) => {
       expect(await openEveryVersion(target.store.db, masterKey)).toEqual(await openEveryVersion(source.store.db, masterKey));
       const vault = vaultWith(target.store, masterKey);
       const read = await vault.runtime.readSecretForAgent(populated.agentKeys.acme ?? '', 'stripe_api_key');
-      expect(read).toEqual({ name: 'stripe_api_key', kind: 'single', version: 3, value: `${CANARY}-acme-v1` });
+      expect(read).toEqual({ name: 'stripe_api_key', kind: 'single', version: 3, value: `${CANARY}-acme-v1`, environment: 'live', source: 'default' });
       await expect(vault.runtime.readSecretForAgent(populated.agentKeys.acme ?? '', 'oauth')).rejects.toMatchObject({ code: 'MissingAccess' });
+      // Key environments and overrides come back (SPEC S21, S22): the sandbox key reads its override.
+      expect(await vault.runtime.readSecretForAgent(populated.sandboxKeys.acme ?? '', 'stripe_api_key')).toMatchObject({ version: 4, value: `${CANARY}-acme-sandbox`, environment: 'sandbox', source: 'override' });
+      expect((restored.secret_overrides ?? []).length).toBe(2);
+      expect((restored.read_stamps ?? []).filter((row) => row.environment === 'sandbox').length).toBe(2);
       expect((await vault.people.authenticateToken(populated.adminTokens.default ?? '')).email).toBe('admin@default.example.com');
       await vault.audit.flush();
     } finally {

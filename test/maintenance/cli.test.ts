@@ -87,7 +87,7 @@ describe('maintenance commands on the embedded store', () => {
     const file = join(dir, 'vault.backup');
     const backup = await cli(['backup', '--out', file, '--data', data]);
     expect(backup.code).toBe(0);
-    expect(backup.stdout).toMatch(/Backed up 2 account\(s\), 4 secret\(s\) with 8 version\(s\)/);
+    expect(backup.stdout).toMatch(/Backed up 2 account\(s\), 4 secret\(s\) with 10 version\(s\)/);
 
     const refused = await cli(['restore', '--in', file, '--data', data]);
     expect(refused.code).toBe(1);
@@ -98,7 +98,7 @@ describe('maintenance commands on the embedded store', () => {
     expect(noKey.stderr).toMatch(/restore needs the master key the backup was made with/);
     const restored = await cli(['restore', '--in', file, '--data', restoredData, '--master-key-file', join(dir, 'new.key')]);
     expect(restored.code).toBe(0);
-    expect(restored.stdout).toContain('Restored 2 account(s), 4 secret(s) with 8 version(s)');
+    expect(restored.stdout).toContain('Restored 2 account(s), 4 secret(s) with 10 version(s)');
 
     copyFileSync(join(dir, 'new.key'), join(restoredData, 'master.key'));
     chmodSync(join(restoredData, 'master.key'), 0o600);

@@ -13,17 +13,21 @@ export interface Populated {
   agentKeys: Record<string, string>;
   /** The first admin's personal access token by account name. */
   adminTokens: Record<string, string>;
+  /** A sandbox key of the same agent by account name: it reads stripe_api_key's sandbox override. */
+  sandboxKeys: Record<string, string>;
 }
 
 /**
  * Two accounts, each with an agent and its key, a single-value secret in two versions granted to the
  * agent, a key/value secret nobody may read, granted and refused reads, and a restored version: every
- * kind of row and audit event a backup or a rotation must carry.
+ * kind of row and audit event a backup or a rotation must carry; and a sandbox key that reads the
+ * secret's sandbox override (SPEC S21, S22), so both carry key environments and overrides too.
  */
 export async function populate(store: Store, masterKey: MasterKey): Promise<Populated> {
   const vault = createVault({ store, masterKey, log: silentLog });
   const agentKeys: Record<string, string> = {};
   const adminTokens: Record<string, string> = {};
+  const sandboxKeys: Record<string, string> = {};
   for (const account of ['default', 'acme']) {
     const created = await vault.accounts.createAccount(account, `admin@${account}.example.com`, 'correct horse battery staple');
     adminTokens[account] = created.token;
@@ -32,7 +36,7 @@ export async function populate(store: Store, masterKey: MasterKey): Promise<Popu
     await vault.people.createUser(admin, { email: `invited@${account}.example.com`, role: 'member' });
     await vault.agents.createAgent(admin, 'booking');
     await vault.agents.createAgent(admin, 'support');
-    const key = await vault.agents.createAgentKey(admin, 'booking', 'functions');
+    const key = await vault.agents.createAgentKey(admin, 'booking', { name: 'functions' });
     agentKeys[account] = key.key;
     await vault.secrets.createSecret(admin, { name: 'stripe_api_key', description: 'Stripe', value: `${CANARY}-${account}-v1`, agents: ['booking'] });
     await vault.secrets.updateSecret(admin, 'stripe_api_key', { value: `${CANARY}-${account}-v2` });
@@ -40,9 +44,13 @@ export async function populate(store: Store, masterKey: MasterKey): Promise<Popu
     await vault.secrets.restoreVersion(admin, 'stripe_api_key', 1);
     await vault.runtime.readSecretForAgent(key.key, 'stripe_api_key');
     await vault.runtime.readSecretForAgent(key.key, 'oauth').catch(() => undefined);
+    const sandbox = await vault.agents.createAgentKey(admin, 'booking', { name: 'tests', environment: 'sandbox' });
+    sandboxKeys[account] = sandbox.key;
+    await vault.secrets.updateSecret(admin, 'stripe_api_key', { value: `${CANARY}-${account}-sandbox`, environment: 'sandbox' });
+    await vault.runtime.readSecretForAgent(sandbox.key, 'stripe_api_key');
   }
   await vault.audit.flush();
-  return { agentKeys, adminTokens };
+  return { agentKeys, adminTokens, sandboxKeys };
 }
 
 /** Every version of every secret, opened with only the given master key: "account/secret/version" → value. */

@@ -52,6 +52,8 @@ describe.each(DATABASES)('key rotation on %s', (kind) => {
     const onNew = vaultWith(store, newKey);
     const read = await onNew.runtime.readSecretForAgent(populated.agentKeys.default ?? '', 'stripe_api_key');
     expect(read).toMatchObject({ version: 3, value: `${CANARY}-default-v1` });
+    // Overrides and key environments are carried too: the sandbox key reads its override under the new key.
+    expect(await onNew.runtime.readSecretForAgent(populated.sandboxKeys.default ?? '', 'stripe_api_key')).toMatchObject({ version: 4, value: `${CANARY}-default-sandbox`, source: 'override' });
     await onNew.audit.flush();
 
     const rotated = await auditActions('master_key.rotate');
@@ -110,9 +112,10 @@ describe.each(DATABASES)('key rotation on %s', (kind) => {
       .where('s.name', '=', 'stripe_api_key')
       .orderBy('v.version')
       .execute();
-    expect(versions.at(-1)).toEqual({ version: 4, data_key_id: rotated?.dataKey });
-    expect(versions.slice(0, 3).every((v) => v.data_key_id === accountBefore.data_key_id)).toBe(true);
-    expect(await openEveryVersion(store.db, oldKey)).toEqual({ ...before, 'acme/stripe_api_key/4': `${CANARY}-acme-v4` });
+    // Versions 1-4 (4: the fixture's sandbox override) were sealed before the rotation.
+    expect(versions.at(-1)).toEqual({ version: 5, data_key_id: rotated?.dataKey });
+    expect(versions.slice(0, 4).every((v) => v.data_key_id === accountBefore.data_key_id)).toBe(true);
+    expect(await openEveryVersion(store.db, oldKey)).toEqual({ ...before, 'acme/stripe_api_key/5': `${CANARY}-acme-v4` });
 
     expect(await maintenance.keys.rotateDataKeys(undefined)).toHaveLength(2);
     expect(await auditActions('data_key.rotate')).toHaveLength(3);

@@ -115,4 +115,48 @@ describe('many instances, one truth', () => {
     expect(verify.body).toMatchObject({ ok: true, firstBroken: null });
     expect(verify.body.checked).toBeGreaterThan(CHANGES * 4);
   });
+  it(`${Math.ceil(CHANGES / 2)} override sets, removals, default changes and promotions through one instance are read at once by the others, in each environment`, { timeout: Math.max(30_000, CHANGES * 60) }, async () => {
+    const [writer, ...readers] = servers as [ServeProcess, ServeProcess, ServeProcess];
+    await call(writer, 'POST', '/api/v1/agents', admin, { name: 'staged-reader' });
+    const keyOf = async (environment: string) => ((await call(writer, 'POST', '/api/v1/agents/staged-reader/keys', admin, { environment })).body as { key: string }).key;
+    const keys = { sandbox: await keyOf('sandbox'), live: await keyOf('live') };
+    // The model: the default and each environment's override; a read answers the override, else the default.
+    const model: { default: string; sandbox?: string | undefined; live?: string | undefined } = { default: 'default-0' };
+    await call(writer, 'POST', '/api/v1/secrets', admin, { name: 'staged', value: model.default, agents: ['staged-reader'] });
+    const stale: string[] = [];
+    for (let i = 1; i <= Math.ceil(CHANGES / 2); i++) {
+      const roll = i % 6;
+      if (roll === 0) {
+        model.sandbox = `sandbox-${i}`;
+        await call(writer, 'PATCH', '/api/v1/secrets/staged', admin, { value: model.sandbox, environment: 'sandbox' });
+      } else if (roll === 1) {
+        model.live = `live-${i}`;
+        await call(writer, 'PATCH', '/api/v1/secrets/staged', admin, { value: model.live, environment: 'live' });
+      } else if (roll === 2) {
+        model.default = `default-${i}`;
+        await call(writer, 'PATCH', '/api/v1/secrets/staged', admin, { value: model.default });
+      } else if (roll === 3) {
+        const promoted = await call(writer, 'POST', '/api/v1/secrets/staged/promote', admin, { from: 'sandbox', to: 'live' });
+        if (promoted.status !== 200) stale.push(`#${i}: promote answered ${promoted.status}`);
+        model.live = model.sandbox ?? model.default;
+      } else if (roll === 4 && model.sandbox !== undefined) {
+        await call(writer, 'DELETE', '/api/v1/secrets/staged/environments/sandbox', admin);
+        model.sandbox = undefined;
+      } else if (roll === 5 && model.live !== undefined) {
+        await call(writer, 'DELETE', '/api/v1/secrets/staged/environments/live', admin);
+        model.live = undefined;
+      }
+      const reads = await Promise.all(
+        readers.flatMap((reader) => (['sandbox', 'live'] as const).map(async (environment) => [environment, await call(reader, 'GET', '/runtime/v1/secrets/staged', keys[environment])] as const)),
+      );
+      for (const [environment, read] of reads) {
+        const expected = model[environment] ?? model.default;
+        const source = model[environment] === undefined ? 'default' : 'override';
+        if (read.status !== 200 || read.body.value !== expected || read.body.source !== source || read.body.environment !== environment) {
+          stale.push(`#${i} ${environment}: saw ${read.status} ${String(read.body.value)} (${String(read.body.source)}), expected ${expected} (${source})`);
+        }
+      }
+    }
+    expect(stale).toEqual([]);
+  });
 });

@@ -3,6 +3,7 @@ import pino from 'pino';
 import { Writable } from 'node:stream';
 import type { RateLimits } from '../../src/http/rateLimit.js';
 import type { ConnectionLimits } from '../../src/http/connections.js';
+import { prometheusMetrics } from '../../src/http/metrics.js';
 import { buildServer } from '../../src/http/server.js';
 import { createVault, type BrokerOptions, type Vault } from '../../src/vault/index.js';
 import type { OidcOptions } from '../../src/vault/oidcClient.js';
@@ -32,8 +33,20 @@ export interface Harness {
   close(): Promise<void>;
 }
 
-export async function startHarness(kind: DatabaseKind, options: { limits?: Partial<RateLimits>; connections?: Partial<ConnectionLimits>; sso?: OidcOptions; broker?: BrokerOptions } = {}): Promise<Harness> {
-  const { store, storage, dispose } = await freshStore(kind);
+export interface HarnessOptions {
+  limits?: Partial<RateLimits>;
+  connections?: Partial<ConnectionLimits>;
+  sso?: OidcOptions;
+  /** Serve GET /metrics (prom-client, as `serve --metrics-token-file`) to holders of this token. */
+  metricsToken?: string;
+  accessLog?: boolean;
+  /** PostgreSQL: make the database on this server (a test's own) instead of the run's shared one. */
+  postgresAdminUrl?: string;
+  broker?: BrokerOptions;
+}
+
+export async function startHarness(kind: DatabaseKind, options: HarnessOptions = {}): Promise<Harness> {
+  const { store, storage, dispose } = await freshStore(kind, options.postgresAdminUrl);
   const logLines: string[] = [];
   const sink = new Writable({
     write(chunk: Buffer, _encoding, done) {
@@ -43,8 +56,16 @@ export async function startHarness(kind: DatabaseKind, options: { limits?: Parti
   });
   const logger = pino({ level: 'debug' }, sink);
   const masterKey = testMasterKey();
-  const vault = createVault({ store, masterKey, log: logger, ...(options.sso ? { sso: options.sso } : {}), ...(options.broker ? { broker: options.broker } : {}) });
-  const app = await buildServer({ vault, logger, ...(options.limits ? { limits: options.limits } : {}), ...(options.connections ? { connections: options.connections } : {}) });
+  const metrics = options.metricsToken === undefined ? undefined : prometheusMetrics();
+  const vault = createVault({ store, masterKey, log: logger, ...(options.sso ? { sso: options.sso } : {}), ...(metrics ? { metrics } : {}), ...(options.broker ? { broker: options.broker } : {}) });
+  const app = await buildServer({
+    vault,
+    logger,
+    ...(options.limits ? { limits: options.limits } : {}),
+    ...(options.connections ? { connections: options.connections } : {}),
+    ...(metrics && options.metricsToken !== undefined ? { metricsEndpoint: { metrics, token: options.metricsToken } } : {}),
+    ...(options.accessLog ? { accessLog: true } : {}),
+  });
   await app.listen({ port: 0, host: '127.0.0.1' });
   const address = app.server.address();
   if (typeof address !== 'object' || address === null) throw new Error('no address');

@@ -1,5 +1,6 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
+import { expect } from 'vitest';
 
 /** The real command, as installed: bin/agent-secrets.js over the built dist/. */
 export const CLI = fileURLToPath(new URL('../../bin/agent-secrets.js', import.meta.url));
@@ -111,4 +112,25 @@ export async function firstAdminToken(url: string, storageArgs: string[], option
 export async function outputOf(server: ServeProcess, text: string, timeoutMs = 5000): Promise<string> {
   for (let waited = 0; !server.output().includes(text) && waited < timeoutMs; waited += 50) await new Promise((resolve) => setTimeout(resolve, 50));
   return server.output();
+}
+
+/** Starts `serve` and expects it to stop before listening; answers what it printed. */
+export async function failedStart(args: string[], env: Record<string, string> = {}): Promise<string> {
+  try {
+    const server = await startServe(args, { env });
+    await server.stop('SIGKILL');
+    throw new Error(`serve started when it should have refused to:\n${server.output()}`);
+  } catch (error) {
+    const match = /^serve exited with (\d+):\n([\s\S]*)$/.exec((error as Error).message);
+    if (!match) throw error;
+    expect(Number(match[1])).not.toBe(0);
+    return match[2] ?? '';
+  }
+}
+
+export function expectOneLine(output: string, pattern: RegExp) {
+  const lines = output.trim().split('\n');
+  expect(lines, output).toHaveLength(1);
+  expect(lines[0]).toMatch(pattern);
+  expect(output).not.toMatch(/\n\s+at /);
 }

@@ -9,7 +9,7 @@ export async function vaultWithReader(store: Store, secret: { name: string; valu
   const admin = await vault.accounts.createAccount('default', 'a@example.com', 'a long password');
   const caller = await vault.people.authenticateToken(admin.token);
   const agent = await vault.agents.createAgent(caller, 'reader');
-  const agentKey = (await vault.agents.createAgentKey(caller, agent.id, 'k')).key;
+  const agentKey = (await vault.agents.createAgentKey(caller, agent.id, { name: 'k' })).key;
   await vault.secrets.createSecret(caller, { name: secret.name, value: secret.value, agents: [agent.id] });
   return { vault, caller, agentKey };
 }

@@ -18,14 +18,17 @@ export interface TestStorage {
   dispose(): Promise<void>;
 }
 
-/** A brand-new empty database of the given kind; dispose() removes it. */
-export async function freshStorage(kind: DatabaseKind): Promise<TestStorage> {
+/**
+ * A brand-new empty database of the given kind; dispose() removes it. PostgreSQL: on the run's shared
+ * server, or on the one at `postgresAdminUrl` (a test's own, to stop and start).
+ */
+export async function freshStorage(kind: DatabaseKind, postgresAdminUrl?: string): Promise<TestStorage> {
   if (kind === 'sqlite') {
     const dir = mkdtempSync(join(tmpdir(), 'agent-secrets-test-'));
     const file = join(dir, 'test.db');
     return { location: { kind: 'sqlite', file }, where: file, dispose: async () => rmSync(dir, { recursive: true, force: true }) };
   }
-  const adminUrl = inject('postgresUrl');
+  const adminUrl = postgresAdminUrl ?? inject('postgresUrl');
   const name = `t_${randomBytes(6).toString('hex')}`;
   const admin = new pg.Client({ connectionString: adminUrl });
   await admin.connect();
@@ -45,8 +48,8 @@ export async function freshStorage(kind: DatabaseKind): Promise<TestStorage> {
   };
 }
 
-export async function freshStore(kind: DatabaseKind): Promise<{ store: Store; storage: TestStorage; dispose(): Promise<void> }> {
-  const storage = await freshStorage(kind);
+export async function freshStore(kind: DatabaseKind, postgresAdminUrl?: string): Promise<{ store: Store; storage: TestStorage; dispose(): Promise<void> }> {
+  const storage = await freshStorage(kind, postgresAdminUrl);
   const store = openStore(storage.location);
   await migrateToLatest(store);
   return {

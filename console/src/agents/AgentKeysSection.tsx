@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { api, messageOf, seg } from '../api/client';
-import type { Agent, AgentKey } from '../api/types';
+import { ENVIRONMENTS, type Agent, type AgentKey, type Environment } from '../api/types';
 import { useLoad } from '../app/useLoad';
 import { Field } from '../ui/Field';
 import { Notice } from '../ui/Notice';
@@ -14,6 +14,7 @@ import { Person } from '../ui/Person';
 export function AgentKeysSection({ agent }: { agent: Agent }) {
   const [keys, reload] = useLoad(() => api.get<{ keys: AgentKey[] }>(`/api/v1/agents/${seg(agent.id)}/keys`), agent.id);
   const [keyName, setKeyName] = useState('');
+  const [environment, setEnvironment] = useState<Environment>('live');
   const [created, setCreated] = useState<{ name: string; key: string } | null>(null);
   const [revoking, setRevoking] = useState<string | null>(null);
   const [error, setError] = useState<string | null>(null);
@@ -24,7 +25,7 @@ export function AgentKeysSection({ agent }: { agent: Agent }) {
     setBusy(true);
     setError(null);
     try {
-      const answer = await api.post<AgentKey & { key: string }>(`/api/v1/agents/${seg(agent.id)}/keys`, keyName.trim() ? { name: keyName.trim() } : {});
+      const answer = await api.post<AgentKey & { key: string }>(`/api/v1/agents/${seg(agent.id)}/keys`, keyName.trim() ? { name: keyName.trim(), environment } : { environment });
       setCreated({ name: answer.name, key: answer.key });
       setKeyName('');
       reload();
@@ -56,6 +57,15 @@ export function AgentKeysSection({ agent }: { agent: Agent }) {
         <Field label="Key name (optional)" hint="Where it is used, e.g. “production”.">
           <input className="input" value={keyName} onChange={(event) => setKeyName(event.target.value)} autoComplete="off" maxLength={100} />
         </Field>
+        <Field label="Environment" hint="Where its functions run (conv.env); fixed for the key's life.">
+          <select className="input" value={environment} onChange={(event) => setEnvironment(event.target.value as Environment)}>
+            {ENVIRONMENTS.map((name) => (
+              <option key={name} value={name}>
+                {name}
+              </option>
+            ))}
+          </select>
+        </Field>
         <button type="submit" className="button button-primary" disabled={busy}>
           Create key
         </button>
@@ -64,12 +74,15 @@ export function AgentKeysSection({ agent }: { agent: Agent }) {
       {keys.state === 'loaded' && keys.data.keys.length === 0 ? <p className="empty-line">No keys yet: this agent's functions cannot read secrets until it has one.</p> : null}
       {keys.state === 'loaded' && keys.data.keys.length > 0 ? (
         <table className="table table-cards table-compact">
-          <TableHead columns={['Key', 'Created', 'Status']} actions />
+          <TableHead columns={['Key', 'Environment', 'Created', 'Status']} actions />
           <tbody>
             {keys.data.keys.map((key) => (
               <tr key={key.id}>
                 <td data-label="Key">
                   {key.name} <code className="cell-note">{key.id}</code>
+                </td>
+                <td data-label="Environment">
+                  <span className="badge">{key.environment}</span>
                 </td>
                 <td data-label="Created">
                   <When at={key.createdAt} /> <span className="muted">by <Person name={key.createdBy} /></span>

@@ -18,7 +18,7 @@ export function snippetFor(secret: Pick<ReadableSecret, 'name' | 'kind' | 'keys'
   return `conv.http.fetch(${JSON.stringify(`https://${host}/`)}, { headers: { authorization: ${JSON.stringify(`Bearer ${placeholder}`)} } })`;
 }
 
-/** SPEC S11/S15: the secrets this agent can read, each with a ready-to-paste snippet. */
+/** SPEC S11/S15/S22: the secrets this agent can read, what its keys read per environment, each with a ready-to-paste snippet. */
 export function AgentSecretsSection({ agent }: { agent: Agent }) {
   const [secrets, reload] = useLoad(() => api.get<{ secrets: ReadableSecret[] }>(`/api/v1/agents/${seg(agent.id)}/secrets`), agent.id);
   useRefreshOnFocus(reload);
@@ -42,6 +42,9 @@ export function AgentSecretsSection({ agent }: { agent: Agent }) {
                   {secret.delivery === 'broker-only' ? ' · broker-only' : ''} · read by this agent since granted: <When at={secret.lastReadAt} never="not yet" />
                 </span>
               </div>
+              <p className="muted small" aria-label={`What ${agent.name} reads of ${secret.name} per environment`}>
+                {secret.environments.map((e) => `${e.environment}: v${e.version} (${e.source === 'override' ? 'its own value' : 'the default'})`).join(' · ')}
+              </p>
               <div className="snippet">
                 {/* Scrolls sideways inside its box on a narrow screen (never breaks the name): focusable so a keyboard can scroll it. */}
                 <code tabIndex={0}>{snippetFor(secret)}</code>

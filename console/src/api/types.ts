@@ -3,7 +3,7 @@
  * (src/contract): the console keeps no copy of its own. Never a value, except RevealedValue's, which
  * is only ever held in component memory, for as long as it is shown.
  */
-import type { AgentSecrets, RequestBody } from '../../../src/contract/api';
+import type { AgentSecrets, Environment, RequestBody } from '../../../src/contract/api';
 
 export type {
   AccessEntry,
@@ -12,10 +12,15 @@ export type {
   AgentKey,
   AgentSecrets,
   AuditEvent,
+  Environment,
+  EnvironmentValue,
   NewAgentKey,
+  Promotion,
   NewUser,
   RevealedValue,
+  SecretDetail,
   SecretKind,
+  SecretOverride,
   SecretPage,
   SecretSummary,
   SecretUpdate,
@@ -34,3 +39,5 @@ export type ReadableSecret = AgentSecrets['secrets'][number];
 
 /** SPEC S27: how functions may use a secret's value (value, or brokered requests only). */
 export type Delivery = import('../../../src/contract/api').SecretSummary['delivery'];
+/** The environments agent keys belong to (SPEC S21), in the order the console shows them. */
+export const ENVIRONMENTS: readonly Environment[] = ['sandbox', 'pre-release', 'live'];

@@ -1,6 +1,6 @@
 import { useState, type FormEvent } from 'react';
 import { ApiError, api, messageOf, seg } from '../api/client';
-import type { SecretSummary } from '../api/types';
+import type { Environment, SecretSummary } from '../api/types';
 import { useLeaveGuard } from '../app/router';
 import { Notice } from '../ui/Notice';
 import { emptyDraft, hasProblems, valueOf, valueProblemFromServer, valueProblems, type ValueDraft, type ValueProblems } from './rules';
@@ -9,12 +9,14 @@ import { ValueEditor } from './ValueEditor';
 
 interface EditValueFormProps {
   secret: SecretSummary;
+  /** Set this environment's own value (its override, SPEC S22) instead of the default. */
+  environment?: Environment | undefined;
   onSaved(version: number): void;
   onCancel(): void;
 }
 
 /** SPEC S4: a new value becomes a new version, current at once for every agent. */
-export function EditValueForm({ secret, onSaved, onCancel }: EditValueFormProps) {
+export function EditValueForm({ secret, environment, onSaved, onCancel }: EditValueFormProps) {
   const [draft, setDraft] = useState<ValueDraft>(() => emptyDraft(secret.kind, secret.keys));
   const [tried, setTried] = useState(false);
   const [busy, setBusy] = useState(false);
@@ -30,8 +32,8 @@ export function EditValueForm({ secret, onSaved, onCancel }: EditValueFormProps)
     setBusy(true);
     setFormError(null);
     try {
-      const updated = await api.patch<SecretSummary>(`/api/v1/secrets/${seg(secret.name)}`, { value: valueOf(draft) });
-      onSaved(updated.version);
+      const updated = await api.patch<SecretSummary>(`/api/v1/secrets/${seg(secret.name)}`, environment === undefined ? { value: valueOf(draft) } : { value: valueOf(draft), environment });
+      onSaved(environment === undefined ? updated.version : (updated.overrides.find((o) => o.environment === environment)?.version ?? updated.version));
     } catch (failure) {
       setBusy(false);
       const onValue = failure instanceof ApiError ? valueProblemFromServer(draft, failure.field, failure.message) : undefined;
@@ -42,7 +44,11 @@ export function EditValueForm({ secret, onSaved, onCancel }: EditValueFormProps)
 
   return (
     <form method="post" className="stack" onSubmit={submit} noValidate>
-      <NewVersionNotice version={secret.version + 1} />
+      {environment === undefined ? (
+        <NewVersionNotice version={Math.max(secret.version, ...secret.overrides.map((o) => o.version)) + 1} />
+      ) : (
+        <Notice tone="info">Saving makes a new version the value agent keys of {environment} read from their next call; other environments keep theirs.</Notice>
+      )}
       {formError ? <Notice tone="error">{formError}</Notice> : null}
       <ValueEditor
         draft={draft}

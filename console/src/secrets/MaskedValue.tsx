@@ -1,6 +1,6 @@
 import { useEffect, useRef, useState, type FocusEvent, type KeyboardEvent, type PointerEvent } from 'react';
 import { api, messageOf, seg } from '../api/client';
-import type { RevealedValue, SecretSummary } from '../api/types';
+import type { Environment, RevealedValue, SecretSummary } from '../api/types';
 import { CopyButton } from '../ui/CopyButton';
 
 const MASK = '••••••••••••••••';
@@ -13,14 +13,15 @@ export const SHOW_FOR_SECONDS = 30;
  * on screen). It lives
  * only in this component's memory while shown, never in storage or the URL.
  */
-export function MaskedValue({ secret }: { secret: SecretSummary }) {
+export function MaskedValue({ secret, environment, version }: { secret: SecretSummary; environment?: Environment | undefined; version?: number | undefined }) {
   const [revealed, setRevealed] = useState<RevealedValue | null>(null);
   const [mode, setMode] = useState<'hidden' | 'held' | 'toggled'>('hidden');
   const [error, setError] = useState<string | null>(null);
   // Each hide starts a new generation, so an answer arriving after release is dropped.
   const generation = useRef(0);
 
-  const fetchValue = () => api.post<RevealedValue>(`/api/v1/secrets/${seg(secret.name)}/reveal`);
+  // With an environment: what its keys read now (its override, else the default), SPEC S22.
+  const fetchValue = () => api.post<RevealedValue>(`/api/v1/secrets/${seg(secret.name)}/reveal`, environment === undefined ? undefined : { environment });
 
   const show = async (how: 'held' | 'toggled') => {
     const mine = ++generation.current;
@@ -44,7 +45,7 @@ export function MaskedValue({ secret }: { secret: SecretSummary }) {
   };
 
   // A new version, or leaving the page, forgets what was shown.
-  useEffect(() => hide, [secret.version, secret.name]);
+  useEffect(() => hide, [secret.version, secret.name, version, environment]);
 
   const [secondsLeft, setSecondsLeft] = useState(SHOW_FOR_SECONDS);
   useEffect(() => {
@@ -90,27 +91,33 @@ export function MaskedValue({ secret }: { secret: SecretSummary }) {
 
   return (
     <div className="masked-value" onBlur={onBlurRegion}>
-      <div className="value-box" tabIndex={revealed ? 0 : -1} aria-live="polite" aria-label={revealed ? `Value of ${secret.name}, shown` : `Value of ${secret.name}, hidden`}>
+      <div className="value-box" tabIndex={revealed ? 0 : -1} aria-live="polite" aria-label={`Value of ${secret.name}${environment ? ` in ${environment}` : ''}, ${revealed ? 'shown' : 'hidden'}`}>
         {secret.kind === 'single' ? (
           <div className="value-row">
             <code className={revealed ? 'value-text' : 'value-mask'}>{typeof current === 'string' ? current : MASK}</code>
-            <CopyButton text={copyOf()} label="Copy" ariaLabel="Copy value" />
+            <CopyButton text={copyOf()} label="Copy" ariaLabel={environment ? `Copy value in ${environment}` : 'Copy value'} />
           </div>
         ) : (
           secret.keys.map((key) => (
             <div className="value-row" key={key}>
               <span className="value-key">{key}</span>
               <code className={revealed ? 'value-text' : 'value-mask'}>{current !== undefined && typeof current !== 'string' ? (current[key] ?? '') : MASK}</code>
-              <CopyButton text={copyOf(key)} label="Copy" ariaLabel={`Copy ${key}`} />
+              <CopyButton text={copyOf(key)} label="Copy" ariaLabel={`Copy ${key}${environment ? ` in ${environment}` : ''}`} />
             </div>
           ))
         )}
       </div>
       <div className="actions">
-        <button type="button" className="button button-small hold-button" {...hold}>
+        <button type="button" className="button button-small hold-button" aria-label={environment ? `Hold to reveal the ${environment} value` : undefined} {...hold}>
           {mode === 'held' ? 'Release to hide' : 'Hold to reveal'}
         </button>
-        <button type="button" className="button button-small" aria-pressed={mode === 'toggled'} onClick={() => (mode === 'toggled' ? hide() : void show('toggled'))}>
+        <button
+          type="button"
+          className="button button-small"
+          aria-pressed={mode === 'toggled'}
+          aria-label={environment ? `${mode === 'toggled' ? 'Hide' : 'Reveal'} the ${environment} value` : undefined}
+          onClick={() => (mode === 'toggled' ? hide() : void show('toggled'))}
+        >
           {mode === 'toggled' ? 'Hide' : 'Reveal'}
         </button>
         {mode === 'toggled' && revealed ? (

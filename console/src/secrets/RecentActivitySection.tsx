@@ -18,6 +18,8 @@ const ACTIONS: Record<string, string> = {
   'secret.reveal_set': 'Reveal set',
   'secret.use': 'Used in a brokered request',
   'secret.restore': 'Version restored',
+  'secret.promote': 'Promoted',
+  'secret.override_remove': 'Environment override removed',
   'secret.delete': 'Deleted',
 };
 
@@ -41,7 +43,7 @@ export function RecentActivitySection({ secretName, revision }: { secretName: st
       {events.state === 'loaded' && events.data.events.length === 0 ? <p className="empty-line">No activity yet.</p> : null}
       {events.state === 'loaded' && events.data.events.length > 0 ? (
         <table className="table table-compact table-activity">
-          <TableHead columns={['When', 'What', 'Who', 'Version', 'Outcome']} />
+          <TableHead columns={['When', 'What', 'Who', 'Environment', 'Version', 'Outcome']} />
           <tbody>
             {events.data.events.map((event) => (
               <tr key={event.seq}>
@@ -50,6 +52,7 @@ export function RecentActivitySection({ secretName, revision }: { secretName: st
                 </td>
                 <td data-label="What">{ACTIONS[event.action] ?? event.action}</td>
                 <td data-label="Who">{event.agent !== null && (event.action === 'secret.read' || event.action === 'secret.use') ? `agent ${event.agent}` : <Person name={event.actor.name ?? event.actor.type} />}</td>
+                <td data-label="Environment">{event.environment ?? <span className="muted">—</span>}</td>
                 <td data-label="Version">{event.version === null ? <span className="muted">—</span> : `v${event.version}`}</td>
                 <td data-label="Outcome">
                   <span className={`badge ${event.outcome === 'success' ? 'badge-success' : 'badge-danger'}`}>{OUTCOMES[event.outcome] ?? event.outcome}</span>

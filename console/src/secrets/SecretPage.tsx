@@ -10,7 +10,9 @@ import { AgentAccessSection } from './AgentAccessSection';
 import { BrokerSection } from './BrokerSection';
 import { DeleteSecretSection } from './DeleteSecretSection';
 import { DescriptionEditor } from './DescriptionEditor';
+import { EnvironmentsSection } from './EnvironmentsSection';
 import { RecentActivitySection } from './RecentActivitySection';
+import { StagedRotation } from './StagedRotation';
 import { KindOf } from './SecretsTable';
 import { ValueSection } from './ValueSection';
 import { VersionsSection } from './VersionsSection';
@@ -83,7 +85,14 @@ export function SecretPage({ name }: { name: string }) {
         </div>
       </dl>
       {notice ? <Notice tone="success">{notice}</Notice> : null}
-      <ValueSection secret={facts} onNewVersion={(version) => changed(`Version ${version} is now the current value for every agent, from its next read.`)} />
+      <ValueSection
+        secret={facts}
+        onNewVersion={(version) =>
+          changed(`Version ${version} is now the current value for every agent${facts.overrides.length > 0 ? ' in every environment without its own value' : ''}, from its next read.`)
+        }
+      />
+      <EnvironmentsSection secret={facts} onChanged={changed} />
+      <StagedRotation secret={facts} revision={revision} onChanged={changed} />
       <BrokerSection secret={facts} revision={revision} onSaved={changed} />
       <AgentAccessSection secretName={facts.name} revision={revision} onSaved={() => setRevision((n) => n + 1)} />
       <VersionsSection secretName={facts.name} revision={revision} onRestored={(from, to) => changed(`Version ${from} restored as version ${to}; it is current for every agent from its next read.`)} />

@@ -3,13 +3,14 @@ import { Link } from '../ui/Link';
 import { When } from '../ui/When';
 import { secretPath } from './paths';
 import { TableHead } from '../ui/TableHead';
+import { OverrideBadges } from './OverrideBadges';
 import { Person } from '../ui/Person';
 
 /** One row per secret: its facts, never its value. Becomes stacked cards on narrow screens. */
 export function SecretsTable({ secrets }: { secrets: SecretSummary[] }) {
   return (
     <table className="table table-cards">
-      <TableHead columns={['Name', 'Kind', 'Agents with access', 'Last updated', 'Last read by any agent']} />
+      <TableHead columns={['Name', 'Kind', 'Own values in', 'Agents with access', 'Last updated', 'Last read by any agent']} />
       <tbody>
         {secrets.map((secret) => (
           <tr key={secret.id}>
@@ -22,6 +23,9 @@ export function SecretsTable({ secrets }: { secrets: SecretSummary[] }) {
             <td data-label="Kind">
               <KindOf secret={secret} />
               <UseOf secret={secret} />
+            </td>
+            <td data-label="Own values in">
+              <OverrideBadges secret={secret} />
             </td>
             <td data-label="Agents with access">
               {secret.agentsWithAccess === 0 ? <span className="muted">none</span> : secret.agentsWithAccess}

@@ -7,6 +7,7 @@ import { signedHeadStatement, type ChainReport, type SignedHead } from '../../do
 import { apiClient, type ApiClient } from '../api.js';
 import { fileLines, readPublicKeyFile, streamLines, verifyExportLines, type FileChainReport } from '../auditFiles.js';
 import { emit, printTable } from '../output.js';
+import { environmentOption } from './environments.js';
 
 /** The audit trail over the HTTP API (AGENT_SECRETS_URL, AGENT_SECRETS_TOKEN): list, export, verify, its public key and signed heads. */
 
@@ -60,6 +61,7 @@ export function auditCommands(program: Command, api: () => ApiClient = () => api
       .option('--actor <actor>')
       .option('--action <action>', 'e.g. secret.read, secret.access_set')
       .option('--outcome <outcome>', 'success, denied, not_found or failed')
+      .addOption(environmentOption('events in this environment: reads by its keys, changes to its override'))
       .option('--since <time>', 'ISO-8601 UTC')
       .option('--until <time>', 'ISO-8601 UTC');
   type AuditFlags = Record<string, string | boolean | undefined>;
@@ -71,6 +73,7 @@ export function auditCommands(program: Command, api: () => ApiClient = () => api
         const value = flags[key];
         if (typeof value === 'string') query.set(key, value);
       }
+      if (typeof flags.env === 'string') query.set('environment', flags.env);
       query.set('limit', String(limit));
       if (before !== null) query.set('before', String(before));
       const page: { events: Array<Record<string, unknown>>; next: number | null } = await api().request('GET', `/api/v1/audit?${query}`);
@@ -86,7 +89,7 @@ export function auditCommands(program: Command, api: () => ApiClient = () => api
       const events = first.value ?? [];
       emit(flags.json === true, events, (rows) =>
         printTable(
-          rows.map((e) => ({ ...e, who: (e.actor as { name?: string }).name, version: e.version ?? '' })),
+          rows.map((e) => ({ ...e, who: (e.actor as { name?: string }).name, version: e.version ?? '', env: e.environment ?? '-' })),
           [
             ['at', 'AT'],
             ['who', 'ACTOR'],
@@ -94,6 +97,7 @@ export function auditCommands(program: Command, api: () => ApiClient = () => api
             ['secret', 'SECRET'],
             ['version', 'V'],
             ['agent', 'AGENT'],
+            ['env', 'ENV'],
             ['outcome', 'OUTCOME'],
           ],
         ),

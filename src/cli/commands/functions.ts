@@ -29,11 +29,11 @@ export function functionCommands(program: Command, secrets: Command): void {
     .argument('<file>', 'a module whose default export is async (conv, args) => result')
     .option('--agent-key <key>', 'the agent\'s key (or AGENT_SECRETS_AGENT_KEY)')
     .option('--args <json>', 'the arguments, as JSON', parseArgs, {})
-    .option('--env <env>', 'sandbox, pre-release or live', parseEnv, 'sandbox')
+    .option('--env <env>', 'check that the agent key is a key of this environment (sandbox, pre-release or live); the key says where the function runs, and conv.env says it', parseEnv)
     .option('--no-sandbox', 'run the function without the sandbox (bubblewrap): it can then read what your user can, other processes\' environments included')
     .option('--verbose', 'when the function fails, show the whole stack of what it threw')
     .action(
-      withCliErrors(async (file: string, flags: { agentKey?: string; args: unknown; env: FunctionEnv; sandbox: boolean; verbose?: boolean }) => {
+      withCliErrors(async (file: string, flags: { agentKey?: string; args: unknown; env?: FunctionEnv; sandbox: boolean; verbose?: boolean }) => {
         const agentKey = agentKeyFrom(flags.agentKey);
         process.exitCode = await runFunctionFile({ file, args: flags.args, env: flags.env, agentKey, url: serviceUrl(), sandbox: flags.sandbox, verbose: flags.verbose === true });
       }),

@@ -2,6 +2,7 @@ import { Command } from 'commander';
 import { apiClient, enc, type ApiClient } from '../api.js';
 import { UsageError } from '../configError.js';
 import { emit, printTable } from '../output.js';
+import { environmentOption } from './environments.js';
 import { secretCommands } from './secrets.js';
 
 /** Management commands over the HTTP API (AGENT_SECRETS_URL, AGENT_SECRETS_TOKEN): agents, keys, tokens; secrets and access in secrets.ts. */
@@ -55,17 +56,18 @@ export function manageCommands(program: Command, api: () => ApiClient = () => ap
     .option('--json', 'JSON output')
     .action(async (agent: string, flags: { json?: boolean }) => {
       const { keys: rows } = await api().request<{ keys: Array<Record<string, unknown>> }>('GET', `/api/v1/agents/${enc(agent)}/keys`);
-      emit(flags.json, rows, (list) => printTable(list, [['id', 'ID'], ['name', 'NAME'], ['createdAt', 'CREATED'], ['createdBy', 'BY'], ['revokedAt', 'REVOKED']]));
+      emit(flags.json, rows, (list) => printTable(list, [['id', 'ID'], ['name', 'NAME'], ['environment', 'ENVIRONMENT'], ['createdAt', 'CREATED'], ['createdBy', 'BY'], ['revokedAt', 'REVOKED']]));
     });
   keys
     .command('create')
     .description('create an agent key (shown once)')
     .argument('<agent>', 'name or id')
     .option('--name <name>', 'a label for the key', 'default')
+    .addOption(environmentOption('where its functions run; fixed for the key\'s life').default('live'))
     .option('--json', 'JSON output')
-    .action(async (agent: string, flags: { name: string; json?: boolean }) => {
-      const key = await api().request<{ id: string; key: string; agent: string }>('POST', `/api/v1/agents/${enc(agent)}/keys`, { name: flags.name });
-      emit(flags.json, key, (k) => process.stdout.write(`Created key ${k.id} for agent "${k.agent}". Shown only now:\n${k.key}\n`));
+    .action(async (agent: string, flags: { name: string; env: string; json?: boolean }) => {
+      const key = await api().request<{ id: string; key: string; agent: string; environment: string }>('POST', `/api/v1/agents/${enc(agent)}/keys`, { name: flags.name, environment: flags.env });
+      emit(flags.json, key, (k) => process.stdout.write(`Created ${k.environment} key ${k.id} for agent "${k.agent}". Shown only now:\n${k.key}\n`));
     });
   keys
     .command('revoke')

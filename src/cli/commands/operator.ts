@@ -3,6 +3,8 @@ import { ACCOUNT_NAME_PATTERN, ACCOUNT_NAME_RULE, EMAIL_PATTERN, EMAIL_RULE } fr
 import type { Vault } from '../../vault/index.js';
 import { silentLog } from '../../vault/log.js';
 import { emit, printTable } from '../output.js';
+import type { ServeFlags } from '../serve.js';
+import { DEFAULT_SHUTDOWN_SECONDS } from '../shutdown.js';
 import type { StorageFlags } from '../storage.js';
 
 export function addStorageOptions(command: Command): Command {
@@ -69,8 +71,11 @@ export function operatorCommands(program: Command): void {
       .option('--broker-allow-private', 'let brokered requests reach private, loopback and link-local addresses, and use plain http: to them (on-premises APIs, tests); metadata addresses stay refused')
       .option('--broker-ca-file <file>', 'PEM file of CA certificates that brokered requests trust beside the system ones (internal APIs)')
       .addOption(new Option('--public-url <url>', 'the URL people open the console at; the SSO redirect URI is built from it (default: each request\'s own host)').env('AGENT_SECRETS_PUBLIC_URL').argParser(publicUrl))
-      .option('--sso-allow-insecure-issuer', 'accept an OpenID provider over plain http (tests and labs only; never in production)'),
-  ).action(async (flags: StorageFlags & { port: number; host: string; adminEmail: string; secureCookies?: boolean; readsPerSecond: number; brokerRequestsPerSecond: number; brokerAllowPrivate?: boolean; brokerCaFile?: string; publicUrl?: string; ssoAllowInsecureIssuer?: boolean }) => {
+      .option('--sso-allow-insecure-issuer', 'accept an OpenID provider over plain http (tests and labs only; never in production)')
+      .addOption(new Option('--metrics-token-file <file>', 'serve GET /metrics (Prometheus) to holders of the token in this owner-only file; without it there is no /metrics').env('AGENT_SECRETS_METRICS_TOKEN_FILE'))
+      .option('--access-log', 'log one JSON line per request (method, route template, status, duration, request id); off by default')
+      .addOption(new Option('--shutdown-timeout <seconds>', 'on SIGTERM/SIGINT, exit 1 if answering in-flight requests and storing their audit events takes longer').default(DEFAULT_SHUTDOWN_SECONDS).env('AGENT_SECRETS_SHUTDOWN_TIMEOUT').argParser(positive)),
+  ).action(async (flags: ServeFlags) => {
     const { serve } = await import('../serve.js');
     await serve(flags);
   });

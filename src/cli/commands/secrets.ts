@@ -1,11 +1,12 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
-import type { AccessList, SecretPage, SecretSummary } from '../../contract/api.js';
+import type { AccessList, SecretDetail, SecretPage, SecretSummary } from '../../contract/api.js';
 import { closestName, didYouMean } from '../../domain/suggest.js';
 import { ApiError, enc, type ApiClient } from '../api.js';
 import { UsageError } from '../configError.js';
 import { emit, printTable } from '../output.js';
 import { escapeTerminalControls } from '../terminal.js';
+import { environmentCommands, environmentOption, printEnvironments } from './environments.js';
 
 /** `secrets` and `access`: secret management over the HTTP API (AGENT_SECRETS_URL, AGENT_SECRETS_TOKEN). */
 
@@ -79,12 +80,13 @@ function valueChangeFrom(flags: ValueFlags & { replace?: boolean; removeKey?: st
   return value === undefined ? {} : { value };
 }
 
-function printSecret(secret: SecretSummary): void {
+function printSecret(secret: SecretSummary & { environments?: SecretDetail['environments'] }): void {
   const lines = [
     ['name', secret.name],
     ['description', secret.description || '-'],
     ['kind', secret.kind === 'kv' ? `key/value (${secret.keys.join(', ')})` : 'single value'],
-    ['version', String(secret.version)],
+    ['version', `${secret.version} (the default)`],
+    ['overrides', secret.overrides.length === 0 ? 'none' : secret.overrides.map((o) => `${o.environment} (version ${o.version})`).join(', ')],
     ['agents with access', String(secret.agentsWithAccess)],
     ['updated', `${secret.updatedAt} by ${secret.updatedBy}`],
     ['last read', secret.lastReadAt ?? 'never'],
@@ -93,25 +95,38 @@ function printSecret(secret: SecretSummary): void {
     ['reveal', secret.reveal === 'never' ? 'never (set, never shown)' : 'allowed'],
   ];
   process.stdout.write(`${lines.map(([k, v]) => `${(k ?? '').padEnd(19)} ${escapeTerminalControls(v ?? '')}`).join('\n')}\n`);
+  if (secret.environments) {
+    process.stdout.write('\n');
+    printEnvironments(secret.environments);
+  }
 }
 
 function printAccess(access: AccessList): void {
   printTable(
-    access.agents.map((a) => ({ ...a, access: a.granted ? 'yes' : 'no', lastRead: a.lastReadAt ?? (a.granted ? 'never' : '-') })),
+    access.agents.map((a) => ({
+      ...a,
+      access: a.granted ? 'yes' : 'no',
+      lastRead: a.lastReadAt ?? (a.granted ? 'never' : '-'),
+      byEnvironment: a.lastReads.map((r) => `${r.environment}: v${r.version} ${r.at}`).join('; ') || '-',
+    })),
     [
       ['agentName', 'AGENT'],
       ['agentId', 'ID'],
       ['access', 'ACCESS'],
       // Under the current grant: a revoke and a re-grant start again at never (S15: grants never used).
       ['lastRead', 'LAST READ'],
+      // Only once some agent has read it: before that the column would say nothing.
+      ...(access.agents.some((a) => a.lastReads.length > 0) ? ([['byEnvironment', 'LAST READ PER ENVIRONMENT (VERSION)']] as Array<[string, string]>) : []),
     ],
   );
 }
 
-const secretColumns: Array<[string, string]> = [
+/** The list's columns; OVERRIDES only when some secret has a value of its own in an environment. */
+const secretColumns = (withOverrides: boolean): Array<[string, string]> => [
   ['name', 'NAME'],
   ['kindLabel', 'KIND'],
   ['version', 'VERSION'],
+  ...(withOverrides ? ([['overridden', 'OVERRIDES']] as Array<[string, string]>) : []),
   ['agentsWithAccess', 'AGENTS'],
   ['updatedAt', 'UPDATED'],
   ['updatedBy', 'BY'],
@@ -175,19 +190,25 @@ export function secretCommands(program: Command, api: () => ApiClient): Command 
       } while (after);
       emit(flags.json, all, (rows) =>
         printTable(
-          rows.map((s) => ({ ...s, kindLabel: s.kind === 'kv' ? `kv(${s.keys.join(',')})` : 'single', lastRead: s.lastReadAt ?? 'never', use: useLabel(s) })),
-          rows.some(usesBroker) ? [...secretColumns, ['use', 'USE']] : secretColumns,
+          rows.map((s) => ({
+            ...s,
+            kindLabel: s.kind === 'kv' ? `kv(${s.keys.join(',')})` : 'single',
+            overridden: s.overrides.map((o) => o.environment).join(',') || '-',
+            lastRead: s.lastReadAt ?? 'never',
+            use: useLabel(s),
+          })),
+          [...secretColumns(rows.some((s) => s.overrides.length > 0)), ...(rows.some(usesBroker) ? ([['use', 'USE']] as Array<[string, string]>) : [])],
         ),
       );
     });
 
   secrets
     .command('get')
-    .description("a secret's facts (never its value)")
+    .description("a secret's facts, and what each environment reads (never a value)")
     .argument('<name>')
     .option('--json', 'JSON output')
     .action(async (name: string, flags: { json?: boolean }) => {
-      emit(flags.json, await api().request<SecretSummary>('GET', `/api/v1/secrets/${enc(name)}`), printSecret);
+      emit(flags.json, await api().request<SecretDetail>('GET', `/api/v1/secrets/${enc(name)}`), printSecret);
     });
 
   addValueOptions(addBrokerOptions(
@@ -208,16 +229,17 @@ export function secretCommands(program: Command, api: () => ApiClient): Command 
   addValueOptions(addBrokerOptions(
     secrets
       .command('set')
-      .description('set a new value (a new version, current at once), the description, allowed hosts, delivery or reveal; --kv changes only the keys given')
+      .description('set a new value (a new version, current at once), the description, allowed hosts, delivery or reveal; --kv changes only the keys given; with --env, that environment\'s own value (its override)')
       .argument('<name>')
       .option('--replace', 'with --kv: replace the whole value with exactly these keys (without it, the other keys keep their values)')
       .option('--remove-key <key>', 'remove this key of a key/value secret; repeat for each', collect)
       .option('--description <text>', 'a new description')
+      .addOption(environmentOption('set the value of this environment only (its override); without it, the default'))
       .option('--json', 'JSON output'),
-  )).action(async (name: string, flags: ValueFlags & BrokerFlags & { replace?: boolean; removeKey?: string[]; description?: string; json?: boolean }) => {
+  )).action(async (name: string, flags: ValueFlags & BrokerFlags & { replace?: boolean; removeKey?: string[]; description?: string; env?: string; json?: boolean }) => {
     const change = valueChangeFrom(flags);
     const updated = await api()
-      .request<SecretSummary>('PATCH', `/api/v1/secrets/${enc(name)}`, { ...change, description: flags.description, ...brokerFields(flags) })
+      .request<SecretSummary>('PATCH', `/api/v1/secrets/${enc(name)}`, { ...change, description: flags.description, environment: flags.env, ...brokerFields(flags) })
       .catch((error: unknown) => {
         // The API's words are for the API ("set value"); on the command line the way out is a flag.
         if (error instanceof ApiError && error.field === 'valueKeys' && change.valueKeys !== undefined && /single value/.test(error.message)) {
@@ -225,17 +247,23 @@ export function secretCommands(program: Command, api: () => ApiClient): Command 
         }
         throw error;
       });
-    emit(flags.json, updated, (s) => process.stdout.write(`Secret "${s.name}" is now at version ${s.version}${s.kind === 'kv' ? ` (keys: ${s.keys.join(', ')})` : ''}.\n`));
+    emit(flags.json, updated, (s) => {
+      const override = s.overrides.find((o) => o.environment === flags.env);
+      if (override) process.stdout.write(`Secret "${s.name}" in ${override.environment} is now at version ${override.version}.\n`);
+      else process.stdout.write(`Secret "${s.name}" is now at version ${s.version}${s.kind === 'kv' ? ` (keys: ${s.keys.join(', ')})` : ''}.\n`);
+    });
   });
+  environmentCommands(secrets, api);
 
   secrets
     .command('reveal')
     .description('print the value (audited)')
     .argument('<name>')
     .option('--version <n>', 'an older version', (text) => Number(text))
+    .addOption(environmentOption('what this environment reads now'))
     .option('--json', 'JSON output')
-    .action(async (name: string, flags: { version?: number; json?: boolean }) => {
-      const secret = await api().request<{ value: unknown; version: number }>('POST', `/api/v1/secrets/${enc(name)}/reveal`, flags.version === undefined ? {} : { version: flags.version });
+    .action(async (name: string, flags: { version?: number; env?: string; json?: boolean }) => {
+      const secret = await api().request<{ value: unknown; version: number }>('POST', `/api/v1/secrets/${enc(name)}/reveal`, { version: flags.version, environment: flags.env });
       emit(flags.json, secret, (s) => process.stdout.write(typeof s.value === 'string' ? `${s.value}\n` : `${JSON.stringify(s.value, null, 2)}\n`));
     });
 
@@ -248,10 +276,11 @@ export function secretCommands(program: Command, api: () => ApiClient): Command 
       const { versions } = await api().request<{ versions: Array<Record<string, unknown>> }>('GET', `/api/v1/secrets/${enc(name)}/versions`);
       emit(flags.json, versions, (rows) =>
         printTable(
-          rows.map((v) => ({ ...v, mark: v.current ? '*' : '', from: v.restoredFrom ?? '' })),
+          rows.map((v) => ({ ...v, mark: v.current ? '*' : '', from: v.restoredFrom ?? '', env: v.environment ?? 'default' })),
           [
             ['mark', ''],
             ['version', 'VERSION'],
+            ['env', 'ENVIRONMENT'],
             ['kind', 'KIND'],
             ['createdAt', 'CREATED'],
             ['createdBy', 'BY'],

@@ -4,7 +4,7 @@ import { extname, resolve } from 'node:path';
 import type { Duplex } from 'node:stream';
 import { InvalidArgumentError } from 'commander';
 import { UsageError } from '../configError.js';
-import { FUNCTION_ENVS, type FunctionEnv } from '../../sdk/conv.js';
+import { environmentMismatch, FUNCTION_ENVS, type FunctionEnv } from '../../sdk/conv.js';
 import { SecretsError } from '../../sdk/errors.js';
 import { describeThrown } from '../../sdk/format.js';
 import { readLines, sendLine, toWire, type FromHost, type RunMessage, type WireError } from '../../sdk/hostChannel.js';
@@ -41,7 +41,8 @@ export function parseEnv(text: string): FunctionEnv {
 export interface RunOptions {
   file: string;
   args: unknown;
-  env: FunctionEnv;
+  /** The environment the caller expects: the key's must be it. The key's own is what the function gets. */
+  env?: FunctionEnv | undefined;
   agentKey: string;
   url: string;
   /** false with --no-sandbox. */
@@ -70,8 +71,12 @@ export async function runFunctionFile(options: RunOptions): Promise<number> {
     process.stderr.write(masker.mask(`agent-secrets: ${error.name}: ${error.message}\n`));
     return 1;
   }
+  if (options.env !== undefined && options.env !== identity.environment) {
+    process.stderr.write(`agent-secrets: --env ${options.env}: ${environmentMismatch(options.env, identity.environment).message}\n`);
+    return 1;
+  }
   if (!options.sandbox) process.stderr.write(`agent-secrets: running without a sandbox (--no-sandbox): ${WITHOUT_SANDBOX}\n`);
-  return runHosted(plan, { file, args: options.args, env: options.env, agent: identity.agent, account: identity.account, verbose: options.verbose === true }, client, masker, options.sandbox);
+  return runHosted(plan, { file, args: options.args, env: identity.environment, agent: identity.agent, account: identity.account, verbose: options.verbose === true }, client, masker, options.sandbox);
 }
 
 /** Starts the host, answers its reads, relays its output masked; the exit code a shell would report. */

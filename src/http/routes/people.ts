@@ -1,6 +1,7 @@
 import { Readable } from 'node:stream';
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { ENVIRONMENTS } from '../../domain/environments.js';
 import { AUDIT_EXPORT_FORMAT, CHAIN_BREAK_REASONS } from '../../domain/audit.js';
 import type { Vault } from '../../vault/index.js';
 import { callerOf } from '../auth.js';
@@ -9,7 +10,7 @@ import { agentBody, agentKeyBody, agentParams, auditQuery, errorSchema, oneTimeP
 const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema };
 const noContent = { 204: z.null().describe('No content'), ...errors };
 const agentSchema = z.object({ id: z.string(), name: z.string(), createdAt: z.string(), createdBy: z.string() });
-const keySchema = z.object({ id: z.string(), name: z.string(), createdAt: z.string(), createdBy: z.string(), revokedAt: z.string().nullable() });
+const keySchema = z.object({ id: z.string(), name: z.string(), environment: z.enum(ENVIRONMENTS), createdAt: z.string(), createdBy: z.string(), revokedAt: z.string().nullable() });
 const userSchema = z.object({ id: z.string(), email: z.string(), role: z.string(), createdAt: z.string(), createdBy: z.string() });
 const idParam = z.object({ id: z.string().min(1).max(100) });
 
@@ -56,7 +57,7 @@ export function peopleRoutes(vault: Vault): FastifyPluginAsyncZod {
     app.post(
       '/api/v1/agents/:agent/keys',
       { schema: { summary: 'Create an agent key (shown once)', tags: ['agents'], params: agentParams, body: agentKeyBody, response: { 201: keySchema.extend({ key: z.string(), agent: z.string() }), ...errors } } },
-      async (request, reply) => reply.status(201).send(await agents.createAgentKey(callerOf(request), request.params.agent, request.body?.name)),
+      async (request, reply) => reply.status(201).send(await agents.createAgentKey(callerOf(request), request.params.agent, { name: request.body?.name, environment: request.body?.environment })),
     );
     app.delete('/api/v1/agents/:agent/keys/:id', { schema: { summary: 'Revoke an agent key', tags: ['agents'], params: agentParams.extend(idParam.shape), response: noContent } }, async (request, reply) => {
       await agents.revokeAgentKey(callerOf(request), request.params.agent, request.params.id);
@@ -174,7 +175,7 @@ export function peopleRoutes(vault: Vault): FastifyPluginAsyncZod {
       '/api/v1/audit',
       {
         schema: {
-          summary: 'Audit events, newest first, filtered by secret, agent, actor, action, outcome and time',
+          summary: 'Audit events, newest first, filtered by secret, agent, actor, action, outcome, environment and time',
           tags: ['audit'],
           querystring: auditQuery,
           response: {
@@ -190,6 +191,7 @@ export function peopleRoutes(vault: Vault): FastifyPluginAsyncZod {
                   agent: z.string().nullable(),
                   agentId: z.string().nullable(),
                   outcome: z.string(),
+                  environment: z.string().nullable().describe('The environment of the event (a read\'s key, a changed override), if any'),
                   detail: z.unknown(),
                 }),
               ),

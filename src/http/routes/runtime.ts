@@ -1,5 +1,6 @@
 import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
+import { ENVIRONMENTS } from '../../domain/environments.js';
 import { VaultError } from '../../domain/errors.js';
 import type { Vault } from '../../vault/index.js';
 import { bearerToken } from '../auth.js';
@@ -58,6 +59,7 @@ export function runtimeRoutes(vault: Vault, limits: RateLimits): FastifyPluginAs
             200: z.object({
               agent: z.string(),
               account: z.string(),
+              environment: z.enum(ENVIRONMENTS).describe("The agent key's environment: what conv.env says"),
               secrets: z.array(readableSecretSchema),
             }),
             401: errorSchema,

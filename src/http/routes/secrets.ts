@@ -2,7 +2,27 @@ import type { FastifyPluginAsyncZod } from 'fastify-type-provider-zod';
 import { z } from 'zod';
 import type { Vault } from '../../vault/index.js';
 import { callerOf } from '../auth.js';
-import { readableSecretSchema, accessBody, agentParams, accessSchema, createSecretBody, errorSchema, listSecretsQuery, secretParams, secretSummarySchema, secretValueResponse, updateSecretBody, versionNumber, versionParams } from '../schemas.js';
+import { ENVIRONMENTS, environmentSchema } from '../../domain/environments.js';
+import {
+  accessBody,
+  agentParams,
+  accessSchema,
+  createSecretBody,
+  environmentParams,
+  environmentValueSchema,
+  errorSchema,
+  listSecretsQuery,
+  promoteBody,
+  promotionSchema,
+  readableSecretSchema,
+  revealedValueResponse,
+  secretDetailSchema,
+  secretParams,
+  secretSummarySchema,
+  updateSecretBody,
+  versionNumber,
+  versionParams,
+} from '../schemas.js';
 
 const errors = { 400: errorSchema, 401: errorSchema, 403: errorSchema, 404: errorSchema, 409: errorSchema };
 const tags = ['secrets'];
@@ -10,7 +30,7 @@ const unreadable = errorSchema.describe('secret_unreadable: the stored value fai
 
 /** Secret management (SPEC S1–S6): admins of an account whose vault is enabled. */
 export function secretRoutes(vault: Vault): FastifyPluginAsyncZod {
-  const { secrets } = vault;
+  const { secrets, environments } = vault;
   return async (app) => {
     app.get(
       '/api/v1/secrets',
@@ -33,7 +53,7 @@ export function secretRoutes(vault: Vault): FastifyPluginAsyncZod {
 
     app.get(
       '/api/v1/secrets/:name',
-      { schema: { summary: "A secret's facts (never its value)", tags, params: secretParams, response: { 200: secretSummarySchema, ...errors } } },
+      { schema: { summary: "A secret's facts and what each environment reads (never a value)", tags, params: secretParams, response: { 200: secretDetailSchema, ...errors } } },
       async (request) => secrets.getSecret(callerOf(request), request.params.name),
     );
 
@@ -45,7 +65,7 @@ export function secretRoutes(vault: Vault): FastifyPluginAsyncZod {
           description:
             'Give "value" to replace the whole value, or "valueKeys" to change some keys of a key/value secret and keep the others ' +
             '(e.g. {"valueKeys": {"client_secret": "new"}} rotates client_secret and keeps client_id; {"valueKeys": {"old_key": null}} removes a key). ' +
-            'Either makes one new version. Giving both is refused with 400 naming valueKeys.',
+            'Either makes one new version. Giving both is refused with 400 naming valueKeys. With "environment", the new version is that environment\'s own value (its override, SPEC S22); without, the default\'s.',
           tags,
           params: secretParams,
           body: updateSecretBody,
@@ -71,14 +91,41 @@ export function secretRoutes(vault: Vault): FastifyPluginAsyncZod {
           summary: "Reveal a secret's value (audited)",
           tags,
           params: secretParams,
-          body: z.strictObject({ version: versionNumber.optional() }).nullish(),
-          response: { 200: secretValueResponse, ...errors, 500: unreadable },
+          body: z.strictObject({ version: versionNumber.optional(), environment: environmentSchema.optional().describe('Reveal what this environment reads now') }).nullish(),
+          response: { 200: revealedValueResponse, ...errors, 500: unreadable },
         },
       },
       async (request, reply) => {
         void reply.header('cache-control', 'no-store');
-        return secrets.revealSecret(callerOf(request), request.params.name, request.body?.version);
+        return secrets.revealSecret(callerOf(request), request.params.name, request.body?.version, request.body?.environment);
       },
+    );
+
+    app.delete(
+      '/api/v1/secrets/:name/environments/:environment',
+      {
+        schema: {
+          summary: "Remove an environment's override: its reads use the default from the next call (the versions stay, restorable)",
+          tags,
+          params: environmentParams,
+          response: { 200: secretDetailSchema, ...errors },
+        },
+      },
+      async (request) => environments.removeEnvironmentOverride(callerOf(request), request.params.name, request.params.environment),
+    );
+
+    app.post(
+      '/api/v1/secrets/:name/promote',
+      {
+        schema: {
+          summary: 'Staged rotation: make the value "from" reads now the current value of "to" (an environment or "default"), as one new version',
+          tags,
+          params: secretParams,
+          body: promoteBody,
+          response: { 200: promotionSchema, ...errors, 500: unreadable },
+        },
+      },
+      async (request) => environments.promote(callerOf(request), request.params.name, request.body.from, request.body.to),
     );
 
     app.get(
@@ -103,7 +150,12 @@ export function secretRoutes(vault: Vault): FastifyPluginAsyncZod {
           response: {
             200: z.object({
               agent: z.string(),
-              secrets: z.array(readableSecretSchema.extend({ lastReadAt: z.string().nullable().describe('When this agent last read the secret under its current grant (null: not since it was granted)') })),
+              secrets: z.array(
+                readableSecretSchema.extend({
+                  lastReadAt: z.string().nullable().describe('When this agent last read the secret under its current grant (null: not since it was granted)'),
+                  environments: z.array(environmentValueSchema).describe("What this agent's keys read in each environment"),
+                }),
+              ),
             }),
             ...errors,
           },
@@ -129,7 +181,8 @@ export function secretRoutes(vault: Vault): FastifyPluginAsyncZod {
                   createdAt: z.string(),
                   createdBy: z.string(),
                   restoredFrom: z.number().nullable(),
-                  current: z.boolean(),
+                  environment: z.enum(ENVIRONMENTS).nullable().describe('The environment this version was set for; null for the default'),
+                  current: z.boolean().describe('Whether its environment (or the default) reads it now'),
                 }),
               ),
             }),

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { VaultError } from '../../domain/errors.js';
 import type { UserCaller } from '../../vault/callers.js';
 import type { Vault } from '../../vault/index.js';
+import { outcomeOf } from '../../vault/metrics.js';
 import { SESSION_HOURS } from '../../vault/people.js';
 import { SESSION_COOKIE, authenticateUser, callerOf } from '../auth.js';
 import { RateLimiter, enforce, type RateLimits } from '../rateLimit.js';
@@ -38,10 +39,18 @@ export function sessionRoutes(vault: Vault, options: { secureCookies: boolean; l
       '/api/v1/auth/login',
       { schema: { summary: 'Sign in with email and password', tags: ['auth'], body: loginBody, response: { 200: sessionSchema, 400: errorSchema, 401: errorSchema, 429: errorSchema } } },
       async (request, reply) => {
-        // Guessing passwords is slowed per address and per account, before any password is checked.
-        enforce(perAddress, request.ip, reply, 'sign-in attempts from this address');
-        enforce(perAccount, request.body.email.toLowerCase(), reply, 'sign-in attempts for this account');
-        const { sessionToken, csrfToken, caller } = await vault.people.login(request.body.email, request.body.password);
+        let signedIn: Awaited<ReturnType<typeof vault.people.login>>;
+        try {
+          // Guessing passwords is slowed per address and per account, before any password is checked.
+          enforce(perAddress, request.ip, reply, 'sign-in attempts from this address');
+          enforce(perAccount, request.body.email.toLowerCase(), reply, 'sign-in attempts for this account');
+          signedIn = await vault.people.login(request.body.email, request.body.password);
+          vault.metrics.signIn('password', 'success');
+        } catch (error) {
+          vault.metrics.signIn('password', outcomeOf(error));
+          throw error;
+        }
+        const { sessionToken, csrfToken, caller } = signedIn;
         setSessionCookie(reply, sessionToken, options.secureCookies);
         return { ...whoami(caller), csrfToken };
       },

@@ -7,6 +7,7 @@ import type { SsoRefusal } from '../../domain/sso.js';
 import { ssoSettingsSchema } from '../../domain/ssoSettings.js';
 import type { Vault } from '../../vault/index.js';
 import type { SsoSettingsView } from '../../vault/ssoSettings.js';
+import { outcomeOf } from '../../vault/metrics.js';
 import { SSO_FLOW_MINUTES, SsoSignInError } from '../../vault/ssoSignIn.js';
 import { callerOf } from '../auth.js';
 import { RateLimiter, enforce, type RateLimits } from '../rateLimit.js';
@@ -75,8 +76,11 @@ export function ssoSignInRoutes(vault: Vault, options: SsoRouteOptions): Fastify
         } catch (error) {
           if (error instanceof SsoSignInError) {
             request.log.info({ refusal: error.refusal }, 'SSO sign-in refused');
+            // The refusal codes are a closed set (domain/sso.ts SSO_REFUSALS): fit for a label.
+            vault.metrics.signIn('sso', error.refusal);
             return toSignInPage(reply, error.refusal);
           }
+          vault.metrics.signIn('sso', outcomeOf(error));
           throw error;
         }
       },
@@ -91,13 +95,17 @@ export function ssoSignInRoutes(vault: Vault, options: SsoRouteOptions): Fastify
         void reply.clearCookie(SSO_FLOW_COOKIE, { path: flowCookie.path });
         try {
           const signedIn = await vault.ssoSignIn.finish(flowToken, query);
+          vault.metrics.signIn('sso', 'success');
           setSessionCookie(reply, signedIn.sessionToken, options.secureCookies);
           return reply.redirect(signedIn.returnTo, 302);
         } catch (error) {
           if (error instanceof SsoSignInError) {
             request.log.info({ refusal: error.refusal }, 'SSO sign-in refused');
+            // The refusal codes are a closed set (domain/sso.ts SSO_REFUSALS): fit for a label.
+            vault.metrics.signIn('sso', error.refusal);
             return toSignInPage(reply, error.refusal);
           }
+          vault.metrics.signIn('sso', outcomeOf(error));
           throw error;
         }
       },
