@@ -8,6 +8,7 @@ import { bytePatterns, scrubBytes, scrubHeaders } from '../egress/scrub.js';
 import { Masker } from '../sdk/masking.js';
 import type { AuditTrail } from './audit.js';
 import type { Resolution, RuntimeService } from './runtime.js';
+import { measured, type VaultMetrics } from './metrics.js';
 
 /**
  * Brokered requests (SPEC S26): the vault fills a function's placeholders with the values its agent
@@ -61,7 +62,7 @@ function refusalOf(error: EgressError): { code: 'HostNotAllowed' | 'UpstreamUnre
   return byReason[error.reason];
 }
 
-export function brokerService(deps: { runtime: Pick<RuntimeService, 'resolveForAgent'>; audit: AuditTrail; egress: Egress }) {
+export function brokerService(deps: { runtime: Pick<RuntimeService, 'resolveForAgent'>; audit: AuditTrail; egress: Egress; metrics: VaultMetrics }) {
   const { runtime, audit, egress } = deps;
 
   /**
@@ -208,7 +209,7 @@ export function brokerService(deps: { runtime: Pick<RuntimeService, 'resolveForA
       : { status: answer.status, headers: headers.headers, body: text, bodyEncoding: 'utf8' };
   }
 
-  return { sendBrokeredRequest };
+  return { sendBrokeredRequest: measured(deps.metrics, deps.metrics.brokeredRequest.bind(deps.metrics), sendBrokeredRequest) };
 }
 
 /**

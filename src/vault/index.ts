@@ -50,7 +50,7 @@ export function createVault(deps: { store: Store; masterKey: MasterKey; log: Log
     secrets,
     environments: environmentsService({ store, audit, sealing, secrets }),
     runtime,
-    broker: brokerService({ runtime, audit, egress }),
+    broker: brokerService({ runtime, audit, egress, metrics }),
     auditLog: auditQueries({ store, audit }),
     readiness: readinessService({ store, log, metrics }),
     ssoSettings: ssoSettingsService({ store, audit, sealing, oidc }),

@@ -265,6 +265,24 @@ describe.each(DATABASES)('brokered requests through POST /runtime/v1/requests (S
     expect((await h.call('GET', '/runtime/v1/secrets/oauth', { token: busy.key })).status).toBe(200);
   });
 
+  it("sends the value the key's environment reads (S22): a sandbox key the sandbox override, a live key the default, and each use says its environment", async () => {
+    const sandboxValue = `${CANARY}-sandbox-override`;
+    const set = await h.call('PATCH', '/api/v1/secrets/oauth', { token: admin, body: { environment: 'sandbox', valueKeys: { client_secret: sandboxValue } } });
+    expect(set.status).toBe(200);
+    const made = await h.call('POST', `/api/v1/agents/${booking.id}/keys`, { token: admin, body: { name: 'sandbox', environment: 'sandbox' } });
+    expect(made.status).toBe(201);
+    const send = (key: string) => broker({ method: 'POST', url: url('/token'), headers: { 'content-type': 'text/plain' }, body: '{{secret:oauth.client_secret}}' }, key);
+    expect((await send(made.body.key)).status).toBe(200);
+    expect((await send(booking.key)).status).toBe(200);
+    expect(upstream.seen.map((seen) => seen.body)).toEqual([sandboxValue, CLIENT_SECRET]);
+    const [live, sandbox] = (await uses('oauth')).slice(0, 2);
+    expect([sandbox!.detail.environment, live!.detail.environment]).toEqual(['sandbox', 'live']);
+    // Removing the override holds from the next call: the sandbox key sends the default again.
+    expect((await h.call('DELETE', '/api/v1/secrets/oauth/environments/sandbox', { token: admin })).status).toBe(200);
+    expect((await send(made.body.key)).status).toBe(200);
+    expect(upstream.seen[2]!.body).toBe(CLIENT_SECRET);
+  });
+
   it('a bad agent key gets 401 and nothing is sent', async () => {
     const refused = await broker({ method: 'GET', url: url('/x'), headers: { a: '{{secret:stripe}}' } }, 'ask_nope');
     expect(refused.status).toBe(401);

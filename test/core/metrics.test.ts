@@ -84,6 +84,20 @@ describe.each(DATABASES)('GET /metrics on %s', (kind) => {
     expect(valueOf(after, 'agent_secrets_audit_batch_failures_total', 'agent_secrets_audit_batch_failures_total')).toBe(0);
   });
 
+  it('counts brokered requests by outcome and times them, with no host, secret or value in the labels', async () => {
+    const before = (await scrape()).families;
+    const send = (url: string) => h.call('POST', '/runtime/v1/requests', { token: reader.key, body: { method: 'GET', url, headers: { authorization: `Bearer {{secret:${CANARY}_granted}}` } } });
+    // The secret allows no host: refused before anything is sent.
+    expect((await send(`https://${CANARY}.example/charge`)).status).toBe(403);
+    expect((await send(`https://${CANARY}.example/again`)).status).toBe(403);
+    const after = (await scrape());
+    const family = 'agent_secrets_brokered_requests_total';
+    expect(valueOf(after.families, family, family, { outcome: 'host_not_allowed' }) - valueOf(before, family, family, { outcome: 'host_not_allowed' })).toBe(2);
+    const histogram = 'agent_secrets_brokered_request_duration_seconds';
+    expect(valueOf(after.families, histogram, `${histogram}_count`) - valueOf(before, histogram, `${histogram}_count`)).toBe(2);
+    expect(after.text).not.toContain(CANARY);
+  });
+
   it('counts reads of an account whose vault is off, rate-limited requests by route template, and sign-ins by outcome', async () => {
     const before = (await scrape()).families;
     // At once, so that the bucket (a burst of 40) runs dry however slowly the machine answers.
