@@ -108,9 +108,9 @@ describe('console: staged rotation of a secret, with functions reading in sandbo
   it('shows each environment in one place, and the secrets list names the environments with their own value', async () => {
     const environments = page.getByRole('region', { name: 'Value per environment' });
     const live = environments.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'live' }) });
-    await live.getByText('v3 · its own value').waitFor();
+    await live.getByText('v3 · own value').waitFor();
     const sandbox = environments.getByRole('listitem').filter({ has: page.getByRole('heading', { name: 'sandbox' }) });
-    await sandbox.getByText('v1 · uses the default').waitFor();
+    await sandbox.getByText('v1 · default', { exact: true }).waitFor();
     // Reveal what live reads: audited, and the value the live key reads.
     await live.getByRole('button', { name: 'Reveal the live value', exact: true }).click();
     await live.getByText(NEW_LIVE).waitFor();

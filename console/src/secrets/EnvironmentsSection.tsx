@@ -16,8 +16,9 @@ export function environmentRows(secret: SecretSummary): Row[] {
 
 /**
  * SPEC S22: each environment beside the default value (the Value section just above it). For each: the
- * version its agent keys read now, whether it has its own value or uses the default, the value masked
- * (revealed on an explicit, audited action), Edit, and Remove override.
+ * version its agent keys read now, whether it has its own value or uses the default, its own value masked
+ * (revealed on an explicit, audited action; one that uses the default shows no second copy of the Value
+ * above, which keeps the page short), Edit, and Remove override.
  */
 export function EnvironmentsSection({ secret, onChanged }: { secret: SecretSummary; onChanged(message: string): void }) {
   const [editing, setEditing] = useState<Environment | null | undefined>(undefined);
@@ -40,10 +41,7 @@ export function EnvironmentsSection({ secret, onChanged }: { secret: SecretSumma
       <div className="section-head">
         <h2 id="environments-title">Value per environment</h2>
       </div>
-      <p className="muted">
-        Agent keys belong to an environment. A key reads its environment's own value when there is one, else the default (version {secret.version}, the
-        Value above). Editing the default changes what every environment without its own value reads.
-      </p>
+      <p className="muted">A key reads its environment's own value, else the default (the Value above, version {secret.version}).</p>
       {error ? <Notice tone="error">{error}</Notice> : null}
       <ul className="environment-list">
         {environmentRows(secret).map((row) => {
@@ -56,12 +54,13 @@ export function EnvironmentsSection({ secret, onChanged }: { secret: SecretSumma
                   {label}
                 </h3>
                 <span className="muted small">
-                  v{row.version} · {row.environment === null ? 'read where no environment has its own value' : row.own ? 'its own value' : 'uses the default'}
+                  v{row.version} · {row.environment === null ? 'read where no environment has its own value' : row.own ? 'own value' : 'default'}
                 </span>
                 <span className="environment-actions">
                   {editing === row.environment ? null : (
-                    <button type="button" className="button button-small" onClick={() => setEditing(row.environment)} aria-label={`Edit ${row.environment ?? 'default'} value`}>
+                    <button type="button" className="button button-small" onClick={() => setEditing(row.environment)}>
                       {row.environment !== null && !row.own ? 'Set own value' : 'Edit'}
+                      <span className="visually-hidden"> for {label}</span>
                     </button>
                   )}
                   {row.environment !== null && row.own ? (
@@ -74,8 +73,8 @@ export function EnvironmentsSection({ secret, onChanged }: { secret: SecretSumma
                         onCancel={() => setRemoving(null)}
                       />
                     ) : (
-                      <button type="button" className="button button-small" onClick={() => setRemoving(row.environment)} aria-label={`Remove ${row.environment} override`}>
-                        Remove override
+                      <button type="button" className="button button-small" onClick={() => setRemoving(row.environment)}>
+                        Remove override<span className="visually-hidden"> of {label}</span>
                       </button>
                     )
                   ) : null}
@@ -95,9 +94,9 @@ export function EnvironmentsSection({ secret, onChanged }: { secret: SecretSumma
                     );
                   }}
                 />
-              ) : (
+              ) : row.own ? (
                 <MaskedValue secret={secret} environment={row.environment ?? undefined} version={row.version} />
-              )}
+              ) : null}
             </li>
           );
         })}
