@@ -269,5 +269,13 @@ export class AuditTrail {
 
 /** An error as a log field: its class and message, which the store and crypto layers keep free of values. */
 export function describe(error: unknown): string {
-  return error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+  if (error instanceof Error) return `${error.name}: ${error.message}`;
+  // An error that crossed a thread (the start of the SQLite audit writer's) may arrive as a plain
+  // object, at times holding only its code ({"code": "SQLITE_READONLY"}).
+  if (typeof error === 'object' && error !== null) {
+    const { name, message, code } = error as { name?: unknown; message?: unknown; code?: unknown };
+    const text = [message, code].filter((part) => typeof part === 'string').join(' ');
+    if (text !== '') return `${typeof name === 'string' ? name : 'Error'}: ${text}`;
+  }
+  return String(error);
 }

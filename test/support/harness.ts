@@ -58,6 +58,8 @@ export async function startHarness(kind: DatabaseKind, options: HarnessOptions =
   const masterKey = testMasterKey();
   const metrics = options.metricsToken === undefined ? undefined : prometheusMetrics();
   const vault = createVault({ store, masterKey, log: logger, ...(options.sso ? { sso: options.sso } : {}), ...(metrics ? { metrics } : {}), ...(options.broker ? { broker: options.broker } : {}) });
+  // As serve does: the audit writer (SQLite: its thread and connection) is open before the first request.
+  await vault.store.readEvents.ready();
   const app = await buildServer({
     vault,
     logger,
