@@ -94,7 +94,7 @@ describe('staged rotation through the CLI, with functions run in sandbox and liv
     ]);
     const liveEvents = JSON.parse((await cli(['audit', 'list', '--secret', 'stripe_key', '--env', 'live', '--json'])).stdout);
     expect(liveEvents.map((e: { action: string; version: number }) => `${e.action} v${e.version}`)).toEqual(['secret.read v4', 'secret.read v4', 'secret.promote v4', 'secret.read v1']);
-  });
+  }, 90_000); // A walk of some twenty real CLI processes and function runs: minutes' worth on a loaded machine.
 
   it('refuses bad input with one clear line: an unknown environment, a missing override, a promotion to itself', async () => {
     const unknown = await cli(['secrets', 'set', 'stripe_key', '--env', 'production', '--value', 'x']);
