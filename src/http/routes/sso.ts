@@ -54,6 +54,17 @@ const toSignInPage = (reply: FastifyReply, refusal: SsoRefusal) => reply.redirec
 export function ssoSignInRoutes(vault: Vault, options: SsoRouteOptions): FastifyPluginAsyncZod {
   const perAddress = new RateLimiter(options.limits.signInsPerAddressPerMinute / 60, options.limits.signInsPerAddressPerMinute);
   const flowCookie = { httpOnly: true, secure: options.secureCookies, path: '/api/v1/auth/sso', maxAge: SSO_FLOW_MINUTES * 60 } as const;
+  /** A refusal at either step goes back to the sign-in page in plain words; anything else is thrown on. */
+  const refused = (request: FastifyRequest, reply: FastifyReply, error: unknown) => {
+    if (error instanceof SsoSignInError) {
+      request.log.info({ refusal: error.refusal }, 'SSO sign-in refused');
+      // The refusal codes are a closed set (domain/sso.ts SSO_REFUSALS): fit for a label.
+      vault.metrics.signIn('sso', error.refusal);
+      return toSignInPage(reply, error.refusal);
+    }
+    vault.metrics.signIn('sso', outcomeOf(error));
+    throw error;
+  };
   return async (app) => {
     app.get(
       '/api/v1/auth/sso/start',
@@ -74,14 +85,7 @@ export function ssoSignInRoutes(vault: Vault, options: SsoRouteOptions): Fastify
           void reply.setCookie(SSO_FLOW_COOKIE, started.flowToken, { ...flowCookie, sameSite: 'lax' });
           return reply.redirect(started.authorizationUrl, 302);
         } catch (error) {
-          if (error instanceof SsoSignInError) {
-            request.log.info({ refusal: error.refusal }, 'SSO sign-in refused');
-            // The refusal codes are a closed set (domain/sso.ts SSO_REFUSALS): fit for a label.
-            vault.metrics.signIn('sso', error.refusal);
-            return toSignInPage(reply, error.refusal);
-          }
-          vault.metrics.signIn('sso', outcomeOf(error));
-          throw error;
+          return refused(request, reply, error);
         }
       },
     );
@@ -99,14 +103,7 @@ export function ssoSignInRoutes(vault: Vault, options: SsoRouteOptions): Fastify
           setSessionCookie(reply, signedIn.sessionToken, options.secureCookies);
           return reply.redirect(signedIn.returnTo, 302);
         } catch (error) {
-          if (error instanceof SsoSignInError) {
-            request.log.info({ refusal: error.refusal }, 'SSO sign-in refused');
-            // The refusal codes are a closed set (domain/sso.ts SSO_REFUSALS): fit for a label.
-            vault.metrics.signIn('sso', error.refusal);
-            return toSignInPage(reply, error.refusal);
-          }
-          vault.metrics.signIn('sso', outcomeOf(error));
-          throw error;
+          return refused(request, reply, error);
         }
       },
     );
