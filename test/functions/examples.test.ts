@@ -1,31 +1,17 @@
-import { createHash } from 'node:crypto';
-import type { Server } from 'node:http';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-// @ts-expect-error: a plain JavaScript example without type declarations
-import { mockApis } from '../../examples/mock-apis.mjs';
 import { startHarness, type Harness } from '../support/harness.js';
-import { runCli, type CliResult } from './cli.js';
+import { exampleRuns, sha256 } from './exampleRuns.js';
 import { leaksOf } from './leaks.js';
 
 const BOOKING_TOKEN = 'CANARY-example-booking-token';
 const CLIENT_SECRET = 'CANARY-example-client/secret+=';
 const SHOP_KEY = 'CANARY-example-shop-key';
-const sha256 = (text: string) => createHash('sha256').update(text).digest('hex');
-const example = (name: string) => fileURLToPath(new URL(`../../examples/${name}`, import.meta.url));
 
 describe('the examples in examples/ run as docs/functions.md says', () => {
   let h: Harness;
-  let api: { server: Server; received: Array<Record<string, string>> };
-  let apiBase: string;
+  let examples: Awaited<ReturnType<typeof exampleRuns>>;
   let env: Record<string, string>;
-  const outputs: CliResult[] = [];
-
-  const run = async (file: string, args: Record<string, unknown>) => {
-    const result = await runCli(['run', example(file), '--args', JSON.stringify({ ...args, api_base: apiBase })], env);
-    outputs.push(result);
-    return result;
-  };
+  const run = (file: string, args: Record<string, unknown>) => examples.run(file, args, env);
 
   beforeAll(async () => {
     h = await startHarness('sqlite');
@@ -34,16 +20,12 @@ describe('the examples in examples/ run as docs/functions.md says', () => {
     await create({ name: 'booking_api_token', value: BOOKING_TOKEN, agents: ['front desk'] });
     await create({ name: 'partner_oauth', value: { client_id: 'front-desk-client', client_secret: CLIENT_SECRET }, agents: ['front desk'] });
     await create({ name: 'shop_api_key', value: SHOP_KEY, agents: ['front desk'] });
-    api = mockApis();
-    await new Promise<void>((resolve) => api.server.listen(0, '127.0.0.1', resolve));
-    const address = api.server.address();
-    if (typeof address !== 'object' || address === null) throw new Error('no port');
-    apiBase = `http://127.0.0.1:${address.port}`;
+    examples = await exampleRuns();
     env = { AGENT_SECRETS_URL: h.url, AGENT_SECRETS_AGENT_KEY: agent.key };
   });
   afterAll(async () => {
-    for (const { stdout, stderr } of outputs) expect(leaksOf(stdout + stderr, [BOOKING_TOKEN, CLIENT_SECRET, SHOP_KEY])).toEqual([]);
-    await new Promise((resolve) => api?.server.close(resolve));
+    for (const { stdout, stderr } of examples?.outputs ?? []) expect(leaksOf(stdout + stderr, [BOOKING_TOKEN, CLIENT_SECRET, SHOP_KEY])).toEqual([]);
+    await examples?.close();
     await h?.close();
   });
 
@@ -51,14 +33,14 @@ describe('the examples in examples/ run as docs/functions.md says', () => {
     const result = await run('book_table.ts', { restaurant_id: 'r-17', party_size: 2, time: '2026-12-24T19:30', name: 'Ada' });
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ booked: true, say: "You're booked for 2 at 2026-12-24T19:30." });
-    expect(api.received).toContainEqual({ api: 'booking', bearer: sha256(BOOKING_TOKEN) });
+    expect(examples.api.received).toContainEqual({ api: 'booking', bearer: sha256(BOOKING_TOKEN) });
   });
 
   it('oauth_client_credentials.ts exchanges the key/value secret for a token and calls the API', async () => {
     const result = await run('oauth_client_credentials.ts', { customer_id: 'c-42' });
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual({ ok: true, balance: 1250, say: 'You have 1250 points.' });
-    expect(api.received).toContainEqual({ api: 'oauth', client_id: 'front-desk-client', client_secret: sha256(CLIENT_SECRET) });
+    expect(examples.api.received).toContainEqual({ api: 'oauth', client_id: 'front-desk-client', client_secret: sha256(CLIENT_SECRET) });
     // The client id is a value of the secret too, so the log masks it.
     expect(result.stderr).toBe('[info] loyalty balance read {"customer":"c-42","client":"***"}\n');
   });
@@ -67,6 +49,6 @@ describe('the examples in examples/ run as docs/functions.md says', () => {
     const result = await run('lookup_order.py', { order_id: 'o-1001' });
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toEqual({ found: true, status: 'shipped', say: 'Your order is shipped.' });
-    expect(api.received).toContainEqual({ api: 'shop', key: sha256(SHOP_KEY) });
+    expect(examples.api.received).toContainEqual({ api: 'shop', key: sha256(SHOP_KEY) });
   });
 });
