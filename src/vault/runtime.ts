@@ -170,7 +170,10 @@ export function runtimeService(deps: { store: Store; sealing: SealingService; au
       source: row.override_version === null ? 'default' : 'override',
       value,
       delivery: (row.delivery ?? 'value') as Delivery,
-      allowedHosts: JSON.parse(row.allowed_hosts ?? '[]') as string[],
+      // Parsed only when a brokered request asks: the run-time read never looks at it.
+      get allowedHosts() {
+        return JSON.parse(row.allowed_hosts ?? '[]') as string[];
+      },
     };
   }
 
