@@ -14,11 +14,14 @@ export class RateLimiter {
     private readonly maxKeys = 100_000,
   ) {}
 
-  /** Takes a token for `key`; returns 0 when allowed, else the seconds to wait. */
-  take(key: string, now = Date.now()): number {
+  /**
+   * Takes a token for `key`; returns 0 when allowed, else the seconds to wait. Time is the monotonic
+   * clock: a wall clock set back (NTP, an operator) must not drain every bucket for as long as it moved.
+   */
+  take(key: string, now = performance.now()): number {
     if (!Number.isFinite(this.perSecond)) return 0;
     const bucket = this.buckets.get(key);
-    const tokens = bucket ? Math.min(this.burst, bucket.tokens + ((now - bucket.at) / 1000) * this.perSecond) : this.burst;
+    const tokens = bucket ? this.refilled(bucket, now) : this.burst;
     if (tokens < 1) {
       if (bucket) bucket.at = now;
       if (bucket) bucket.tokens = tokens;
@@ -29,10 +32,14 @@ export class RateLimiter {
     return 0;
   }
 
+  private refilled(bucket: { tokens: number; at: number }, now: number): number {
+    return Math.min(this.burst, bucket.tokens + (Math.max(0, now - bucket.at) / 1000) * this.perSecond);
+  }
+
   /** Buckets that have refilled hold nothing worth keeping. */
   private forgetFullBuckets(now: number): void {
     for (const [key, bucket] of this.buckets) {
-      if (bucket.tokens + ((now - bucket.at) / 1000) * this.perSecond >= this.burst) this.buckets.delete(key);
+      if (this.refilled(bucket, now) >= this.burst) this.buckets.delete(key);
     }
     if (this.buckets.size >= this.maxKeys) this.buckets.clear();
   }

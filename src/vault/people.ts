@@ -103,6 +103,9 @@ export const passwordSignInDisabled = (): VaultError =>
     'password',
   );
 
+/** What a used one-time password's expiry becomes (see login). */
+const SPENT_AT = new Date(0).toISOString();
+
 export function peopleService(deps: { store: Store; audit: AuditTrail }) {
   const { store, audit } = deps;
   // A hash to verify against when the email is unknown, so both cases take the same time.
@@ -132,15 +135,20 @@ export function peopleService(deps: { store: Store; audit: AuditTrail }) {
       'password',
     );
     const opened = await store.db.transaction().execute(async (tx) => {
-      const now = new Date();
       if (oneTime) {
+        // Spent means "expired at the epoch", which no instance's clock reads as the future (a sign-in on
+        // an instance whose clock runs ahead would otherwise leave a stamp that a slower one still takes
+        // for unexpired). The update only takes the row exactly as it was read, so of two sign-ins at
+        // once the second finds it changed, whichever of them read the clock first.
+        const expiresAt = user.password_expires_at;
+        if (expiresAt === null || expiresAt <= new Date().toISOString()) throw spent;
         const used = await tx
           .updateTable('users')
-          .set({ password_expires_at: now.toISOString() })
+          .set({ password_expires_at: SPENT_AT })
           .where('id', '=', user.id)
           .where('password_one_time', '=', 1)
           .where('password_hash', '=', user.password_hash)
-          .where('password_expires_at', '>', now.toISOString())
+          .where('password_expires_at', '=', expiresAt)
           .executeTakeFirst();
         if (Number(used.numUpdatedRows) !== 1) throw spent;
       } else if (await passwordSignInOff(tx, user.account_id)) {

@@ -2,7 +2,7 @@
  * SPEC S19 (one-time passwords, changing and resetting passwords) and "an account keeps at least one
  * admin" under concurrency (issue 12, items 4 and 6), over the real HTTP API on both databases.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { startHarness, type ApiResponse, type Harness } from '../support/harness.js';
 import { DATABASES } from '../support/stores.js';
 
@@ -107,6 +107,21 @@ describe.each(DATABASES)('passwords and admins on %s', (kind) => {
         const results = await Promise.all([login(user.email, user.password), login(user.email, user.password), login(user.email, user.password)]);
         expect(results.map((r) => r.status).sort()).toEqual([200, 401, 401]);
       }
+    });
+
+    it('once used on an instance whose clock runs ahead, no longer sign in on one whose clock is right', async () => {
+      // Instances sharing one database do not share a clock: a use must not look unexpired to another.
+      const user = await newUser();
+      vi.useFakeTimers({ toFake: ['Date'] });
+      try {
+        vi.setSystemTime(Date.now() + 10 * 60_000);
+        expect((await login(user.email, user.password)).status).toBe(200);
+      } finally {
+        vi.useRealTimers();
+      }
+      const again = await login(user.email, user.password);
+      expect(again.status).toBe(401);
+      expect(again.body.error.message).toContain('one-time password has been used or has expired');
     });
 
     it('expire unused 72 hours after they were made', async () => {

@@ -13,6 +13,15 @@ describe('the token bucket', () => {
     expect(limiter.take('other', t)).toBe(0);
   });
 
+  it('takes a clock that went back for no time passed, not for a debt to wait out', () => {
+    const limiter = new RateLimiter(0.5, 30);
+    const t = 1_000_000_000;
+    expect(limiter.take('k', t)).toBe(0);
+    // Ten minutes back: the bucket still holds what it held, the next 29 take a token each.
+    expect(Array.from({ length: 29 }, () => limiter.take('k', t - 600_000))).toEqual(Array(29).fill(0));
+    expect(limiter.take('k', t - 600_000)).toBe(2);
+  });
+
   it('stays bounded in memory, forgetting buckets that have refilled', () => {
     const limiter = new RateLimiter(1, 1, 10);
     for (let i = 0; i < 1000; i++) limiter.take(`key ${i}`, i * 2000);
