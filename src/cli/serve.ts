@@ -23,6 +23,7 @@ export interface ServeFlags extends StorageFlags {
   publicUrl?: string;
   /** Accept an OpenID provider over plain http: tests and labs only. */
   ssoAllowInsecureIssuer?: boolean;
+  ssoAllowPrivateIssuer?: boolean;
   /** SPEC S30: GET /metrics with the bearer token in this file; without it there is no /metrics. */
   metricsTokenFile?: string | undefined;
   accessLog?: boolean | undefined;
@@ -41,12 +42,16 @@ export async function serve(flags: ServeFlags): Promise<void> {
   const logger = log.logger;
   // Read before storage is touched: a bad token file stops the start with one line and nothing made.
   const metricsEndpoint = metricsFromFlags(flags);
+  if (flags.ssoAllowInsecureIssuer && !flags.ssoAllowPrivateIssuer) {
+    // Plain http is only ever sent to addresses inside the network (the egress's rule): alone, the flag could not work.
+    throw new ConfigError('--sso-allow-insecure-issuer needs --sso-allow-private-issuer: plain http goes only to an identity provider at a private or loopback address');
+  }
   // A store that cannot take writes could answer nothing but 503 (every read writes its audit event).
   const { vault, description } = await openVault(flags, {
     createIfMissing: true,
     log: logger,
     requireWrites: true,
-    sso: { allowInsecureIssuer: flags.ssoAllowInsecureIssuer === true },
+    sso: { allowInsecureIssuer: flags.ssoAllowInsecureIssuer === true, allowPrivateIssuer: flags.ssoAllowPrivateIssuer === true },
     ...(metricsEndpoint ? { metrics: metricsEndpoint.metrics } : {}),
     broker: brokerOptions(flags),
   });

@@ -25,9 +25,26 @@ export type Resolver = (hostname: string) => Promise<ResolvedAddress[]>;
 export const systemResolver: Resolver = async (hostname) =>
   (await dnsLookup(hostname, { all: true, verbatim: true })).map((entry) => ({ address: entry.address, family: entry.family === 6 ? 6 : 4 }));
 
+/**
+ * How refusals name the requests and the operator's flags: brokered requests and the sign-in's calls
+ * to an identity provider go out through egresses of their own, each allowed by its own serve flags.
+ */
+export interface EgressWording {
+  /** "brokered requests" */
+  requests: string;
+  /** The serve flag that allows private addresses. */
+  allowPrivateFlag: string;
+  /** The serve flag that adds CA certificates, if there is one; else the system's trust store (and NODE_EXTRA_CA_CERTS). */
+  caFlag?: string;
+}
+
+export const BROKER_WORDING: EgressWording = { requests: 'brokered requests', allowPrivateFlag: '--broker-allow-private', caFlag: '--broker-ca-file' };
+
 export interface EgressOptions {
   /** `serve --broker-allow-private`: private and loopback addresses, and plain http: to them. */
   allowPrivate: boolean;
+  /** How refusals name these requests and flags; brokered requests' wording unless told. */
+  wording?: EgressWording | undefined;
   /** PEM text of CA certificates trusted beside the system's (`serve --broker-ca-file`). */
   extraCa?: string | undefined;
   resolve?: Resolver | undefined;
@@ -76,6 +93,8 @@ const namedByConnection = (values: ReadonlyArray<string | undefined>): Set<strin
 
 export function createEgress(options: EgressOptions) {
   const resolve = options.resolve ?? systemResolver;
+  const wording = options.wording ?? BROKER_WORDING;
+  const Requests = wording.requests.charAt(0).toUpperCase() + wording.requests.slice(1);
   // Kept-alive connections: the broker adds as little as it can to each request. Pooled per address,
   // port and SNI name, which is exactly what was checked.
   const agents = {
@@ -107,31 +126,45 @@ export function createEgress(options: EgressOptions) {
     for (const { address } of addresses) {
       const verdict = judgeAddress(address);
       if (verdict === 'refused' || (verdict === 'private' && !options.allowPrivate)) {
-        throw new EgressError('private_address', `The host "${hostname}" resolves to ${address}, a ${verdict === 'refused' ? 'reserved or metadata' : 'private, loopback or link-local'} address, which brokered requests may not reach.`);
+        throw new EgressError(
+          'private_address',
+          verdict === 'refused'
+            ? `The host "${hostname}" resolves to ${address}, a reserved or metadata address, which ${wording.requests} may never reach.`
+            : `The host "${hostname}" resolves to ${address}, a private, loopback or link-local address, which ${wording.requests} reach only when the service runs with ${wording.allowPrivateFlag}.`,
+        );
       }
     }
     const chosen = addresses[0]!;
     if (url.protocol === 'http:' && judgeAddress(chosen.address) !== 'private') {
-      throw new EgressError('plain_http', 'Brokered requests use https: plain http: is allowed only to private addresses, with serve --broker-allow-private.');
+      throw new EgressError('plain_http', `${Requests} use https: plain http: is allowed only to private addresses, with serve ${wording.allowPrivateFlag}.`);
     }
     return chosen;
   }
 
-  async function send(request: OutboundRequest): Promise<UpstreamAnswer> {
-    const { url } = request;
+  /** The scheme checked, the host name without its trailing dot, and the one address to connect to. */
+  async function destination(url: URL, deadline: number): Promise<{ hostname: string; target: ResolvedAddress }> {
     if (url.protocol !== 'https:' && !(url.protocol === 'http:' && options.allowPrivate)) {
-      throw new EgressError('plain_http', 'Brokered requests use https: (plain http: only to private addresses, with serve --broker-allow-private).');
+      throw new EgressError('plain_http', `${Requests} use https: (plain http: only to private addresses, with serve ${wording.allowPrivateFlag}).`);
     }
-    if (inFlight >= options.maxInFlight) throw new EgressError('busy', `The vault is already sending ${options.maxInFlight} brokered requests; try again shortly.`);
+    const hostname = url.hostname.endsWith('.') ? url.hostname.slice(0, -1) : url.hostname;
+    return { hostname, target: await checkedAddress(url, hostname, deadline) };
+  }
+
+  async function send(request: OutboundRequest): Promise<UpstreamAnswer> {
+    if (inFlight >= options.maxInFlight) throw new EgressError('busy', `The vault is already sending ${options.maxInFlight} ${wording.requests}; try again shortly.`);
     inFlight++;
     try {
       const deadline = Date.now() + request.timeoutMs;
-      const hostname = url.hostname.endsWith('.') ? url.hostname.slice(0, -1) : url.hostname;
-      const target = await checkedAddress(url, hostname, deadline);
+      const { hostname, target } = await destination(request.url, deadline);
       return await exchange(request, hostname, target, deadline);
     } finally {
       inFlight--;
     }
+  }
+
+  /** Throws the EgressError that send would throw before connecting to `url`; sends nothing. */
+  async function check(url: URL, timeoutMs: number): Promise<void> {
+    await destination(url, Date.now() + timeoutMs);
   }
 
   function exchange(request: OutboundRequest, hostname: string, target: ResolvedAddress, deadline: number): Promise<UpstreamAnswer> {
@@ -182,7 +215,7 @@ export function createEgress(options: EgressOptions) {
         const code = error.code ?? 'error';
         const certificate = /CERT|SELF_SIGNED|UNABLE_TO_VERIFY|ERR_TLS/.test(code) || code === 'ERR_SSL_WRONG_VERSION_NUMBER';
         fail(new EgressError(certificate ? 'certificate' : 'unreachable', certificate
-          ? `The TLS connection to "${hostname}" failed its checks (${code}); an internal CA can be trusted with serve --broker-ca-file.`
+          ? `The TLS connection to "${hostname}" failed its checks (${code}); ${wording.caFlag === undefined ? 'an internal CA can be trusted with NODE_EXTRA_CA_CERTS' : `an internal CA can be trusted with serve ${wording.caFlag}`}.`
           : `Cannot reach "${hostname}" (${code}).`));
       });
       outbound.on('response', (response) => {
@@ -218,6 +251,7 @@ export function createEgress(options: EgressOptions) {
 
   return {
     send,
+    check,
     get inFlight() {
       return inFlight;
     },

@@ -11,7 +11,7 @@ import { brokerService } from './broker.js';
 import { createEgress, type EgressOptions } from '../egress/send.js';
 import type { Log } from './log.js';
 import { noMetrics, type VaultMetrics } from './metrics.js';
-import { oidcClient, type OidcOptions } from './oidcClient.js';
+import { oidcClient, ssoEgressOptions, type OidcOptions } from './oidcClient.js';
 import { passwordsService } from './passwords.js';
 import { peopleService } from './people.js';
 import { readinessService } from './readiness.js';
@@ -37,7 +37,8 @@ export function createVault(deps: { store: Store; masterKey: MasterKey; log: Log
   const secrets = secretsService({ store, audit, sealing });
   const runtime = runtimeService({ store, sealing, audit, metrics });
   const egress = createEgress({ ...DEFAULT_BROKER_OPTIONS, ...deps.broker });
-  const oidc = oidcClient(deps.sso ?? {});
+  // The identity provider is called through an egress of its own: same address rules, its own flag and pool.
+  const oidc = oidcClient(deps.sso ?? {}, createEgress(ssoEgressOptions(deps.sso ?? {})));
   return {
     store,
     audit,
@@ -57,6 +58,7 @@ export function createVault(deps: { store: Store; masterKey: MasterKey; log: Log
     ssoSignIn: ssoSignInService({ store, audit, sealing, oidc }),
     async close(): Promise<void> {
       egress.close();
+      oidc.close();
       await audit.flush();
       await store.close();
     },

@@ -1,5 +1,6 @@
 import * as oidc from 'openid-client';
 import { VaultError, invalidInput } from '../domain/errors.js';
+import { EgressError, createEgress, type Egress, type EgressOptions, type Resolver } from '../egress/send.js';
 
 /**
  * The relying party's side of OpenID Connect, over openid-client (the certified client): discovery,
@@ -15,6 +16,26 @@ export interface OidcOptions {
   allowInsecureIssuer?: boolean;
   /** How long one request to the identity provider may take. */
   timeoutSeconds?: number;
+  /**
+   * Let the vault's own calls to the provider (discovery, keys, the code exchange) reach private,
+   * loopback and link-local addresses: an identity provider inside the network (`serve
+   * --sso-allow-private-issuer`). Without it an account admin could make the vault probe the network it
+   * runs in by naming an internal address as the issuer, or as an endpoint in a discovery document.
+   */
+  allowPrivateIssuer?: boolean;
+  /** Tests inject a resolver, as for brokered requests. */
+  resolve?: Resolver;
+}
+
+/** The egress the provider is called through: the same address rules as brokered requests, its own flag and pool. */
+export function ssoEgressOptions(options: OidcOptions): EgressOptions {
+  return {
+    allowPrivate: options.allowPrivateIssuer === true,
+    wording: { requests: "the vault's requests to an identity provider", allowPrivateFlag: '--sso-allow-private-issuer' },
+    resolve: options.resolve,
+    maxAnswerBytes: 1024 * 1024,
+    maxInFlight: 32,
+  };
 }
 
 export interface OidcClientSettings {
@@ -41,9 +62,10 @@ export interface OidcIdentity {
   emailVerified: boolean;
 }
 
-export function oidcClient(options: OidcOptions) {
+export function oidcClient(options: OidcOptions, egress: Egress = createEgress(ssoEgressOptions(options))) {
   const allowInsecure = options.allowInsecureIssuer === true;
   const timeout = options.timeoutSeconds ?? 10;
+  const fetchThroughEgress = egressFetch(egress, timeout * 1000);
 
   /** The issuer as given, checked for the scheme the operator allows; a 400 naming `issuer` otherwise. */
   function issuerUrl(issuer: string): URL {
@@ -61,11 +83,12 @@ export function oidcClient(options: OidcOptions) {
 
   async function configuration(settings: OidcClientSettings): Promise<oidc.Configuration> {
     const execute = [oidc.enableNonRepudiationChecks, ...(allowInsecure ? [oidc.allowInsecureRequests] : [])];
-    const config = await oidc.discovery(issuerUrl(settings.issuer), settings.clientId, settings.clientSecret, oidc.ClientSecretBasic(settings.clientSecret), {
+    // Every request openid-client makes for this configuration, now and later, goes through the egress.
+    return await oidc.discovery(issuerUrl(settings.issuer), settings.clientId, settings.clientSecret, oidc.ClientSecretBasic(settings.clientSecret), {
       execute,
       timeout,
+      [oidc.customFetch]: fetchThroughEgress,
     });
-    return config;
   }
 
   /**
@@ -81,6 +104,16 @@ export function oidcClient(options: OidcOptions) {
       }
       if (metadata.code_challenge_methods_supported !== undefined && !metadata.code_challenge_methods_supported.includes('S256')) {
         throw invalidInput('issuer', 'issuer: the provider does not support PKCE with S256, which sign-in needs.');
+      }
+      // The endpoints the vault itself calls must be reachable under the same rules as the issuer: said
+      // now, not at the first sign-in.
+      for (const [name, endpoint] of [['token_endpoint', metadata.token_endpoint], ['jwks_uri', metadata.jwks_uri]] as const) {
+        try {
+          await egress.check(new URL(endpoint), timeout * 1000);
+        } catch (error) {
+          if (!(error instanceof EgressError)) throw error;
+          throw invalidInput('issuer', `issuer: its discovery document names ${name} ${new URL(endpoint).origin}, which cannot be used: ${error.message}`);
+        }
       }
     } catch (error) {
       if (error instanceof VaultError) throw error;
@@ -139,7 +172,22 @@ export function oidcClient(options: OidcOptions) {
     };
   }
 
-  return { issuerUrl, checkDiscovery, authorizationRequest, exchange };
+  return { issuerUrl, checkDiscovery, authorizationRequest, exchange, close: () => egress.close() };
+}
+
+/**
+ * openid-client's fetch, over the egress: the address rules and size bound of brokered requests, no
+ * redirects, and the connection made to the very address that was judged.
+ */
+function egressFetch(egress: Egress, timeoutMs: number): oidc.CustomFetch {
+  return async (url, init) => {
+    const body = init.body === undefined || init.body === null ? undefined : Buffer.from(await new Response(init.body as BodyInit).arrayBuffer());
+    const answer = await egress.send({ url: new URL(url), method: init.method, headers: Object.entries(init.headers), body, timeoutMs });
+    if (answer.status < 200 || answer.status > 599) throw new EgressError('unreachable', `The identity provider answered with status ${answer.status}.`);
+    const headers = new Headers();
+    for (const [name, value] of Object.entries(answer.headers)) for (const one of Array.isArray(value) ? value : [value]) headers.append(name, one);
+    return new Response([204, 205, 304].includes(answer.status) ? null : new Uint8Array(answer.body), { status: answer.status, headers });
+  };
 }
 
 export type OidcClient = ReturnType<typeof oidcClient>;
@@ -157,6 +205,9 @@ async function reach<T>(work: () => Promise<T>): Promise<T> {
 
 /** An error's code and, for a claim check, the claim: what went wrong, never what a token held. */
 function codeOf(error: unknown): string {
+  for (let cause: unknown = error, depth = 0; cause !== null && typeof cause === 'object' && depth < 4; cause = (cause as { cause?: unknown }).cause, depth++) {
+    if (cause instanceof EgressError) return `egress_${cause.reason}`;
+  }
   const code = (error as { code?: unknown }).code;
   // openid-client wraps the check's own error; the claim that failed sits in the causes below.
   let claim = '';

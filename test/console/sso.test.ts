@@ -38,7 +38,7 @@ describe('console: single sign-on in a real browser against a real OpenID provid
   }
 
   beforeAll(async () => {
-    [h, browser] = await Promise.all([startHarness('sqlite', { sso: { allowInsecureIssuer: true } }), launchBrowser()]);
+    [h, browser] = await Promise.all([startHarness('sqlite', { sso: { allowInsecureIssuer: true, allowPrivateIssuer: true } }), launchBrowser()]);
     idp = await startTestIdp([{ clientId: 'console', clientSecret: CLIENT_SECRET, redirectUri: `${h.url}/api/v1/auth/sso/callback` }], {
       admin: { email: 'admin@example.com', emailVerified: true },
       newcomer: { email: 'newcomer@example.com', emailVerified: true },

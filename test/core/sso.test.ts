@@ -76,7 +76,11 @@ describe('serve --public-url and --sso-allow-insecure-issuer', () => {
       expect(bad.stderr.trim().split('\n')).toHaveLength(2);
       expect(bad.stderr).toContain('must be the URL people open the console at');
 
-      const server = await startServe(['--data', dir, '--public-url', 'https://vault.example.com/', '--sso-allow-insecure-issuer']);
+      const alone = await runCli(['serve', '--port', '0', '--data', dir, '--sso-allow-insecure-issuer']);
+      expect(alone.code).not.toBe(0);
+      expect(alone.stderr).toContain('--sso-allow-insecure-issuer needs --sso-allow-private-issuer');
+
+      const server = await startServe(['--data', dir, '--public-url', 'https://vault.example.com/', '--sso-allow-insecure-issuer', '--sso-allow-private-issuer']);
       try {
         expect(server.output()).toContain('--sso-allow-insecure-issuer: OpenID providers over plain http are accepted');
         const token = await firstAdminToken(server.url, ['--data', dir]);
@@ -105,7 +109,7 @@ describe('accounts allow-password-sign-in: the operator turns password sign-in b
     const dir = mkdtempSync(join(tmpdir(), 'sso-operator-'));
     const idp = await startTestIdp([{ clientId: 'served', clientSecret: SECRET_A, redirectUri: 'https://vault.example.com/api/v1/auth/sso/callback' }], { admin: IDP_USERS.admin });
     try {
-      const first = await openVault({ data: dir }, { createIfMissing: true, log: silentLog, sso: { allowInsecureIssuer: true } });
+      const first = await openVault({ data: dir }, { createIfMissing: true, log: silentLog, sso: { allowInsecureIssuer: true, allowPrivateIssuer: true } });
       await first.vault.accounts.createAccount('default', 'admin@example.com', 'operator-test-password-1');
       const { caller } = await first.vault.people.login('admin@example.com', 'operator-test-password-1');
       await first.vault.ssoSettings.saveSettings(caller, { issuer: idp.issuer, clientId: 'served', clientSecret: SECRET_A, allowedDomains: ['example.com'], jitRole: null, passwordSignIn: true });
@@ -148,7 +152,7 @@ describe.each(DATABASES)('single sign-on on %s', (kind) => {
 
   beforeAll(async () => {
     // Many sign-ins from one address in a minute: more than the service lets a stranger start.
-    h = await startHarness(kind, { sso: { allowInsecureIssuer: true, timeoutSeconds: 5 }, limits: { signInsPerAddressPerMinute: 10_000 } });
+    h = await startHarness(kind, { sso: { allowInsecureIssuer: true, allowPrivateIssuer: true, timeoutSeconds: 5 }, limits: { signInsPerAddressPerMinute: 10_000 } });
     const redirectUri = `${h.url}/api/v1/auth/sso/callback`;
     idp = await startTestIdp(
       [
@@ -490,7 +494,7 @@ describe.each(DATABASES)('single sign-on on %s', (kind) => {
 
   it('a sign-in started on one instance finishes on another over the same storage (behind a load balancer)', async () => {
     const store = openStore(h.storage.location);
-    const vault = createVault({ store, masterKey: h.masterKey, log: silentLog, sso: { allowInsecureIssuer: true } });
+    const vault = createVault({ store, masterKey: h.masterKey, log: silentLog, sso: { allowInsecureIssuer: true, allowPrivateIssuer: true } });
     const second = await buildServer({ vault, logger: pino({ level: 'silent' }), publicUrl: h.url, limits: { signInsPerAddressPerMinute: 10_000 } });
     await second.listen({ port: 0, host: '127.0.0.1' });
     try {
@@ -523,7 +527,7 @@ describe.each(DATABASES)('single sign-on on %s', (kind) => {
     try {
       const oldKey = testMasterKey();
       const newKey = testMasterKey();
-      const vault = createVault({ store, masterKey: oldKey, log: silentLog, sso: { allowInsecureIssuer: true } });
+      const vault = createVault({ store, masterKey: oldKey, log: silentLog, sso: { allowInsecureIssuer: true, allowPrivateIssuer: true } });
       await vault.accounts.createAccount('default', 'admin@example.com', 'rotation-password-1234');
       const caller = (await vault.people.login('admin@example.com', 'rotation-password-1234')).caller as UserCaller;
       await vault.ssoSettings.saveSettings(caller, settingsA());
@@ -532,7 +536,7 @@ describe.each(DATABASES)('single sign-on on %s', (kind) => {
       const maintenance = createMaintenance({ store, masterKey: oldKey, log: silentLog });
       await maintenance.keys.rotateMasterKey(newKey);
       await createMaintenance({ store, masterKey: newKey, log: silentLog }).keys.completeRotation();
-      const onNewKey = createVault({ store, masterKey: newKey, log: silentLog, sso: { allowInsecureIssuer: true } });
+      const onNewKey = createVault({ store, masterKey: newKey, log: silentLog, sso: { allowInsecureIssuer: true, allowPrivateIssuer: true } });
       const started = await onNewKey.ssoSignIn.start({ account: 'default', redirectUri: `${h.url}/api/v1/auth/sso/callback` });
       const callback = await signInAtIdp(started.authorizationUrl, 'admin');
       const finished = await onNewKey.ssoSignIn.finish(started.flowToken, callback.search.slice(1));

@@ -71,7 +71,8 @@ export function operatorCommands(program: Command): void {
       .option('--broker-allow-private', 'let brokered requests reach private, loopback and link-local addresses, and use plain http: to them (on-premises APIs, tests); metadata addresses stay refused')
       .option('--broker-ca-file <file>', 'PEM file of CA certificates that brokered requests trust beside the system ones (internal APIs)')
       .addOption(new Option('--public-url <url>', 'the URL people open the console at; the SSO redirect URI is built from it (default: each request\'s own host)').env('AGENT_SECRETS_PUBLIC_URL').argParser(publicUrl))
-      .option('--sso-allow-insecure-issuer', 'accept an OpenID provider over plain http (tests and labs only; never in production)')
+      .option('--sso-allow-private-issuer', 'let the vault reach an OpenID provider at a private, loopback or link-local address (one inside your network)')
+      .option('--sso-allow-insecure-issuer', 'accept an OpenID provider over plain http (tests and labs only; never in production; only to a private address, with --sso-allow-private-issuer)')
       .addOption(new Option('--metrics-token-file <file>', 'serve GET /metrics (Prometheus) to holders of the token in this owner-only file; without it there is no /metrics').env('AGENT_SECRETS_METRICS_TOKEN_FILE'))
       .option('--access-log', 'log one JSON line per request (method, route template, status, duration, request id); off by default')
       .addOption(new Option('--shutdown-timeout <seconds>', 'on SIGTERM/SIGINT, exit 1 if answering in-flight requests and storing their audit events takes longer').default(DEFAULT_SHUTDOWN_SECONDS).env('AGENT_SECRETS_SHUTDOWN_TIMEOUT').argParser(positive)),
