@@ -94,7 +94,8 @@ export async function serve(flags: ServeFlags): Promise<void> {
   }
   log.release();
   logger.info({ url, storage: description }, 'agent-secrets is listening');
-  process.stdout.write(`agent-secrets listening on ${url} (${description})\n`);
+  // For a person, a plain line with the address; a log stream gets JSON lines only (the one above has the url).
+  if (log.readable) process.stdout.write(`agent-secrets listening on ${url} (${description})\n`);
 
   stopOnSignals(app, vault, { seconds: flags.shutdownTimeout ?? DEFAULT_SHUTDOWN_SECONDS, logger });
 }

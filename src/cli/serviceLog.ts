@@ -14,6 +14,8 @@ import { prettyFactory } from 'pino-pretty';
  * first-start notice itself, when it is a log line.
  */
 export interface ServiceLog {
+  /** Whether a person reads it (a terminal): then lines are pretty-printed, and serve adds plain ones. */
+  readable: boolean;
   logger: Logger;
   direct: Logger;
   hold(): void;
@@ -23,7 +25,8 @@ export interface ServiceLog {
 const OPTIONS: LoggerOptions = { level: process.env.LOG_LEVEL ?? 'info', redact: ['req.headers.authorization', 'req.headers.cookie'] };
 
 export function serviceLog(stdout: NodeJS.WriteStream = process.stdout): ServiceLog {
-  const target = stdout.isTTY === true ? readableLines(stdout) : pino.destination({ dest: 1, sync: false });
+  const readable = stdout.isTTY === true;
+  const target = readable ? readableLines(stdout) : pino.destination({ dest: 1, sync: false });
   let held: string[] | undefined;
   const holding: DestinationStream = {
     write(line: string) {
@@ -32,6 +35,7 @@ export function serviceLog(stdout: NodeJS.WriteStream = process.stdout): Service
     },
   };
   return {
+    readable,
     logger: pino(OPTIONS, holding),
     direct: pino(OPTIONS, target),
     hold: () => {

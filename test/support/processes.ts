@@ -61,7 +61,8 @@ export function startServe(args: string[], options: { env?: Record<string, strin
     };
     const onData = (chunk: Buffer) => {
       output += chunk.toString();
-      const match = /agent-secrets listening on (http:\/\/\S+)/.exec(output);
+      // A log stream (this pipe) says it in JSON only; a terminal in a plain line.
+      const match = /"url":"(http:\/\/[^"]+)"[^\n]*"msg":"agent-secrets is listening"/.exec(output) ?? /agent-secrets listening on (http:\/\/\S+)/.exec(output);
       if (match?.[1] && !settled) {
         settled = true;
         clearTimeout(timer);

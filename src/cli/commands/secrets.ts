@@ -106,15 +106,16 @@ function printAccess(access: AccessList): void {
     access.agents.map((a) => ({
       ...a,
       access: a.granted ? 'yes' : 'no',
-      lastRead: a.lastReadAt ?? (a.granted ? 'never' : '-'),
+      lastRead: a.lastReadAt ?? (a.granted ? 'not yet' : '-'),
       byEnvironment: a.lastReads.map((r) => `${r.environment}: v${r.version} ${r.at}`).join('; ') || '-',
     })),
     [
       ['agentName', 'AGENT'],
       ['agentId', 'ID'],
       ['access', 'ACCESS'],
-      // Under the current grant: a revoke and a re-grant start again at never (S15: grants never used).
-      ['lastRead', 'LAST READ'],
+      // Under the current grant, as the console says it: a revoke and a re-grant start again at "not yet"
+      // (S15: grants never used), while `secrets list` shows the last read by any agent, ever.
+      ['lastRead', 'READ SINCE GRANTED'],
       // Only once some agent has read it: before that the column would say nothing.
       ...(access.agents.some((a) => a.lastReads.length > 0) ? ([['byEnvironment', 'LAST READ PER ENVIRONMENT (VERSION)']] as Array<[string, string]>) : []),
     ],
