@@ -151,9 +151,21 @@ export function peopleService(deps: { store: Store; audit: AuditTrail }) {
           .where('password_expires_at', '=', expiresAt)
           .executeTakeFirst();
         if (Number(used.numUpdatedRows) !== 1) throw spent;
-      } else if (await passwordSignInOff(tx, user.account_id)) {
+      } else {
+        // The password was checked before this transaction (the slow hash holds no lock): a reset, a
+        // change or a removal that committed meanwhile ended the user's sessions, and must not miss this
+        // one. The row is taken only as it was verified, by an update that changes nothing (so it also
+        // waits for such a write in flight, which then finds and ends this session).
+        const unchanged = await tx
+          .updateTable('users')
+          .set((eb) => ({ password_hash: eb.ref('password_hash') }))
+          .where('id', '=', user.id)
+          .where('password_one_time', '=', 0)
+          .where('password_hash', '=', user.password_hash)
+          .executeTakeFirst();
+        if (Number(unchanged.numUpdatedRows) !== 1) throw unauthenticated('Wrong email or password.');
         // Checked only once the password matched: nobody else learns how this account signs in.
-        throw passwordSignInDisabled();
+        if (await passwordSignInOff(tx, user.account_id)) throw passwordSignInDisabled();
       }
       return openSession(tx, user.id, { passwordChangeOnly: oneTime, ssoRevision: null });
     });

@@ -245,6 +245,26 @@ describe.each(DATABASES)('passwords and admins on %s', (kind) => {
       expect(JSON.stringify(events)).not.toContain(reset.body.password);
     });
 
+    it('sign-ins with the old password still being checked when the reset lands: none of their sessions outlives it', async () => {
+      // The password hash is checked before the sign-in's transaction; a reset committed meanwhile must
+      // still end (or refuse) the session it opens.
+      const opened: Session[] = [];
+      for (let round = 0; round < 8; round++) {
+        const user = await signedInUser('member');
+        const logins = Array.from({ length: 4 }, () => login(user.email, user.password));
+        await new Promise((resolve) => setTimeout(resolve, 5 + round * 3));
+        const reset = await h.call('POST', `/api/v1/users/${user.id}/password-reset`, { token: admin });
+        expect(reset.status).toBe(200);
+        shown.push(reset.body.password);
+        for (const session of await Promise.all(logins)) {
+          expect([200, 401]).toContain(session.status);
+          if (session.status === 200) opened.push(session);
+        }
+      }
+      const alive = (await Promise.all(opened.map((session) => asSession(session, 'GET', '/api/v1/agents')))).filter((answer) => answer.status !== 401);
+      expect(alive).toEqual([]);
+    });
+
     it('is for admins only, within their account: a member gets 403, another account\'s user 404', async () => {
       const member = await signedInUser('member');
       const target = await newUser();
