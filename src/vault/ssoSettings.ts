@@ -142,12 +142,16 @@ export function ssoSettingsService(deps: { store: Store; audit: AuditTrail; seal
         throw error;
       }
 
-      // Turning passwords off ends the sessions passwords opened: "SSO only" holds from now, not in 12 hours.
-      let endedSessions = 0;
-      if (!input.passwordSignIn && (current?.password_sign_in ?? 1) === 1) {
-        const users = tx.selectFrom('users').select('id').where('account_id', '=', caller.accountId);
-        endedSessions = Number((await tx.deleteFrom('sessions').where('user_id', 'in', users).where('sso_revision', 'is', null).executeTakeFirst()).numDeletedRows);
-      }
+      // What a save takes away holds from now, not when the sessions it allowed expire (12 hours):
+      // turning passwords off ends the sessions passwords opened; another provider (issuer or client id)
+      // ends those the old one opened; a domain no longer allowed ends the SSO sessions of its people. A
+      // new client secret alone ends none: a session came through this service's own callback (state,
+      // nonce, PKCE), which the secret cannot forge. The caller's own session carries on, as a password
+      // change keeps the session it came through.
+      const turnedOff = !input.passwordSignIn && (current?.password_sign_in ?? 1) === 1;
+      const moved = current !== undefined && (current.issuer !== input.issuer || current.client_id !== input.clientId);
+      const allowed = new Set(input.allowedDomains);
+      const endedSessions = await endSessions(tx, caller, (session) => (session.sso_revision === null ? turnedOff : moved || !allowed.has(domainOf(session.email))));
       record({
         actor,
         action: 'sso.configure',
@@ -180,7 +184,9 @@ export function ssoSettingsService(deps: { store: Store; audit: AuditTrail; seal
       await tx.deleteFrom('sso_domains').where('account_id', '=', caller.accountId).execute();
       await tx.deleteFrom('sso_flows').where('account_id', '=', caller.accountId).execute();
       await tx.deleteFrom('sso_configs').where('account_id', '=', caller.accountId).execute();
-      record({ actor, action: 'sso.remove', outcome: 'success', detail: { issuer: current.issuer, clientId: current.client_id } });
+      // Without single sign-on, nothing it opened stays open (the caller's own session aside).
+      const endedSessions = await endSessions(tx, caller, (session) => session.sso_revision !== null);
+      record({ actor, action: 'sso.remove', outcome: 'success', detail: { issuer: current.issuer, clientId: current.client_id, ...(endedSessions > 0 ? { endedSessions } : {}) } });
     });
   }
 
@@ -209,6 +215,21 @@ export type SsoSettingsService = ReturnType<typeof ssoSettingsService>;
 
 const domainTaken = (domains: string, which = ''): VaultError =>
   new VaultError('conflict', `allowedDomains: ${which}${domains} already signs in to another account; a domain can belong to one account only.`, 'allowedDomains');
+
+const domainOf = (email: string): string => email.slice(email.lastIndexOf('@') + 1);
+
+/** Ends the sessions of the caller's account that `ends` picks, never the caller's own; how many. */
+async function endSessions(tx: Tx, caller: UserCaller, ends: (session: { sso_revision: string | null; email: string }) => boolean): Promise<number> {
+  const sessions = await tx
+    .selectFrom('sessions')
+    .innerJoin('users', 'users.id', 'sessions.user_id')
+    .select(['sessions.id', 'sessions.sso_revision', 'users.email'])
+    .where('users.account_id', '=', caller.accountId)
+    .execute();
+  const ending = sessions.filter((session) => session.id !== caller.session?.id && ends(session)).map((session) => session.id);
+  for (let at = 0; at < ending.length; at += 500) await tx.deleteFrom('sessions').where('id', 'in', ending.slice(at, at + 500)).execute();
+  return ending.length;
+}
 
 function requireSignedInThrough(caller: UserCaller, revision: string, providerChanging: boolean): void {
   if (caller.session?.ssoRevision === revision) return;

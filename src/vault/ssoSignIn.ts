@@ -98,21 +98,24 @@ export function ssoSignInService(deps: { store: Store; audit: AuditTrail; sealin
   }
 
   /** The flow of this browser, used up now: undefined when there is none, it was used, or it expired. */
-  async function useFlow(flowToken: string | undefined): Promise<{ flow: SsoFlowsTable | undefined; fresh: boolean }> {
-    if (flowToken === undefined || flowToken.length > 200) return { flow: undefined, fresh: false };
+  async function useFlow(flowToken: string | undefined): Promise<{ flow: SsoFlowsTable | undefined; fresh: boolean; spent: 'flow_expired' | 'flow_replayed' }> {
+    if (flowToken === undefined || flowToken.length > 200) return { flow: undefined, fresh: false, spent: 'flow_replayed' };
     const id = flowIdOf(flowToken);
     const flow = await store.db.selectFrom('sso_flows').selectAll().where('id', '=', id).executeTakeFirst();
-    if (!flow) return { flow: undefined, fresh: false };
+    if (!flow) return { flow: undefined, fresh: false, spent: 'flow_replayed' };
     const now = nowIso();
     const used = await store.db.updateTable('sso_flows').set({ used_at: now }).where('id', '=', id).where('used_at', 'is', null).where('expires_at', '>', now).executeTakeFirst();
-    return { flow, fresh: Number(used.numUpdatedRows) === 1 };
+    // Not taken while still unexpired: another callback used it, maybe after the row above was read
+    // (two callbacks at once), so the row's used_at alone would call that replay an expiry.
+    const spent = flow.used_at !== null || flow.expires_at > now ? 'flow_replayed' : 'flow_expired';
+    return { flow, fresh: Number(used.numUpdatedRows) === 1, spent };
   }
 
   async function finish(flowToken: string | undefined, callbackQuery: string): Promise<OpenedSession & { returnTo: string }> {
-    const { flow, fresh } = await useFlow(flowToken);
+    const { flow, fresh, spent } = await useFlow(flowToken);
     // No flow cookie, or one this service never issued: no account to tell, nothing to audit.
     if (!flow) throw new SsoSignInError('link_used');
-    if (!fresh) return refuse(flow.account_id, 'link_used', flow.used_at === null ? 'flow_expired' : 'flow_replayed');
+    if (!fresh) return refuse(flow.account_id, 'link_used', spent);
     const config = await loadSsoConfig(store.db, flow.account_id);
     if (!config) return refuse(flow.account_id, 'not_configured', 'sso_removed_meanwhile');
     if (config.revision !== flow.revision) return refuse(flow.account_id, 'verification_failed', 'configuration_changed_meanwhile');

@@ -465,6 +465,45 @@ describe.each(DATABASES)('single sign-on on %s', (kind) => {
     expect(configured[0]?.detail.endedSessions).toBeGreaterThanOrEqual(1);
   });
 
+  it('what a save or a removal takes away ends the SSO sessions it allowed, from now; the saving admin carries on', async () => {
+    const status = async (session: string | undefined) => (await asSession(session ?? '')).who.status;
+    const byToken = (body: unknown) => h.call('PUT', '/api/v1/settings/sso', { token: h.admin.token, body });
+    expect((await byToken({ ...settingsA(), allowedDomains: ['example.com', 'example.org'] })).status).toBe(200);
+    const admin = await asSession((await ssoSignIn('account=default', 'admin')).session ?? '');
+    const member = (await ssoSignIn('account=default', 'member')).session;
+    const partner = (await ssoSignIn('account=default', 'partner')).session;
+    expect([await status(member), await status(partner)]).toEqual([200, 200]);
+
+    // A domain no longer allowed: its people's SSO sessions end; the others stay.
+    expect((await admin.put({ ...settingsA(), clientSecret: undefined })).status).toBe(200);
+    expect([await status(member), await status(partner)]).toEqual([200, 401]);
+    // A new client secret alone ends nothing.
+    expect((await byToken({ ...settingsA(), clientSecret: SECRET_A })).status).toBe(200);
+    expect(await status(member)).toBe(200);
+    // Another provider (client id): every session the old one opened ends, but the saving admin's own.
+    expect((await admin.put({ ...settingsA(), clientId: 'vault-b', clientSecret: SECRET_B })).status).toBe(200);
+    expect(await status(member)).toBe(401);
+    expect(admin.who.status).toBe(200);
+    expect((await asSession((await ssoSignIn('account=default', 'admin')).session ?? '')).who.status).toBe(200);
+
+    // Removal: nothing single sign-on opened stays open; password sessions do.
+    const again = (await ssoSignIn('account=default', 'member')).session;
+    const login = await h.call('POST', '/api/v1/auth/login', { body: { email: 'member@example.com', password: 'member-password-1234' } });
+    const byPassword = cookieOf(new Response(null, { headers: login.headers }), SESSION_COOKIE);
+    expect((await h.call('DELETE', '/api/v1/settings/sso', { token: h.admin.token })).status).toBe(204);
+    expect([await status(again), await status(byPassword)]).toEqual([401, 200]);
+
+    // Audited with how many ended (earlier tests' sessions count too): none for the new secret alone.
+    const ended = (await ssoEvents(await accountId('default'))).filter((event) => event.outcome === 'success' && event.action !== 'sso.sign_in').slice(-4).map((event) => [event.action, event.detail.endedSessions]);
+    expect(ended).toEqual([
+      ['sso.configure', expect.any(Number)],
+      ['sso.configure', undefined],
+      ['sso.configure', expect.any(Number)],
+      ['sso.remove', expect.any(Number)],
+    ]);
+    expect((await byToken(settingsA())).status).toBe(200);
+  });
+
   it('a domain belongs to one account, and another account’s provider never signs in this account’s people', async () => {
     const betaSettings = { issuer: idp.issuer, clientId: 'vault-b', clientSecret: SECRET_B, allowedDomains: ['beta.example.com', 'example.com'], jitRole: 'admin', passwordSignIn: true };
     const claimed = await h.call('PUT', '/api/v1/settings/sso', { token: beta.token, body: betaSettings });
