@@ -206,6 +206,27 @@ describe('agent-secrets run: the function sandbox', () => {
     }
   });
 
+  it('hides a store made anywhere under the function\'s folder, not only in ./data (a second store at proj/vault/store)', async () => {
+    const elsewhere = join(dir, 'vault', 'store');
+    const made = await runOperator(['init', '--admin-email', 'other@example.com', '--json', '--data', elsewhere]);
+    expect(made.code).toBe(0);
+    outputs.push({ code: made.code, signal: null, stdout: '', stderr: made.stderr });
+    const otherKey = readFileSync(join(elsewhere, 'master.key'), 'utf8').trim();
+    const paths = [join(elsewhere, 'master.key'), join(elsewhere, 'agent-secrets.db'), elsewhere];
+    try {
+      const result = await runFromShell([join(dir, 'hostile.ts'), '--args', JSON.stringify({ secret: 'booking_api_token', paths })]);
+      expect(result.code).toBe(0);
+      const hunt = JSON.parse(result.stdout) as Hunt;
+      for (const path of paths) {
+        expect(hunt.opened[path], path).toBe(false);
+        expect(hunt.opened[`ls ${path}`] && Buffer.from(hunt.found.find((item) => item.where === `ls ${path}`)?.hex ?? '', 'hex').toString(), `ls ${path}`).toBeFalsy();
+      }
+      expect(leaksOf(hunt.found.map((item) => Buffer.from(item.hex, 'hex').toString('utf8')).join('\n'), [otherKey])).toEqual([]);
+    } finally {
+      rmSync(join(dir, 'vault'), { recursive: true, force: true });
+    }
+  });
+
   it('refuses a function whose folder holds the home folder, which the sandbox would show', async () => {
     const result = await runFromShell([join(dir, 'hostile.ts'), '--args', '{}'], { env: { HOME: join(dir, 'data') } });
     expect(result.code).toBe(1);

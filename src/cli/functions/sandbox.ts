@@ -1,4 +1,4 @@
-import { accessSync, constants, existsSync, lstatSync, readlinkSync, realpathSync } from 'node:fs';
+import { accessSync, constants, existsSync, lstatSync, readdirSync, readlinkSync, realpathSync } from 'node:fs';
 import { homedir, tmpdir } from 'node:os';
 import { delimiter, isAbsolute, join, relative, resolve, sep } from 'node:path';
 import { UsageError } from '../configError.js';
@@ -113,7 +113,7 @@ export function sandboxedCommand(fn: FunctionCommand, options: { cwd: string }):
   const bound = new Set<string>();
   for (const path of shown) args.push(...readOnly(path, bound, shown));
   // Later mounts cover earlier ones: a store inside a shown folder is replaced by nothing.
-  for (const hidden of storeFilesWithin(shown, [join(options.cwd, 'data'), join(fn.folder, 'data'), fn.folder])) {
+  for (const hidden of storeFilesWithin(shown, [join(options.cwd, 'data'), ...foldersHoldingStores(fn.folder)])) {
     args.push(...(hidden.folder ? ['--tmpfs', hidden.path] : ['--ro-bind', '/dev/null', hidden.path]));
   }
   args.push('--chdir', fn.folder, '--', SHELL, '-c', STDOUT_TO_STDERR, fn.program, ...fn.args);
@@ -166,9 +166,42 @@ function readOnly(path: string, bound: Set<string>, shown: readonly string[]): s
   return args;
 }
 
+/** How much of the function's folder is searched for stores: deeper or larger, the run is refused. */
+const SEARCH = { depth: 8, entries: 50_000 };
+/** Folders a store is never made in, and that are too large to search: dependencies and history. */
+const NOT_SEARCHED = new Set(['node_modules', '.git', '__pycache__', '.venv', 'venv']);
+
+/**
+ * Every folder under the function's folder (itself included) that holds a file named as the store's
+ * are: a store made anywhere below it (`--data proj/store`), not just in `data`, would be shown to the
+ * function. Symbolic links are not followed: what they point to is not shown unless bound. A folder
+ * too large to search is refused in one line rather than shown unsearched.
+ */
+function foldersHoldingStores(root: string): string[] {
+  const found: string[] = [];
+  let seen = 0;
+  const visit = (folder: string, depth: number) => {
+    let entries;
+    try {
+      entries = readdirSync(folder, { withFileTypes: true });
+    } catch {
+      return;
+    }
+    seen += entries.length;
+    if (seen > SEARCH.entries || depth > SEARCH.depth) {
+      throw new UsageError(`the sandbox shows the function's folder to it, and ${root} is too large to check for the store's files (more than ${SEARCH.entries} entries or ${SEARCH.depth} levels); put the function in a folder of its own`);
+    }
+    if (entries.some((entry) => entry.isFile() && STORE_FILES.includes(entry.name))) found.push(folder);
+    for (const entry of entries) if (entry.isDirectory() && !NOT_SEARCHED.has(entry.name)) visit(join(folder, entry.name), depth + 1);
+  };
+  visit(root, 0);
+  return found;
+}
+
 /** The store's files (and folders holding them) that would be visible through a shown path. */
 function storeFilesWithin(shown: readonly string[], candidates: readonly string[]): Array<{ path: string; folder: boolean }> {
   const found = new Map<string, boolean>();
+  const functionFolder = safeRealpath(shown[0] ?? '');
   const visible = (path: string) => shown.some((root) => within(path, root) || within(safeRealpath(path) ?? path, safeRealpath(root) ?? root));
   for (const candidate of candidates) {
     const real = safeRealpath(candidate);
@@ -176,7 +209,7 @@ function storeFilesWithin(shown: readonly string[], candidates: readonly string[
     const files = STORE_FILES.map((name) => join(real, name)).filter((file) => existsSync(file));
     if (files.length === 0) continue;
     // A folder holding the store is hidden whole, unless it is the function's own folder.
-    if (candidate.endsWith(`${sep}data`)) found.set(real, true);
+    if (real !== functionFolder) found.set(real, true);
     else for (const file of files) found.set(file, false);
   }
   // Nothing inside a hidden folder needs hiding again.
