@@ -97,7 +97,8 @@ export function sendError(reply: FastifyReply, error: VaultError): FastifyReply 
 
 export function errorHandler(this: unknown, error: unknown, request: FastifyRequest, reply: FastifyReply) {
   const known = toVaultError(error);
-  if (known?.code === 'unavailable') request.log.warn({ failure: { name: (error as Error).name, message: (error as Error).message } }, 'database unavailable');
+  // Only a storage failure is the database's: a closing instance's 503 says so in its own words.
+  if (known?.code === 'unavailable' && isStorageUnavailable(error)) request.log.warn({ failure: { name: (error as Error).name, message: (error as Error).message } }, 'database unavailable');
   // Names the secret and version, never a value: the operator's cue that stored bytes were tampered with.
   if (known?.code === 'secret_unreadable') request.log.error({ failure: { name: known.name, message: known.message } }, 'stored value failed its integrity check');
   if (known === undefined) {
