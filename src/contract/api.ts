@@ -40,6 +40,10 @@ export type AgentKey = Answer<'/api/v1/agents/{agent}/keys', 'get'>['keys'][numb
 export type NewAgentKey = Answer<'/api/v1/agents/{agent}/keys', 'post', 201>;
 export type AgentSecrets = Answer<'/api/v1/agents/{agent}/secrets', 'get'>;
 export type User = Answer<'/api/v1/users', 'get'>['users'][number];
+/** SPEC S17: one of the caller's own personal access tokens (never the token itself). */
+export type PersonalToken = Answer<'/api/v1/tokens', 'get'>['tokens'][number];
+/** A new personal access token: the token is answered this once. */
+export type NewPersonalToken = Answer<'/api/v1/tokens', 'post', 201>;
 export type NewUser = Answer<'/api/v1/users', 'post', 201>;
 /** SPEC S29: an account's single sign-on settings; the client secret is never answered. */
 export type SsoSettings = Answer<'/api/v1/settings/sso', 'get'>;

@@ -47,6 +47,7 @@ describe('console: the newcomer’s path and the finish, in a real browser', () 
     [`/agents/${booking.id}`, 'Agent keys', 'agent'],
     ['/users', 'Users', 'users'],
     ['/account/password', 'Change password', 'change-password'],
+    ['/account/tokens', 'Personal access tokens', 'tokens'],
     ['/settings', 'Settings', 'settings'],
   ];
   const readAs = (key: string, name: string) => h.call('GET', `/runtime/v1/secrets/${name}`, { token: key });
@@ -112,6 +113,9 @@ describe('console: the newcomer’s path and the finish, in a real browser', () 
     await page.getByRole('link', { name: 'Change password' }).click();
     await page.getByRole('heading', { name: 'Change password' }).waitFor();
     titles.changePassword = await page.title();
+    await page.getByRole('banner').getByRole('link', { name: 'Tokens' }).click();
+    await page.getByRole('heading', { name: 'Personal access tokens', level: 1 }).waitFor();
+    titles.tokens = await page.title();
     await page.getByRole('link', { name: 'Settings' }).click();
     await page.getByRole('heading', { name: 'Settings', level: 1 }).waitFor();
     titles.settings = await page.title();
@@ -131,6 +135,7 @@ describe('console: the newcomer’s path and the finish, in a real browser', () 
       agents: 'Agents · agent-secrets',
       users: 'Users · agent-secrets',
       changePassword: 'Change password · agent-secrets',
+      tokens: 'Personal access tokens · agent-secrets',
       settings: 'Settings · agent-secrets',
       notFound: 'Page not found · agent-secrets',
     });
@@ -267,7 +272,7 @@ describe('console: the newcomer’s path and the finish, in a real browser', () 
     for (const row of rows) expect(row.height, row.text).toBeLessThanOrEqual(PHONE_ACTIVITY_ROW_MAX_PX);
   });
 
-  // One test per width: each scans nine pages, well inside the suite's 30 s per test on a busy machine.
+  // One test per width: each scans ten pages, well inside the suite's 30 s per test on a busy machine.
   it.each([1280, 390])('axe-core finds no accessibility violation on any page at %i px', async (width) => {
     const found: string[] = [];
     const page = await pageAt(width, { bypassCSP: true });

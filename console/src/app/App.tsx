@@ -1,6 +1,7 @@
 import { useEffect, type ReactNode } from 'react';
 import { AgentPage } from '../agents/AgentPage';
 import { AgentsPage } from '../agents/AgentsPage';
+import { TOKENS_PATH, TokensPage } from '../account/TokensPage';
 import { AddSecretPage } from '../secrets/AddSecretPage';
 import { ADD_SECRET_PATH, secretNameOfPath } from '../secrets/paths';
 import { SecretPage } from '../secrets/SecretPage';
@@ -47,6 +48,7 @@ function Pages() {
   if (path.startsWith('/agents/')) return <AgentPage key={path} agentId={decodeURIComponent(path.slice('/agents/'.length))} />;
   if (path === '/users') return <UsersPage />;
   if (path === SETTINGS_PATH) return <SsoSettingsPage />;
+  if (path === TOKENS_PATH) return <TokensPage />;
   if (path === '/' || path === '/login') return null;
   return <NotFound />;
 }

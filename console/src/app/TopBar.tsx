@@ -3,6 +3,7 @@ import { SETTINGS_PATH } from '../settings/SsoSettingsPage';
 import { usePath } from './router';
 import { Link } from '../ui/Link';
 import { CHANGE_PASSWORD_PATH } from './ChangePasswordPage';
+import { TOKENS_PATH } from '../account/TokensPage';
 
 /** Brand, the tabs this person may use (their home first), and who is signed in to which account. */
 export function TopBar() {
@@ -48,8 +49,17 @@ export function TopBar() {
               </Link>
             )}
             {session.passwordChangeRequired ? null : (
+              <Link to={TOKENS_PATH} className="button button-small button-quiet" current={path === TOKENS_PATH}>
+                Tokens
+              </Link>
+            )}
+            {session.passwordChangeRequired ? null : (
               <Link to={CHANGE_PASSWORD_PATH} className="button button-small button-quiet" current={path === CHANGE_PASSWORD_PATH}>
-                Change password
+                {/* Four buttons share a phone's first line: there it reads "Password", and is still named "Change password". */}
+                <span className="wide-only">Change password</span>
+                <span className="narrow-only" aria-hidden="true">
+                  Password
+                </span>
               </Link>
             )}
             <button type="button" className="button button-small button-quiet" onClick={() => void signOut()}>
