@@ -272,6 +272,20 @@ describe('console: the newcomer’s path and the finish, in a real browser', () 
     for (const row of rows) expect(row.height, row.text).toBeLessThanOrEqual(PHONE_ACTIVITY_ROW_MAX_PX);
   });
 
+  it('at 1280 px the top bar is one line for an admin, the person with the most buttons, with the brand, tabs and person side by side', async () => {
+    const page = await signedInPage(1280);
+    const boxes = await page.evaluate(() =>
+      ['.brand', '.tabs', '.who'].map((selector) => {
+        const box = document.querySelector(selector)?.getBoundingClientRect();
+        return { selector, top: Math.round(box?.top ?? -1), height: Math.round(box?.height ?? -1), width: Math.round(box?.width ?? -1) };
+      }),
+    );
+    const bar = await page.locator('.top-bar').evaluate((element) => element.getBoundingClientRect().height);
+    expect(bar, JSON.stringify(boxes)).toBeLessThanOrEqual(64);
+    const middles = boxes.map((box) => box.top + box.height / 2);
+    expect(Math.max(...middles) - Math.min(...middles), JSON.stringify(boxes)).toBeLessThanOrEqual(8);
+  });
+
   // One test per width: each scans ten pages, well inside the suite's 30 s per test on a busy machine.
   it.each([1280, 390])('axe-core finds no accessibility violation on any page at %i px', async (width) => {
     const found: string[] = [];

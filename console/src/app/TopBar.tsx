@@ -55,7 +55,7 @@ export function TopBar() {
             )}
             {session.passwordChangeRequired ? null : (
               <Link to={CHANGE_PASSWORD_PATH} className="button button-small button-quiet" current={path === CHANGE_PASSWORD_PATH}>
-                {/* Four buttons share a phone's first line: there it reads "Password", and is still named "Change password". */}
+                {/* Beside three other buttons it reads "Password" (narrower than 1400 px), and is still named "Change password". */}
                 <span className="wide-only">Change password</span>
                 <span className="narrow-only" aria-hidden="true">
                   Password
