@@ -220,12 +220,19 @@ export function secretsService(deps: { store: Store; audit: AuditTrail; sealing:
     };
   }
 
+  /**
+   * A secret's facts and what each environment reads of it, as `db` sees them: given a change's
+   * transaction, exactly the state that change commits, whatever commits after it.
+   */
+  async function detailOf(db: Tx | Store['db'], row: SecretsTable): Promise<SecretSummary & { environments: EnvironmentValue[] }> {
+    const summary = await summaryOf(db, row);
+    return { ...summary, environments: environmentValues(row.current_version, summary.overrides) };
+  }
+
   /** A secret's facts, and what each environment reads of it now (SPEC S22). */
   async function getSecret(caller: UserCaller, name: string): Promise<SecretSummary & { environments: EnvironmentValue[] }> {
     requireSecretAdmin(caller);
-    const secret = await requireSecret(store.db, caller.accountId, name);
-    const summary = await summaryOf(store.db, secret);
-    return { ...summary, environments: environmentValues(secret.current_version, summary.overrides) };
+    return detailOf(store.db, await requireSecret(store.db, caller.accountId, name));
   }
 
   /**
@@ -523,7 +530,7 @@ export function secretsService(deps: { store: Store; audit: AuditTrail; sealing:
     };
   }
 
-  return { listSecretsOfAgent, createSecret, listSecrets, getSecret, updateSecret, deleteSecret, revealSecret, listVersions, restoreVersion, getAccess, setAccess };
+  return { listSecretsOfAgent, createSecret, listSecrets, getSecret, detailOf, updateSecret, deleteSecret, revealSecret, listVersions, restoreVersion, getAccess, setAccess };
 }
 
 export type SecretsService = ReturnType<typeof secretsService>;

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ENVIRONMENTS, type Environment } from '../../src/domain/environments.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { DATABASES } from '../support/stores.js';
@@ -300,6 +300,76 @@ describe.each(DATABASES)('environments: keys, overrides, promotion (SPEC S21-S24
     expect((await read('live', 'outside_edit')).body).toMatchObject({ source: 'default', version: 1, value: `${CANARY}-o-default` });
     await h.vault.store.db.insertInto('secret_overrides').values({ secret_id: secret.id, environment: 'live', version: 2, updated_at: new Date().toISOString(), updated_by: 'hand' }).execute();
     expect((await read('live', 'outside_edit')).body).toMatchObject({ source: 'override', version: 2, value: `${CANARY}-o-live` });
+  });
+
+  /**
+   * Runs `race` once, right after the next management transaction commits and before its caller
+   * builds its answer: the moment another admin's change could land. Deterministic, unlike timing
+   * two requests against each other.
+   */
+  function raceAfterNextCommit(race: () => Promise<unknown>) {
+    const audit = h.vault.audit;
+    const change = audit.change.bind(audit);
+    let raced = false;
+    const spy = vi.spyOn(audit, 'change').mockImplementation((async (accountId: string, work: Parameters<typeof change>[1]) => {
+      const done = await change(accountId, work);
+      if (!raced) {
+        raced = true;
+        await race();
+      }
+      return done;
+    }) as typeof audit.change);
+    return () => spy.mockRestore();
+  }
+
+  it('S23: promote answers the secret as it wrote it, even when another admin\'s change commits right after it', async () => {
+    await create('own_answer', `${CANARY}-oa1`);
+    await patch('own_answer', { value: `${CANARY}-oa2`, environment: 'sandbox' });
+    const restore = raceAfterNextCommit(() => patch('own_answer', { description: 'changed after', value: `${CANARY}-oa-later`, environment: 'pre-release' }));
+    try {
+      const promoted = await h.call('POST', '/api/v1/secrets/own_answer/promote', { token: admin, body: { from: 'sandbox', to: 'live' } });
+      expect(promoted.status).toBe(200);
+      expect(promoted.body.promotion).toMatchObject({ from: 'sandbox', to: 'live', fromVersion: 2, version: 3 });
+      expect(promoted.body.secret.description).toBe('');
+      expect(promoted.body.secret.overrides.map((o: { environment: string; version: number }) => [o.environment, o.version])).toEqual([
+        ['live', 3],
+        ['sandbox', 2],
+      ]);
+      expect(promoted.body.secret.environments.find((e: { environment: string }) => e.environment === 'pre-release')).toMatchObject({ version: 1, source: 'default' });
+    } finally {
+      restore();
+    }
+    // The racing change did land, after it.
+    expect((await h.call('GET', '/api/v1/secrets/own_answer', { token: admin })).body.description).toBe('changed after');
+  });
+
+  it('S23: a promote whose secret is deleted right after it commits still answers what it wrote, not 404', async () => {
+    await create('promote_then_delete', `${CANARY}-pd1`);
+    await patch('promote_then_delete', { value: `${CANARY}-pd2`, environment: 'sandbox' });
+    const restore = raceAfterNextCommit(() => h.call('DELETE', '/api/v1/secrets/promote_then_delete', { token: admin }));
+    try {
+      const promoted = await h.call('POST', '/api/v1/secrets/promote_then_delete/promote', { token: admin, body: { from: 'sandbox', to: 'default' } });
+      expect(promoted.status).toBe(200);
+      expect(promoted.body.secret).toMatchObject({ name: 'promote_then_delete', version: 3 });
+    } finally {
+      restore();
+    }
+    expect((await h.call('GET', '/api/v1/secrets/promote_then_delete', { token: admin })).status).toBe(404);
+  });
+
+  it('S22: removing an override answers the secret as it left it, even when another admin\'s change commits right after it', async () => {
+    await create('remove_answer', `${CANARY}-ra1`);
+    await patch('remove_answer', { value: `${CANARY}-ra2`, environment: 'sandbox' });
+    const restore = raceAfterNextCommit(() => patch('remove_answer', { value: `${CANARY}-ra3`, environment: 'sandbox' }));
+    try {
+      const removed = await h.call('DELETE', '/api/v1/secrets/remove_answer/environments/sandbox', { token: admin });
+      expect(removed.status).toBe(200);
+      expect(removed.body.overrides).toEqual([]);
+      expect(removed.body.environments.find((e: { environment: string }) => e.environment === 'sandbox')).toMatchObject({ version: 1, source: 'default' });
+    } finally {
+      restore();
+    }
+    expect((await h.call('GET', '/api/v1/secrets/remove_answer', { token: admin })).body.overrides.map((o: { environment: string }) => o.environment)).toEqual(['sandbox']);
   });
 
   it('S22: the secrets list shows which environments have an override', async () => {
