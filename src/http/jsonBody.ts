@@ -1,5 +1,6 @@
 import type { FastifyInstance, FastifyRequest } from 'fastify';
-import { VaultError } from '../domain/errors.js';
+import { VaultError, invalidInput } from '../domain/errors.js';
+import { findKeyProblem, type KeyProblem } from './jsonKeys.js';
 
 /**
  * The one way a request body becomes a value: JSON in UTF-8, taken exactly as sent or refused.
@@ -47,6 +48,17 @@ export function hasLoneSurrogate(value: unknown): boolean {
 const notUtf8 = () => new VaultError('invalid_input', 'The body must be UTF-8 text: it holds bytes that are not valid UTF-8.', 'body');
 const loneSurrogate = () =>
   new VaultError('invalid_input', 'The body must be Unicode text: it holds a lone surrogate (a \\ud800-\\udfff escape without its pair).', 'body');
+/** The field a key's path names, as schema refusals name theirs (src/http/errors.ts): `value.client_id`. */
+const fieldAt = (path: KeyProblem['path']): string => path.join('.');
+const NO_RESERVED_KEYS: ReadonlySet<string> = new Set();
+/**
+ * A repeated key is refused, never resolved: JSON leaves its meaning open, and taking the last one
+ * (as JSON.parse does) would act on a part of the body that a reader, a proxy or a log may not see.
+ */
+const keyRefusal = (problem: KeyProblem): VaultError => {
+  const field = fieldAt(problem.path);
+  return invalidInput(field, `${field}: is given more than once in its object; a JSON body names each key once (escapes count: "a" and "\\u0061" are one key)`);
+};
 const wrongCharset = () =>
   new VaultError('unsupported_media_type', 'Send the body as JSON in UTF-8: "content-type: application/json" with no charset, or charset=utf-8.', 'body');
 
@@ -72,6 +84,8 @@ export function registerJsonBody(app: FastifyInstance): void {
     parseJson(request, text, (error, value) => {
       if (error) return done(error, undefined);
       if (SURROGATE_ESCAPE.test(text) && hasLoneSurrogate(value)) return done(loneSurrogate(), undefined);
+      const problem = findKeyProblem(text, NO_RESERVED_KEYS);
+      if (problem !== undefined) return done(keyRefusal(problem), undefined);
       return done(null, value);
     });
   });
