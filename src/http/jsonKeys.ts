@@ -54,8 +54,11 @@ const pathTo = (open: readonly Container[], key: string): Array<string | number>
   key,
 ];
 
-/** The first key of `text` (valid JSON) that repeats a key of its object, or is one of `reserved`. */
-export function findKeyProblem(text: string, reserved: ReadonlySet<string>): KeyProblem | undefined {
+/**
+ * The first key of `text` (valid JSON) that repeats a key of its object, or that `isReserved` refuses
+ * (given the key and where its object sits: the parent's key or index).
+ */
+export function findKeyProblem(text: string, isReserved: (key: string, under: string | number | undefined) => boolean): KeyProblem | undefined {
   const open: Container[] = [];
   let expectingKey = false;
   for (let i = 0; i < text.length; i += 1) {
@@ -65,7 +68,7 @@ export function findKeyProblem(text: string, reserved: ReadonlySet<string>): Key
       const end = stringEnd(text, i);
       if (expectingKey && top?.keys !== undefined) {
         const key = keyAt(text, i, end);
-        if (reserved.has(key)) return { path: pathTo(open, key), problem: 'reserved' };
+        if (isReserved(key, top.at)) return { path: pathTo(open, key), problem: 'reserved' };
         if (top.keys.has(key)) return { path: pathTo(open, key), problem: 'repeated' };
         top.keys.add(key);
         top.lastKey = key;

@@ -1,6 +1,7 @@
 /**
  * A JSON body names each key of an object once: a repeated key is refused with 400 naming it, never
- * resolved as "last one wins" (src/http/jsonKeys.ts, src/http/jsonBody.ts).
+ * resolved as "last one wins" (src/http/jsonKeys.ts, src/http/jsonBody.ts). Reserved key names
+ * (__proto__, constructor: SPEC S1, domain/names.ts) are refused naming the key's field and the rule.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findKeyProblem } from '../../src/http/jsonKeys.js';
@@ -8,7 +9,7 @@ import { startHarness, type Harness } from '../support/harness.js';
 import { DATABASES } from '../support/stores.js';
 
 const CANARY = 'CANARY-jsonkeys-7c2a';
-const NONE: ReadonlySet<string> = new Set();
+const NONE = (): boolean => false;
 
 describe('findKeyProblem: the token scan of object keys', () => {
   it.each([
@@ -129,5 +130,29 @@ describe.each(DATABASES)('repeated keys in request bodies on %s', (kind) => {
     const read = await h.call('GET', '/runtime/v1/secrets/s1', { token: agentKey });
     expect(read.status).toBe(200);
     expect(read.body).toMatchObject({ name: 's1', source: 'default' });
+  });
+
+  const RULE = '__proto__ and constructor are reserved key names';
+  it.each([
+    ['POST', '/api/v1/secrets', '{"name":"pk","value":{"__proto__":"tok"}}', 'value.__proto__'],
+    ['POST', '/api/v1/secrets', '{"name":"pk","value":{"a":"1","\\u005f_proto__":"tok"}}', 'value.__proto__'],
+    ['POST', '/api/v1/secrets', '{"name":"pk","value":{"constructor":"tok"}}', 'value.constructor'],
+    ['PATCH', '/api/v1/secrets/s1', '{"value":{"__proto__":"tok"}}', 'value.__proto__'],
+    ['PATCH', '/api/v1/secrets/s1', '{"value":{"ok":"1","constructor":"tok"},"environment":"sandbox"}', 'value.constructor'],
+    ['PATCH', '/api/v1/secrets/s1', '{"__proto__":{"value":"x"}}', '__proto__'],
+  ])('%s %s with a reserved key (%s) is a 400 naming its field and the rule, and nothing is written', async (method, path, body, field) => {
+    const answer = await raw(method, path, body);
+    expect(answer.status).toBe(400);
+    expect(answer.body.error).toEqual({ code: 'invalid_input', field, message: `${field}: ${RULE}` });
+    expect((await h.call('GET', '/api/v1/secrets/pk', { token: admin })).status).toBe(404);
+    expect(await versionsOf('s1')).toHaveLength(1);
+  });
+
+  it('constructor.prototype anywhere is refused by name, as Fastify\'s parser refused it without one', async () => {
+    const answer = await raw('PUT', '/api/v1/secrets/s1/access', '{"agents":[],"constructor":{"prototype":{"polluted":true}}}');
+    expect(answer.status).toBe(400);
+    expect(answer.body.error.field).toBe('constructor.prototype');
+    expect(({} as Record<string, unknown>).polluted).toBeUndefined();
+    expect((await h.call('GET', '/api/v1/secrets/s1/access', { token: admin })).body.agents[0].granted).toBe(true);
   });
 });
