@@ -942,16 +942,23 @@ export interface paths {
                                  */
                                 delivery: "value" | "broker-only";
                                 description: string;
-                                /** @description What this agent's keys read in each environment */
+                                /** @description What this agent's keys read in each environment: version, whether it is the environment's own value, and that value's kind and key names */
                                 environments: {
                                     /** @enum {string} */
                                     environment: "sandbox" | "pre-release" | "live";
+                                    keys: string[];
+                                    /** @enum {string} */
+                                    kind: "single" | "kv";
                                     /** @enum {string} */
                                     source: "default" | "override";
                                     version: number;
                                 }[];
+                                /** @description The key names a live key reads; each environment's own are under environments */
                                 keys: string[];
-                                /** @enum {string} */
+                                /**
+                                 * @description What a live key of this agent reads (keys are live unless made for another environment); each environment's own is under environments
+                                 * @enum {string}
+                                 */
                                 kind: "single" | "kv";
                                 /** @description When this agent last read the secret under its current grant (null: not since it was granted) */
                                 lastReadAt: string | null;

@@ -6,6 +6,17 @@ export const SECRET_NAME_PATTERN = /^(?!\.\.?$)[A-Za-z0-9_.-]{1,128}$/;
 export const SECRET_NAME_RULE = '1–128 characters of letters, digits, "_", "-" and ".", other than "." and ".."';
 
 /**
+ * Key names of a key/value value that fit the name rule but are refused (SPEC S1): a value travels as a
+ * plain object into code we do not control (a function's own code, SDKs, the console, clients), where
+ * `out[key] = v` with "__proto__" sets the prototype and drops the key without a word, and a
+ * "constructor" key shadows what code expects of every object. Refusing them is safer than relying on
+ * every copy of a value, now and later, using own-property semantics. (Request bodies also refuse
+ * "__proto__" as a key of any object, src/http/jsonBody.ts.)
+ */
+export const RESERVED_KEY_NAMES: ReadonlySet<string> = new Set(['__proto__', 'constructor']);
+export const RESERVED_KEY_RULE = '__proto__ and constructor are reserved key names';
+
+/**
  * Agents are named by people ("Booking agent"), so spaces are allowed inside, never at the ends. A
  * name shaped like an agent id (`agt_` and 16 hex digits) is refused: `{agent}` in a path takes a name
  * or an id, and such a name would shadow, or be shadowed by, the agent with that id.

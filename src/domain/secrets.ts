@@ -1,6 +1,6 @@
 import { z } from 'zod';
 import { ALLOWED_HOST_RULE, MAX_ALLOWED_HOSTS, normalizeAllowedHosts } from './hosts.js';
-import { SECRET_NAME_PATTERN, SECRET_NAME_RULE, nameKey } from './names.js';
+import { RESERVED_KEY_NAMES, RESERVED_KEY_RULE, SECRET_NAME_PATTERN, SECRET_NAME_RULE, nameKey } from './names.js';
 
 /** What a secret holds: one string, or a set of named strings (`client_id`, `client_secret`). */
 export type SecretValue = string | Record<string, string>;
@@ -66,6 +66,8 @@ function valueProblems(input: unknown): ValueProblem[] {
   for (const [key, value] of Object.entries(input as Record<string, unknown>)) {
     if (!SECRET_NAME_PATTERN.test(key)) {
       problems.push({ path: [key], message: `key must be ${SECRET_NAME_RULE}` });
+    } else if (RESERVED_KEY_NAMES.has(key)) {
+      problems.push({ path: [key], message: RESERVED_KEY_RULE });
     } else if (seen.has(nameKey(key))) {
       problems.push({ path: [key], message: 'keys must be unique ignoring case' });
     }
@@ -158,6 +160,7 @@ function valueKeyChangeProblems(input: unknown): ValueProblem[] {
   const seen = new Set<string>();
   for (const [key, value] of entries) {
     if (!SECRET_NAME_PATTERN.test(key)) problems.push({ path: [key], message: `key must be ${SECRET_NAME_RULE}` });
+    else if (value !== null && RESERVED_KEY_NAMES.has(key)) problems.push({ path: [key], message: RESERVED_KEY_RULE });
     else if (value !== null && seen.has(nameKey(key))) problems.push({ path: [key], message: 'keys must be unique ignoring case' });
     if (value === null) continue;
     seen.add(nameKey(key));
@@ -197,7 +200,8 @@ export function applyValueKeys(current: SecretValue, changes: ValueKeyChanges): 
   if (next.size < 1) return { path: [], message: 'would remove every key: a key/value secret keeps at least 1 (replace the whole "value" instead)' };
   if (next.size > MAX_KV_KEYS) return { path: [], message: `would leave ${next.size} keys: a key/value secret holds at most ${MAX_KV_KEYS}` };
   const value = Object.fromEntries(next);
-  const problem = valueProblems(value)[0];
+  // A reserved key stored before the rule existed is kept as it is: it is not this edit's doing.
+  const problem = valueProblems(value).find((p) => !(p.message === RESERVED_KEY_RULE && !changed.includes(p.path[0] ?? '')));
   if (problem) return problem;
   return { value, changed, removed };
 }

@@ -2,6 +2,7 @@ import { sql, type CompiledQuery } from 'kysely';
 import type { Db, Store } from './database.js';
 import { nearestNamesFirst } from './nameSuggestions.js';
 import { precompile } from './precompiled.js';
+import type { SecretOverridesTable } from './schema.js';
 
 /** What identifies the caller of a run-time call: the key (hash, revocation), its agent and account. */
 const KEY_COLUMNS = [
@@ -121,15 +122,42 @@ export async function loadAgentKey(db: Db, keyId: string) {
   return fromAgentKey(db).select(KEY_COLUMNS).where('k.id', '=', keyId).executeTakeFirst();
 }
 
-/** Names and kinds of the secrets an agent is on the access list of, by name. */
-export async function listReadableSecrets(db: Db, agentId: string) {
+/**
+ * The secrets an agent is on the access list of, by name, each with the kind and key names of what a
+ * key of `environment` reads (SPEC S11, S22): the version of that environment's override when the
+ * secret has one, else the default (whose kind and key names the secret's row keeps). The default's
+ * stay beside them (`default_kind`, `default_key_names`) for the admin's view of every environment.
+ */
+export async function listReadableSecrets(db: Db, agentId: string, environment: string) {
   return db
     .selectFrom('grants as g')
     .innerJoin('secrets as s', 's.id', 'g.secret_id')
-    .select(['s.id', 's.name', 's.kind', 's.key_names', 's.description', 's.current_version', 's.delivery', 's.allowed_hosts', 'g.last_read_at'])
+    .leftJoin('secret_overrides as o', (join) => join.onRef('o.secret_id', '=', 's.id').on('o.environment', '=', environment))
+    .leftJoin('secret_versions as v', (join) => join.onRef('v.secret_id', '=', 'o.secret_id').onRef('v.version', '=', 'o.version'))
+    .select(['s.id', 's.name', 's.description', 's.current_version', 's.delivery', 's.allowed_hosts', 'g.last_read_at', 'o.version as override_version'])
+    .select(['s.kind as default_kind', 's.key_names as default_key_names'])
+    .select([sql<string>`coalesce(v.kind, s.kind)`.as('kind'), sql<string>`coalesce(v.key_names, s.key_names)`.as('key_names')])
     .where('g.agent_id', '=', agentId)
     .orderBy('s.name_key')
     .execute();
+}
+
+/** Per secret, each override with the kind and key names of the version it points at (what its environment reads). */
+export async function overrideShapesOf(db: Db, secretIds: readonly string[]) {
+  const bySecret = new Map<string, Array<SecretOverridesTable & { kind: string; key_names: string }>>();
+  // Chunks that stay under both databases' limits on statement parameters.
+  for (let i = 0; i < secretIds.length; i += 1000) {
+    const rows = await db
+      .selectFrom('secret_overrides as o')
+      .innerJoin('secret_versions as v', (join) => join.onRef('v.secret_id', '=', 'o.secret_id').onRef('v.version', '=', 'o.version'))
+      .selectAll('o')
+      .select(['v.kind', 'v.key_names'])
+      .where('o.secret_id', 'in', secretIds.slice(i, i + 1000))
+      .orderBy('o.environment')
+      .execute();
+    for (const row of rows) bySecret.set(row.secret_id, [...(bySecret.get(row.secret_id) ?? []), row]);
+  }
+  return bySecret;
 }
 
 /**

@@ -24,7 +24,7 @@ export interface Promotion {
  * Per-environment values beyond setting them (which is a PATCH with "environment", in secrets.ts):
  * removing an override, and promotion, the step of a staged rotation (SPEC S22, S23).
  */
-export function environmentsService(deps: { store: Store; audit: AuditTrail; sealing: SealingService; secrets: Pick<SecretsService, 'getSecret'> }) {
+export function environmentsService(deps: { store: Store; audit: AuditTrail; sealing: SealingService; secrets: Pick<SecretsService, 'detailOf'> }) {
   const { audit, sealing, secrets } = deps;
 
   const requireSecret = requireSecretNamed;
@@ -33,7 +33,9 @@ export function environmentsService(deps: { store: Store; audit: AuditTrail; sea
   async function removeEnvironmentOverride(caller: UserCaller, name: string, environment: Environment) {
     requireSecretAdmin(caller);
     const actor = actorOf(caller);
-    await audit.change(caller.accountId, async (tx, record) => {
+    // The answer is built inside the transaction: read after the commit, it could show a change
+    // that landed after this one, or a 404 for a secret deleted since.
+    return audit.change(caller.accountId, async (tx, record) => {
       const secret = await requireSecret(tx, caller.accountId, name);
       const overrides = (await overridesOf(tx, [secret.id])).get(secret.id) ?? [];
       const removed = overrides.find((o) => o.environment === environment);
@@ -49,8 +51,8 @@ export function environmentsService(deps: { store: Store; audit: AuditTrail; sea
         version: removed.version,
         detail: { environment, fallsBackTo: secret.current_version },
       });
+      return secrets.detailOf(tx, await requireSecret(tx, caller.accountId, name));
     });
-    return secrets.getSecret(caller, name);
   }
 
   /**
@@ -86,10 +88,12 @@ export function environmentsService(deps: { store: Store; audit: AuditTrail; sea
       // "environment" names where the change lands, so `audit list --env live` shows a promotion to live.
       const detail = { from, to, source, fromVersion, ...(to === 'default' ? {} : { environment: to }) };
       record({ actor, action: 'secret.promote', outcome: 'success', secret: ref, version, detail });
-      return { promotion: { from, to, source, fromVersion, version } satisfies Promotion };
+      // As this transaction leaves the secret (see removeEnvironmentOverride for why not after it).
+      const answer = await secrets.detailOf(tx, await requireSecret(tx, caller.accountId, name));
+      return { promotion: { from, to, source, fromVersion, version } satisfies Promotion, secret: answer };
     });
     if ('refused' in done) throw done.refused;
-    return { promotion: done.promotion, secret: await secrets.getSecret(caller, name) };
+    return done;
   }
 
   return { removeEnvironmentOverride, promote };

@@ -210,7 +210,8 @@ export function runtimeService(deps: { store: Store; sealing: SealingService; au
     if (row.vault_enabled !== 1) {
       throw new VaultError('vault_not_enabled', `The secrets vault is not enabled for account "${row.account_name}".`);
     }
-    const secrets = await listReadableSecrets(store.db, row.agent_id);
+    // Kinds and key names as this key's environment reads them, not the default's (SPEC S22).
+    const secrets = await listReadableSecrets(store.db, row.agent_id, row.environment);
     return {
       agent: row.agent_name,
       account: row.account_name,

@@ -1,5 +1,5 @@
 import { VaultError, invalidInput, notFound, revealNotAllowed, secretUnreadable } from '../domain/errors.js';
-import { ENVIRONMENTS, isEnvironment, resolveVersion, type Environment, type ValueSource } from '../domain/environments.js';
+import { DEFAULT_KEY_ENVIRONMENT, ENVIRONMENTS, isEnvironment, resolveVersion, type Environment, type ValueSource } from '../domain/environments.js';
 import { applyValueKeys, kindOf, keyNamesOf, type Delivery, type Reveal, type SecretKind, type SecretValue, type ValueKeyChanges } from '../domain/secrets.js';
 import type { Store, Tx } from '../store/database.js';
 import { accessListRows, countSecrets, findSecretByName, insertGrants, listSecretRows, overridesOf, readStampsOf } from '../store/secrets.js';
@@ -12,7 +12,7 @@ import { newId, nowIso } from './ids.js';
 import { agentMissing, findAgent, resolveAgents } from './agents.js';
 import { nearestName } from './nearNames.js';
 import { didYouMean } from '../domain/suggest.js';
-import { listReadableSecrets } from '../store/runtime.js';
+import { listReadableSecrets, overrideShapesOf } from '../store/runtime.js';
 import { readableSecretOf } from './runtime.js';
 import { UNREADABLE_DETAIL, type SealingService } from './sealing.js';
 
@@ -220,12 +220,19 @@ export function secretsService(deps: { store: Store; audit: AuditTrail; sealing:
     };
   }
 
+  /**
+   * A secret's facts and what each environment reads of it, as `db` sees them: given a change's
+   * transaction, exactly the state that change commits, whatever commits after it.
+   */
+  async function detailOf(db: Tx | Store['db'], row: SecretsTable): Promise<SecretSummary & { environments: EnvironmentValue[] }> {
+    const summary = await summaryOf(db, row);
+    return { ...summary, environments: environmentValues(row.current_version, summary.overrides) };
+  }
+
   /** A secret's facts, and what each environment reads of it now (SPEC S22). */
   async function getSecret(caller: UserCaller, name: string): Promise<SecretSummary & { environments: EnvironmentValue[] }> {
     requireSecretAdmin(caller);
-    const secret = await requireSecret(store.db, caller.accountId, name);
-    const summary = await summaryOf(store.db, secret);
-    return { ...summary, environments: environmentValues(secret.current_version, summary.overrides) };
+    return detailOf(store.db, await requireSecret(store.db, caller.accountId, name));
   }
 
   /**
@@ -500,20 +507,30 @@ export function secretsService(deps: { store: Store; audit: AuditTrail; sealing:
     requireSecretAdmin(caller);
     const agent = await findAgent(store.db, caller.accountId, agentRef);
     if (!agent) throw agentMissing(agentRef, await nearestName(store.db, 'agents', caller.accountId, agentRef));
-    const rows = await listReadableSecrets(store.db, agent.id);
-    const overrides = await overridesOf(store.db, rows.map((row) => row.id));
+    // The page shows every environment, each with the kind and key names it reads (an override may
+    // be another shape than the default); the kind and keys beside the name, which the snippet uses,
+    // are what a live key reads, as keys are live unless made for another environment (SPEC S21).
+    const rows = await listReadableSecrets(store.db, agent.id, DEFAULT_KEY_ENVIRONMENT);
+    const overrides = await overrideShapesOf(store.db, rows.map((row) => row.id));
     return {
       agent: agent.name,
-      secrets: rows.map((row) => ({
-        ...readableSecretOf(row),
-        lastReadAt: row.last_read_at,
-        // What a key of this agent in each environment reads now (SPEC S22).
-        environments: environmentValues(row.current_version, (overrides.get(row.id) ?? []).map(overrideInfo)),
-      })),
+      secrets: rows.map((row) => {
+        const own = overrides.get(row.id) ?? [];
+        const shapeIn = (environment: Environment) => own.find((o) => o.environment === environment) ?? { kind: row.default_kind, key_names: row.default_key_names };
+        return {
+          ...readableSecretOf(row),
+          lastReadAt: row.last_read_at,
+          // What a key of this agent in each environment reads now (SPEC S22).
+          environments: environmentValues(row.current_version, own.map(overrideInfo)).map((value) => {
+            const shape = shapeIn(value.environment);
+            return { ...value, kind: shape.kind as SecretKind, keys: JSON.parse(shape.key_names) as string[] };
+          }),
+        };
+      }),
     };
   }
 
-  return { listSecretsOfAgent, createSecret, listSecrets, getSecret, updateSecret, deleteSecret, revealSecret, listVersions, restoreVersion, getAccess, setAccess };
+  return { listSecretsOfAgent, createSecret, listSecrets, getSecret, detailOf, updateSecret, deleteSecret, revealSecret, listVersions, restoreVersion, getAccess, setAccess };
 }
 
 export type SecretsService = ReturnType<typeof secretsService>;

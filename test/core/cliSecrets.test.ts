@@ -69,4 +69,23 @@ describe('secrets set on a key/value secret', () => {
     expect(result.stderr).toContain('(field: valueKeys.ghost)');
     expect(result.stderr).not.toContain(CANARY);
   });
+
+  it.each([
+    ['set', ['secrets', 'set', 'oauth', '--kv', '__proto__=x']],
+    ['set --replace', ['secrets', 'set', 'oauth', '--replace', '--kv', 'a=b', '--kv', 'constructor=x']],
+    ['create', ['secrets', 'create', 'pk', '--kv', '__proto__=x']],
+  ])('%s with a reserved key name says the rule in one line, sending nothing', async (_label, args) => {
+    const result = await runCli(args, { env });
+    expect(result.code).not.toBe(0);
+    expect(result.stderr).toMatch(/(__proto__|constructor): __proto__ and constructor are reserved key names/);
+    expect(await reveal('oauth')).toEqual({ client_id: 'xyz', client_secret: `${CANARY}-3` });
+    expect((await runCli(['secrets', 'get', 'pk'], { env })).code).not.toBe(0);
+  });
+
+  it("a reserved key in --stdin-json gets the server's refusal naming value.__proto__", async () => {
+    const result = await runCli(['secrets', 'create', 'pk', '--stdin-json'], { env, input: '{"__proto__":"x","a":"b"}' });
+    expect(result.code).toBe(1);
+    expect(result.stderr).toContain('__proto__ and constructor are reserved key names');
+    expect(result.stderr).toContain('(field: value.__proto__)');
+  });
 });

@@ -1,4 +1,4 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ENVIRONMENTS, type Environment } from '../../src/domain/environments.js';
 import { startHarness, type Harness } from '../support/harness.js';
 import { DATABASES } from '../support/stores.js';
@@ -232,9 +232,9 @@ describe.each(DATABASES)('environments: keys, overrides, promotion (SPEC S21-S24
     // The agent's page: what each environment reads of each secret.
     const ofAgent = (await h.call('GET', '/api/v1/agents/booking/secrets', { token: admin })).body.secrets.find((s: { name: string }) => s.name === 'insight');
     expect(ofAgent.environments).toEqual([
-      { environment: 'sandbox', version: 2, source: 'override' },
-      { environment: 'pre-release', version: 1, source: 'default' },
-      { environment: 'live', version: 1, source: 'default' },
+      { environment: 'sandbox', version: 2, source: 'override', kind: 'single', keys: [] },
+      { environment: 'pre-release', version: 1, source: 'default', kind: 'single', keys: [] },
+      { environment: 'live', version: 1, source: 'default', kind: 'single', keys: [] },
     ]);
     // Revoking the grant forgets its stamps: a new grant starts with no reads.
     await h.call('PUT', '/api/v1/secrets/insight/access', { token: admin, body: { agents: [] } });
@@ -302,10 +302,146 @@ describe.each(DATABASES)('environments: keys, overrides, promotion (SPEC S21-S24
     expect((await read('live', 'outside_edit')).body).toMatchObject({ source: 'override', version: 2, value: `${CANARY}-o-live` });
   });
 
+  /**
+   * Runs `race` once, right after the next management transaction commits and before its caller
+   * builds its answer: the moment another admin's change could land. Deterministic, unlike timing
+   * two requests against each other.
+   */
+  function raceAfterNextCommit(race: () => Promise<unknown>) {
+    const audit = h.vault.audit;
+    const change = audit.change.bind(audit);
+    let raced = false;
+    const spy = vi.spyOn(audit, 'change').mockImplementation((async (accountId: string, work: Parameters<typeof change>[1]) => {
+      const done = await change(accountId, work);
+      if (!raced) {
+        raced = true;
+        await race();
+      }
+      return done;
+    }) as typeof audit.change);
+    return () => spy.mockRestore();
+  }
+
+  it('S23: promote answers the secret as it wrote it, even when another admin\'s change commits right after it', async () => {
+    await create('own_answer', `${CANARY}-oa1`);
+    await patch('own_answer', { value: `${CANARY}-oa2`, environment: 'sandbox' });
+    const restore = raceAfterNextCommit(() => patch('own_answer', { description: 'changed after', value: `${CANARY}-oa-later`, environment: 'pre-release' }));
+    try {
+      const promoted = await h.call('POST', '/api/v1/secrets/own_answer/promote', { token: admin, body: { from: 'sandbox', to: 'live' } });
+      expect(promoted.status).toBe(200);
+      expect(promoted.body.promotion).toMatchObject({ from: 'sandbox', to: 'live', fromVersion: 2, version: 3 });
+      expect(promoted.body.secret.description).toBe('');
+      expect(promoted.body.secret.overrides.map((o: { environment: string; version: number }) => [o.environment, o.version])).toEqual([
+        ['live', 3],
+        ['sandbox', 2],
+      ]);
+      expect(promoted.body.secret.environments.find((e: { environment: string }) => e.environment === 'pre-release')).toMatchObject({ version: 1, source: 'default' });
+    } finally {
+      restore();
+    }
+    // The racing change did land, after it.
+    expect((await h.call('GET', '/api/v1/secrets/own_answer', { token: admin })).body.description).toBe('changed after');
+  });
+
+  it('S23: a promote whose secret is deleted right after it commits still answers what it wrote, not 404', async () => {
+    await create('promote_then_delete', `${CANARY}-pd1`);
+    await patch('promote_then_delete', { value: `${CANARY}-pd2`, environment: 'sandbox' });
+    const restore = raceAfterNextCommit(() => h.call('DELETE', '/api/v1/secrets/promote_then_delete', { token: admin }));
+    try {
+      const promoted = await h.call('POST', '/api/v1/secrets/promote_then_delete/promote', { token: admin, body: { from: 'sandbox', to: 'default' } });
+      expect(promoted.status).toBe(200);
+      expect(promoted.body.secret).toMatchObject({ name: 'promote_then_delete', version: 3 });
+    } finally {
+      restore();
+    }
+    expect((await h.call('GET', '/api/v1/secrets/promote_then_delete', { token: admin })).status).toBe(404);
+  });
+
+  it('S22: removing an override answers the secret as it left it, even when another admin\'s change commits right after it', async () => {
+    await create('remove_answer', `${CANARY}-ra1`);
+    await patch('remove_answer', { value: `${CANARY}-ra2`, environment: 'sandbox' });
+    const restore = raceAfterNextCommit(() => patch('remove_answer', { value: `${CANARY}-ra3`, environment: 'sandbox' }));
+    try {
+      const removed = await h.call('DELETE', '/api/v1/secrets/remove_answer/environments/sandbox', { token: admin });
+      expect(removed.status).toBe(200);
+      expect(removed.body.overrides).toEqual([]);
+      expect(removed.body.environments.find((e: { environment: string }) => e.environment === 'sandbox')).toMatchObject({ version: 1, source: 'default' });
+    } finally {
+      restore();
+    }
+    expect((await h.call('GET', '/api/v1/secrets/remove_answer', { token: admin })).body.overrides.map((o: { environment: string }) => o.environment)).toEqual(['sandbox']);
+  });
+
   it('S22: the secrets list shows which environments have an override', async () => {
     const list = (await h.call('GET', '/api/v1/secrets?search=stripe_key', { token: admin })).body.secrets;
     expect(list[0].overrides).toEqual([]);
     const rotating = (await h.call('GET', '/api/v1/secrets?search=rotating', { token: admin })).body.secrets[0];
     expect(rotating.overrides.map((o: { environment: string }) => o.environment)).toEqual(['live', 'sandbox']);
+  });
+});
+
+describe.each(DATABASES)('environments: what the "can read" lists say a key reads (SPEC S11, S22) on %s', (kind) => {
+  let h: Harness;
+  let admin: string;
+  const keys = {} as Record<Environment, string>;
+
+  beforeAll(async () => {
+    h = await startHarness(kind);
+    admin = h.admin.token;
+    await h.call('POST', '/api/v1/agents', { token: admin, body: { name: 'shapes' } });
+    for (const environment of ENVIRONMENTS) {
+      keys[environment] = (await h.call('POST', '/api/v1/agents/shapes/keys', { token: admin, body: { name: environment, environment } })).body.key;
+    }
+    // A key/value default; sandbox: a single value; pre-release: key/value with other key names.
+    const made = await h.call('POST', '/api/v1/secrets', { token: admin, body: { name: 's1', value: { client_id: `${CANARY}-id`, client_secret: `${CANARY}-s` }, agents: ['shapes'] } });
+    expect(made.status).toBe(201);
+    expect((await h.call('PATCH', '/api/v1/secrets/s1', { token: admin, body: { value: `${CANARY}-single`, environment: 'sandbox' } })).status).toBe(200);
+    expect((await h.call('PATCH', '/api/v1/secrets/s1', { token: admin, body: { value: { api_key: `${CANARY}-k` }, environment: 'pre-release' } })).status).toBe(200);
+  });
+  afterAll(async () => {
+    expect(h.logLines.join('\n')).not.toContain(CANARY);
+    await h?.close();
+  });
+
+  const EXPECTED: Record<Environment, { kind: string; keys: string[] }> = {
+    sandbox: { kind: 'single', keys: [] },
+    'pre-release': { kind: 'kv', keys: ['api_key'] },
+    live: { kind: 'kv', keys: ['client_id', 'client_secret'] },
+  };
+
+  it.each(ENVIRONMENTS)('the run-time list of a %s key gives the kind and key names its read answers', async (environment) => {
+    const listed = await h.call('GET', '/runtime/v1/secrets', { token: keys[environment] });
+    expect(listed.status).toBe(200);
+    const entry = listed.body.secrets.find((s: { name: string }) => s.name === 's1');
+    expect({ kind: entry.kind, keys: entry.keys }).toEqual(EXPECTED[environment]);
+    const read = await h.call('GET', '/runtime/v1/secrets/s1', { token: keys[environment] });
+    expect(read.body.kind).toBe(entry.kind);
+    expect(typeof read.body.value === 'string' ? [] : Object.keys(read.body.value)).toEqual(entry.keys);
+    expect(JSON.stringify(listed.body)).not.toContain(CANARY);
+  });
+
+  it("the agent page gives each environment's kind and key names, and beside the name what a live key reads", async () => {
+    const page = await h.call('GET', '/api/v1/agents/shapes/secrets', { token: admin });
+    expect(page.status).toBe(200);
+    const [entry] = page.body.secrets;
+    expect({ kind: entry.kind, keys: entry.keys }).toEqual(EXPECTED.live);
+    expect(entry.environments).toEqual([
+      { environment: 'sandbox', version: 2, source: 'override', ...EXPECTED.sandbox },
+      { environment: 'pre-release', version: 3, source: 'override', ...EXPECTED['pre-release'] },
+      { environment: 'live', version: 1, source: 'default', ...EXPECTED.live },
+    ]);
+    expect(JSON.stringify(page.body)).not.toContain(CANARY);
+  });
+
+  it('a live override of another shape is what the page shows beside the name, and the live key lists', async () => {
+    expect((await h.call('PATCH', '/api/v1/secrets/s1', { token: admin, body: { value: `${CANARY}-live-single`, environment: 'live' } })).status).toBe(200);
+    const entry = (await h.call('GET', '/api/v1/agents/shapes/secrets', { token: admin })).body.secrets[0];
+    expect({ kind: entry.kind, keys: entry.keys }).toEqual({ kind: 'single', keys: [] });
+    const listed = (await h.call('GET', '/runtime/v1/secrets', { token: keys.live })).body.secrets[0];
+    expect({ kind: listed.kind, keys: listed.keys }).toEqual({ kind: 'single', keys: [] });
+    // Removing it falls back to the default's shape from the next call.
+    expect((await h.call('DELETE', '/api/v1/secrets/s1/environments/live', { token: admin })).status).toBe(200);
+    const after = (await h.call('GET', '/runtime/v1/secrets', { token: keys.live })).body.secrets[0];
+    expect({ kind: after.kind, keys: after.keys }).toEqual(EXPECTED.live);
   });
 });

@@ -81,9 +81,10 @@ describe.each(DATABASES)('partial edit of a key/value secret on %s', (kind) => {
     expect((await read('oauth')).value).toEqual({ only: `${CANARY}-only` });
   });
 
-  it('refuses a key named __proto__ (prototype poisoning) with 400, storing nothing', async () => {
+  it('refuses a key named __proto__ (prototype poisoning) with 400 naming valueKeys.__proto__ and the rule, storing nothing', async () => {
     const response = await h.call('PATCH', '/api/v1/secrets/oauth', { token: admin, rawBody: '{"valueKeys": {"__proto__": "x"}}', headers: { 'content-type': 'application/json' } });
     expect(response.status).toBe(400);
+    expect(response.body.error).toEqual({ code: 'invalid_input', field: 'valueKeys.__proto__', message: 'valueKeys.__proto__: __proto__ and constructor are reserved key names' });
     expect((await read('oauth')).value).toEqual({ only: `${CANARY}-only` });
   });
 
@@ -100,11 +101,27 @@ describe.each(DATABASES)('partial edit of a key/value secret on %s', (kind) => {
     expect((await read('plain')).value).toBe(`${CANARY}-single`);
   });
 
-  it('a key named like an Object method (constructor) is a key like any other', async () => {
-    await create('methods', { constructor: 'a', toString: 'b' });
-    const patched = await patch('methods', { valueKeys: { constructor: null, hasOwnProperty: 'c' } });
+  it('a key named like another Object method (toString, hasOwnProperty) is a key like any other; constructor is reserved', async () => {
+    await create('methods', { toString: 'b' });
+    const patched = await patch('methods', { valueKeys: { hasOwnProperty: 'c' } });
     expect(patched.status).toBe(200);
     expect((await read('methods')).value).toEqual({ toString: 'b', hasOwnProperty: 'c' });
+    const refused = await patch('methods', { valueKeys: { constructor: 'a' } });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({ field: 'valueKeys.constructor', message: 'valueKeys.constructor: __proto__ and constructor are reserved key names' });
+    expect((await read('methods')).value).toEqual({ toString: 'b', hasOwnProperty: 'c' });
+  });
+
+  it('a constructor key stored before the rule is kept by a partial edit of other keys, and can be removed', async () => {
+    // Made as storage holds it from before the rule: through the use case, past the HTTP schema.
+    const caller = await h.vault.people.authenticateToken(admin);
+    await h.vault.secrets.createSecret(caller, { name: 'legacy', value: { constructor: `${CANARY}-c`, other: 'o' }, agents: ['booking'] });
+    const kept = await patch('legacy', { valueKeys: { other: 'p' } });
+    expect(kept.status).toBe(200);
+    expect((await read('legacy')).value).toEqual({ constructor: `${CANARY}-c`, other: 'p' });
+    const removed = await patch('legacy', { valueKeys: { constructor: null } });
+    expect(removed.status).toBe(200);
+    expect((await read('legacy')).value).toEqual({ other: 'p' });
   });
 
   it('refuses a partial edit of a value whose stored bytes do not open: 500 secret_unreadable, audited, nothing new', async () => {

@@ -18,6 +18,15 @@ export function snippetFor(secret: Pick<ReadableSecret, 'name' | 'kind' | 'keys'
   return `conv.http.fetch(${JSON.stringify(`https://${host}/`)}, { headers: { authorization: ${JSON.stringify(`Bearer ${placeholder}`)} } })`;
 }
 
+/**
+ * The kind and keys an environment reads, said only where they differ from the line above (what a
+ * live key reads): an override may be a single value over a key/value default, or other keys.
+ */
+function shapeNote(secret: Pick<ReadableSecret, 'kind' | 'keys'>, read: Pick<ReadableSecret, 'kind' | 'keys'>): string {
+  if (read.kind === secret.kind && read.keys.join('\n') === secret.keys.join('\n')) return '';
+  return read.kind === 'kv' ? `, key/value: ${read.keys.join(', ')}` : ', single value';
+}
+
 /** SPEC S11/S15/S22: the secrets this agent can read, what its keys read per environment, each with a ready-to-paste snippet. */
 export function AgentSecretsSection({ agent }: { agent: Agent }) {
   const [secrets, reload] = useLoad(() => api.get<{ secrets: ReadableSecret[] }>(`/api/v1/agents/${seg(agent.id)}/secrets`), agent.id);
@@ -43,7 +52,7 @@ export function AgentSecretsSection({ agent }: { agent: Agent }) {
                 </span>
               </div>
               <p className="muted small" aria-label={`What ${agent.name} reads of ${secret.name} per environment`}>
-                {secret.environments.map((e) => `${e.environment}: v${e.version} (${e.source === 'override' ? 'its own value' : 'the default'})`).join(' · ')}
+                {secret.environments.map((e) => `${e.environment}: v${e.version} (${e.source === 'override' ? 'its own value' : 'the default'}${shapeNote(secret, e)})`).join(' · ')}
               </p>
               <div className="snippet">
                 {/* Scrolls sideways inside its box on a narrow screen (never breaks the name): focusable so a keyboard can scroll it. */}

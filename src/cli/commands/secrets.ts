@@ -1,6 +1,7 @@
 import { readFileSync } from 'node:fs';
 import { Command, InvalidArgumentError } from 'commander';
 import type { AccessList, SecretDetail, SecretPage, SecretSummary } from '../../contract/api.js';
+import { RESERVED_KEY_NAMES, RESERVED_KEY_RULE } from '../../domain/names.js';
 import { closestName, didYouMean } from '../../domain/suggest.js';
 import { ApiError, enc, type ApiClient } from '../api.js';
 import { UsageError } from '../configError.js';
@@ -15,7 +16,10 @@ const collect = (value: string, previous: string[] = []): string[] => [...previo
 const keyValue = (text: string, previous: Record<string, string> = {}): Record<string, string> => {
   const at = text.indexOf('=');
   if (at < 1) throw new InvalidArgumentError('must be KEY=VALUE');
-  return { ...previous, [text.slice(0, at)]: text.slice(at + 1) };
+  const key = text.slice(0, at);
+  // Said here, before anything is sent: the service refuses them too (SPEC S1, domain/names.ts).
+  if (RESERVED_KEY_NAMES.has(key)) throw new InvalidArgumentError(`${key}: ${RESERVED_KEY_RULE}`);
+  return { ...previous, [key]: text.slice(at + 1) };
 };
 
 interface ValueFlags {

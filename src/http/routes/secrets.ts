@@ -152,8 +152,12 @@ export function secretRoutes(vault: Vault): FastifyPluginAsyncZod {
               agent: z.string(),
               secrets: z.array(
                 readableSecretSchema.extend({
+                  kind: readableSecretSchema.shape.kind.describe('What a live key of this agent reads (keys are live unless made for another environment); each environment\'s own is under environments'),
+                  keys: readableSecretSchema.shape.keys.describe('The key names a live key reads; each environment\'s own are under environments'),
                   lastReadAt: z.string().nullable().describe('When this agent last read the secret under its current grant (null: not since it was granted)'),
-                  environments: z.array(environmentValueSchema).describe("What this agent's keys read in each environment"),
+                  environments: z
+                    .array(environmentValueSchema.extend({ kind: z.enum(['single', 'kv']), keys: z.array(z.string()) }))
+                    .describe("What this agent's keys read in each environment: version, whether it is the environment's own value, and that value's kind and key names"),
                 }),
               ),
             }),
