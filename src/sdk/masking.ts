@@ -92,12 +92,62 @@ function jsonLeaves(value: string): string[] {
   return leaves;
 }
 
-type Range = [start: number, end: number];
+export type Range = [start: number, end: number];
+
+/** A form to look for, with its smallest period: how far apart two occurrences of it can start. */
+export interface Needle {
+  form: string;
+  period: number;
+}
+
+export const needlesOf = (forms: readonly string[]): Needle[] => forms.map((form) => ({ form, period: smallestPeriod(form) }));
+
+/** The smallest p such that form[i] === form[i + p] throughout (form.length when none is smaller), by KMP's border table. */
+function smallestPeriod(form: string): number {
+  const border: number[] = [0];
+  for (let i = 1, k = 0; i < form.length; i++) {
+    while (k > 0 && form[i] !== form[k]) k = border[k - 1]!;
+    if (form[i] === form[k]) k++;
+    border.push(k);
+  }
+  return form.length - (border[form.length - 1] ?? 0);
+}
+
+/**
+ * Where the needles occur in `text`, merged where they overlap or touch, in order; shared by log
+ * masking and the broker's scrubber. Linear in the text for each needle, however the text repeats:
+ * overlapping occurrences can only start a period apart, so a run of them ("aaaa" all through
+ * "aaaa…a") is taken in one walk along the text, never one occurrence (and one stored range) at a
+ * time; ranges are merged as they are found, so one range is kept per separate mask.
+ */
+export function rangesOf(text: string, needles: readonly Needle[]): Range[] {
+  const ranges: Range[] = [];
+  for (const needle of needles) ranges.push(...occurrencesOf(text, needle));
+  return merge(ranges);
+}
+
+function occurrencesOf(text: string, { form, period }: Needle): Range[] {
+  const ranges: Range[] = [];
+  for (let at = text.indexOf(form); at !== -1; ) {
+    // While the text keeps repeating the period, the form occurs again at each multiple of it.
+    let run = at + form.length;
+    while (run < text.length && text.charCodeAt(run) === text.charCodeAt(run - period)) run++;
+    const end = at + form.length + Math.floor((run - at - form.length) / period) * period;
+    const last = ranges[ranges.length - 1];
+    if (last && at <= last[1]) last[1] = end;
+    else ranges.push([at, end]);
+    // Any other occurrence inside the run would give the form a smaller period: the next one starts
+    // after the last occurrence just taken.
+    at = text.indexOf(form, end - form.length + 1);
+  }
+  return ranges;
+}
 
 /** The values read so far, and the masking of text by them. */
 export class Masker {
   private readonly known = new Set<string>();
   private forms: string[] = [];
+  private needles: Needle[] = [];
 
   /** Remembers a value (a string, or each value of a key/value secret) so that it is masked from now on. */
   remember(value: string | Readonly<Record<string, string>>): void {
@@ -108,7 +158,9 @@ export class Masker {
       this.known.add(one);
       changed = true;
     }
-    if (changed) this.forms = [...new Set([...this.known].flatMap(maskedForms))].sort((a, b) => b.length - a.length);
+    if (!changed) return;
+    this.forms = [...new Set([...this.known].flatMap(maskedForms))].sort((a, b) => b.length - a.length);
+    this.needles = needlesOf(this.forms);
   }
 
   /** Every form being masked, longest first. */
@@ -122,11 +174,7 @@ export class Masker {
 
   /** Where known forms occur in `text`, merged where they overlap or touch, in order. */
   rangesIn(text: string): Range[] {
-    const ranges: Range[] = [];
-    for (const form of this.forms) {
-      for (let at = text.indexOf(form); at !== -1; at = text.indexOf(form, at + 1)) ranges.push([at, at + form.length]);
-    }
-    return merge(ranges);
+    return rangesOf(text, this.needles);
   }
 
   /** The earliest position from which the end of `text` could be the beginning of a known form. */
