@@ -30,8 +30,8 @@ function encodingsOf(text: string): string[] {
     json,
     // Escaped twice (JSON text inside a JSON string), also after ASCII-only escaping the first time.
     jsonEscaped(json),
-    asciiJsonEscaped(text),
     jsonEscaped(asciiJsonEscaped(text)),
+    ...JSON_STYLES.flatMap((style) => [styledJsonEscaped(text, style, false), styledJsonEscaped(text, style, true)]),
     ...urlForms,
     ...urlForms.map((form) => form.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase())),
     ...base64Forms(Buffer.from(text, 'utf8')),
@@ -41,9 +41,42 @@ function encodingsOf(text: string): string[] {
 /** The inside of a JSON string literal, as JSON.stringify writes it. */
 const jsonEscaped = (text: string): string => JSON.stringify(text).slice(1, -1);
 
+interface JsonStyle {
+  /** What the serializer writes as \uXXXX, matched in JSON.stringify's output (where a quote is `\"`). */
+  hex: RegExp;
+  /** Whether it writes "/" as "\/". */
+  slash: boolean;
+}
+
+/**
+ * How other JSON serializers escape a string. A value is masked in each style with every character of
+ * the style's set escaped, in lower- and in upper-case hex: one form per style and case, never every
+ * mix of escaped and raw characters.
+ */
+const JSON_STYLES: readonly JsonStyle[] = [
+  // Python's json.dumps, Jackson's ESCAPE_NON_ASCII, Json.NET's EscapeNonAscii: every non-ASCII character.
+  { hex: /[\u007f-\uffff]/g, slash: false },
+  // Go's encoding/json, Rails: the HTML-sensitive <>& and the JavaScript line separators.
+  { hex: /[<>&\u2028\u2029]/g, slash: false },
+  // Gson: also = and '.
+  { hex: /[<>&'=\u2028\u2029]/g, slash: false },
+  // .NET's System.Text.Json: <>&'+` and the quote, and every non-ASCII character.
+  { hex: /\\"|[<>&'+`\u007f-\uffff]/g, slash: false },
+  // PHP's json_encode: "/" as "\/", and every non-ASCII character (unless JSON_UNESCAPED_UNICODE).
+  { hex: /[\u007f-\uffff]/g, slash: true },
+  { hex: /(?!)/g, slash: true },
+];
+
+function styledJsonEscaped(text: string, { hex, slash }: JsonStyle, upper: boolean): string {
+  const escaped = jsonEscaped(text).replace(hex, (char) => {
+    const digits = (char === '\\"' ? 0x22 : char.charCodeAt(0)).toString(16).padStart(4, '0');
+    return `\\u${upper ? digits.toUpperCase() : digits}`;
+  });
+  return slash ? escaped.replaceAll('/', '\\/') : escaped;
+}
+
 /** JSON escaping with every non-ASCII character as \uXXXX (Python's json.dumps default). */
-const asciiJsonEscaped = (text: string): string =>
-  jsonEscaped(text).replace(/[\u007f-\uffff]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+const asciiJsonEscaped = (text: string): string => styledJsonEscaped(text, JSON_STYLES[0]!, false);
 
 /** RFC 3986 encoding, which also escapes !'()* (Python's quote, many HTTP clients). */
 const strictUrlEncoded = (text: string): string =>

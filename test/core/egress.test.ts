@@ -137,6 +137,18 @@ describe('scrubbing an answer', () => {
     expect(scrubbed.body.toString()).toMatch(/^before .*\*\*\*.* after$/);
   });
 
+  it.each([
+    ['Go (<>& as \\u00XX)', 'pa&ss<wo>rd-123456', '{"v":"pa\\u0026ss\\u003cwo\\u003erd-123456"}'],
+    ['Gson (= and \' too)', "pa=ss'wo&rd-1234", '{"v":"pa\\u003dss\\u0027wo\\u0026rd-1234"}'],
+    ['.NET (upper-case hex)', 'pa<ss>wö+rd', '{"v":"pa\\u003Css\\u003Ew\\u00F6\\u002Brd"}'],
+    ['PHP (\\/ and non-ASCII)', 'pa/ss/wörd', '{"v":"pa\\/ss\\/w\\u00f6rd"}'],
+    ['PHP with JSON_UNESCAPED_UNICODE', 'pa/ss/wörd', '{"v":"pa\\/ss\\/wörd"}'],
+    ['Jackson (non-ASCII, upper-case hex)', 'pässwörd-1', '{"v":"p\\u00E4ssw\\u00F6rd-1"}'],
+  ])('removes a value JSON-escaped as %s writes it', (_serializer, secret, answer) => {
+    const scrubbed = scrubBytes(Buffer.from(answer), bytePatterns(maskedForms(secret)));
+    expect(scrubbed.body.toString()).toBe('{"v":"***"}');
+  });
+
   it('removes a value from a binary body and from every header value, set-cookie lists included', () => {
     const binary = Buffer.concat([Buffer.from([0xff, 0x00, 0xfe]), Buffer.from(value), Buffer.from([0x80])]);
     expect(scrubBytes(binary, patterns).body.includes(Buffer.from(value))).toBe(false);

@@ -19,6 +19,13 @@ describe('masker (SPEC S12)', () => {
     ['JSON-escaped twice', (v: string) => JSON.stringify({ body: JSON.stringify({ token: v }) })],
     ['JSON-escaped as ASCII (Python json.dumps)', (v: string) => `{"token": "${JSON.stringify(v).slice(1, -1).replace(/ü/g, '\\u00fc')}"}`],
     ['JSON-escaped twice, ASCII-only the first time', (v: string) => JSON.stringify({ body: `{"v": "${JSON.stringify(v).slice(1, -1).replace(/ü/g, '\\u00fc')}"}` })],
+    ['JSON-escaped as Go writes it (<>& as \\u00XX)', (v: string) => JSON.stringify({ token: v }).replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`)],
+    ['JSON-escaped as Gson writes it (also = and \')', (v: string) => JSON.stringify({ token: v }).replace(/[<>&=']/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`)],
+    ['JSON-escaped as .NET writes it (upper-case hex, the quote too)', (v: string) =>
+      `{"token":"${v.replace(/[^ !#-%(-*,-;=?-_a-~]/g, (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`)}"}`],
+    ['JSON-escaped as PHP writes it (\\/ and \\u00fc)', (v: string) => JSON.stringify({ token: v }).replaceAll('/', '\\/').replace(/ü/g, '\\u00fc')],
+    ['JSON-escaped as PHP writes it with JSON_UNESCAPED_UNICODE', (v: string) => JSON.stringify({ token: v }).replaceAll('/', '\\/')],
+    ['JSON-escaped as Jackson writes non-ASCII (upper-case hex)', (v: string) => JSON.stringify({ token: v }).replace(/ü/g, '\\u00FC')],
     ['URL-encoded', (v: string) => `https://api.example.com/?token=${encodeURIComponent(v)}`],
     ['form-encoded', (v: string) => new URLSearchParams({ token: v, other: 'x' }).toString()],
     ['URL-encoded with lowercase hex', (v: string) => encodeURIComponent(v).replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase())],
