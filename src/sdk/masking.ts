@@ -13,11 +13,17 @@ export const MASK = '***';
 export const MIN_MASKED_LENGTH = 4;
 
 /** Each of a value's forms that can stand for it in text, longest first. */
-export function maskedForms(value: string): string[] {
+export const maskedForms = (value: string): string[] => formsOf(value, encodingsOf);
+
+/** The base64 ones among them (which the broker also finds across line breaks). */
+export const base64MaskedForms = (value: string): string[] => formsOf(value, (text) => base64Forms(Buffer.from(text, 'utf8')));
+
+/** The encodings of the value, trimmed and of each of its JSON leaves, long enough to mask, longest first. */
+function formsOf(value: string, encodings: (text: string) => string[]): string[] {
   const forms = new Set<string>();
   for (const text of new Set([value, value.trim(), ...jsonLeaves(value)])) {
     if (text.length < MIN_MASKED_LENGTH) continue;
-    for (const form of encodingsOf(text)) if (form.length >= MIN_MASKED_LENGTH) forms.add(form);
+    for (const form of encodings(text)) if (form.length >= MIN_MASKED_LENGTH) forms.add(form);
   }
   return [...forms].sort((a, b) => b.length - a.length);
 }
@@ -155,7 +161,8 @@ function smallestPeriod(form: string): number {
  */
 export function rangesOf(text: string, needles: readonly Needle[]): Range[] {
   const ranges: Range[] = [];
-  for (const needle of needles) ranges.push(...occurrencesOf(text, needle));
+  // A loop, not push(...): a text can hold more separate masks than a call can take arguments.
+  for (const needle of needles) for (const range of occurrencesOf(text, needle)) ranges.push(range);
   return merge(ranges);
 }
 
@@ -226,7 +233,8 @@ export class Masker {
   }
 }
 
-function merge(ranges: Range[]): Range[] {
+/** The ranges in order, those that overlap or touch made one. */
+export function merge(ranges: Range[]): Range[] {
   ranges.sort((a, b) => a[0] - b[0]);
   const merged: Range[] = [];
   for (const range of ranges) {

@@ -4,8 +4,7 @@ import { destinationOf, hostsAllow } from '../domain/hosts.js';
 import { fillPlaceholders } from '../domain/placeholders.js';
 import type { SecretValue } from '../domain/secrets.js';
 import { EgressError, type Egress, type EgressFailure } from '../egress/send.js';
-import { bytePatterns, scrubBytes, scrubHeaders } from '../egress/scrub.js';
-import { Masker } from '../sdk/masking.js';
+import { scrubBytes, scrubHeaders, scrubPatterns } from '../egress/scrub.js';
 import type { AuditTrail } from './audit.js';
 import type { Resolution, RuntimeService } from './runtime.js';
 import { measured, type VaultMetrics } from './metrics.js';
@@ -151,9 +150,7 @@ export function brokerService(deps: { runtime: Pick<RuntimeService, 'resolveForA
 
     const fills = new Map<string, string>();
     for (const use of uses.values()) for (const [text, value] of use.fills) fills.set(text, value);
-    const masker = new Masker();
-    for (const value of fills.values()) masker.remember(value);
-    const patterns = bytePatterns(masker.maskedForms);
+    const patterns = scrubPatterns(new Set(fills.values()));
     // A function that also read a used value (delivery "value") could write it into the path: the
     // audit trail never holds a value (SPEC section 5), so the path is scrubbed as the answer is.
     where.path = scrubBytes(Buffer.from(where.path, 'latin1'), patterns).body.toString('latin1');
