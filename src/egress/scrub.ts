@@ -1,4 +1,4 @@
-import { base64MaskedForms, maskedForms, merge, needlesOf, rangesOf, type Needle, type Range } from '../sdk/masking.js';
+import { MIN_MASKED_LENGTH, base64MaskedForms, maskedForms, merge, needlesOf, rangesOf, type Needle, type Range } from '../sdk/masking.js';
 
 /**
  * Removes given strings from an upstream's answer before it leaves the vault (SPEC S26): every
@@ -17,14 +17,19 @@ export interface ScrubPatterns {
   base64: Needle[];
 }
 
-/** The byte patterns of the values' forms, as UTF-8, longest first. */
+/**
+ * The byte patterns of the values' forms, as UTF-8; and each value as Latin-1 bytes too, as a header
+ * carries it on the wire (one byte per character), so an upstream that echoes those bytes is caught.
+ */
 export function scrubPatterns(values: Iterable<string>): ScrubPatterns {
   const all = [...values];
-  return { plain: bytePatterns(all.flatMap(maskedForms)), base64: bytePatterns(all.flatMap(base64MaskedForms)) };
+  const latin1 = all.flatMap((value) => [value, value.trim()]).filter((value) => value.length >= MIN_MASKED_LENGTH && /^[\x00-\xff]*$/.test(value));
+  return { plain: longestFirst([...all.flatMap(maskedForms).map(utf8Bytes), ...latin1]), base64: longestFirst(all.flatMap(base64MaskedForms).map(utf8Bytes)) };
 }
 
-const bytePatterns = (forms: readonly string[]): Needle[] =>
-  needlesOf([...new Set(forms.filter((form) => form.length > 0).map((form) => Buffer.from(form, 'utf8').toString('latin1')))].sort((a, b) => b.length - a.length));
+const utf8Bytes = (form: string): string => Buffer.from(form, 'utf8').toString('latin1');
+
+const longestFirst = (patterns: readonly string[]): Needle[] => needlesOf([...new Set(patterns.filter((pattern) => pattern.length > 0))].sort((a, b) => b.length - a.length));
 
 /**
  * Where base64 forms occur in wrapped base64 (MIME breaks lines every 76 characters, GitHub's contents

@@ -91,6 +91,20 @@ describe.each(DATABASES)('brokered requests through POST /runtime/v1/requests (S
     expect(typeof events[0]!.detail.durationMs).toBe('number');
   });
 
+  it('scrubs a non-ASCII value sent in a header when the upstream echoes its Latin-1 bytes', async () => {
+    const latin1 = `${CANARY}-pässwörd`;
+    await h.call('POST', '/api/v1/secrets', { token: admin, body: { name: 'latin1', value: latin1, agents: ['booking'], allowedHosts: [allowed], delivery: 'broker-only' } });
+    upstream.handle = (request, response) => {
+      response.setHeader('x-echo', request.headers['x-key'] as string);
+      response.end(Buffer.from(`key=${request.headers['x-key'] as string}`, 'latin1'));
+    };
+    const answer = await broker({ method: 'GET', url: url('/latin1'), headers: { 'x-key': '{{secret:latin1}}' } });
+    expect(upstream.seen[0]!.rawHeaders).toContain(Buffer.from(latin1, 'latin1').toString('latin1'));
+    expect(answer.body).toMatchObject({ bodyEncoding: 'utf8', body: 'key=***' });
+    expect(answer.body.headers['x-echo']).toBe('***');
+    expect(JSON.stringify(answer.body)).not.toContain(CANARY);
+  });
+
   it('a JSON body gets the value JSON-escaped, a text body as it is', async () => {
     await h.call('POST', '/api/v1/secrets', { token: admin, body: { name: 'quoted', value: `${CANARY}-"quoted"\\`, agents: ['booking'], allowedHosts: [allowed] } });
     await broker({ method: 'POST', url: url('/json'), headers: { 'content-type': 'application/json' }, body: '{"key":"{{secret:quoted}}","n":1}' });

@@ -200,6 +200,14 @@ describe('scrubbing an answer', () => {
     const scrubbed = scrubBytes(Buffer.from(`x ${unicode} y`), scrubPatterns([unicode]));
     expect(scrubbed.body.toString()).toBe('x *** y');
   });
+
+  it('removes a non-ASCII value as its Latin-1 bytes (how a header carries it), from a body and a header', () => {
+    const latin1 = 'pässwörd-CANARY-ü';
+    const scrubbed = scrubBytes(Buffer.from(`x ${latin1} y`, 'latin1'), scrubPatterns([latin1]));
+    expect(scrubbed.body.toString('latin1')).toBe('x *** y');
+    // Node gives header values as latin1 strings, one character per byte.
+    expect(scrubHeaders({ 'x-echo': Buffer.from(latin1, 'latin1').toString('latin1') }, scrubPatterns([latin1])).headers['x-echo']).toBe('***');
+  });
 });
 
 describe('sending: loopback upstreams, counted', () => {
