@@ -102,8 +102,13 @@ function inTextPositions(text: string, blockStart: number, positions: readonly n
 
 /** `text` (bytes as latin1) with every pattern replaced, overlapping matches merged into one mask. */
 function scrubLatin1(text: string, patterns: ScrubPatterns): { text: string; found: boolean } {
-  const ranges = merge([...rangesOf(text, patterns.plain), ...wrappedBase64Ranges(text, patterns.base64)]);
-  if (ranges.length === 0) return { text, found: false };
+  const ranges = rangesIn(text, patterns);
+  return ranges.length === 0 ? { text, found: false } : { text: rendered(text, ranges), found: true };
+}
+
+const rangesIn = (text: string, patterns: ScrubPatterns): Range[] => merge([...rangesOf(text, patterns.plain), ...wrappedBase64Ranges(text, patterns.base64)]);
+
+function rendered(text: string, ranges: readonly Range[]): string {
   const parts: string[] = [];
   let at = 0;
   for (const [start, stop] of ranges) {
@@ -111,7 +116,7 @@ function scrubLatin1(text: string, patterns: ScrubPatterns): { text: string; fou
     at = stop;
   }
   parts.push(text.slice(at));
-  return { text: parts.join(''), found: true };
+  return parts.join('');
 }
 
 export function scrubBytes(body: Buffer, patterns: ScrubPatterns): { body: Buffer; found: boolean } {
@@ -120,7 +125,12 @@ export function scrubBytes(body: Buffer, patterns: ScrubPatterns): { body: Buffe
   return result.found ? { body: Buffer.from(result.text, 'latin1'), found: true } : { body, found: false };
 }
 
-/** Header values as Node gives them (each byte one latin1 character), scrubbed the same way. */
+/**
+ * Header values as Node gives them (each byte one latin1 character), scrubbed the same way. A header
+ * whose name holds a value (an upstream that turned a request header's value into a name) is dropped,
+ * not renamed: a scrubbed name means nothing to the function, and two could become the same name.
+ * Names are compared ignoring case, as Node has lower-cased them.
+ */
 export function scrubHeaders(headers: Record<string, string | string[]>, patterns: ScrubPatterns): { headers: Record<string, string | string[]>; found: boolean } {
   let found = false;
   const one = (value: string): string => {
@@ -128,7 +138,25 @@ export function scrubHeaders(headers: Record<string, string | string[]>, pattern
     found ||= result.found;
     return result.text;
   };
+  const lowerCase = ignoringCase(patterns);
   const scrubbed: Record<string, string | string[]> = {};
-  for (const [name, value] of Object.entries(headers)) scrubbed[name] = Array.isArray(value) ? value.map(one) : one(value);
+  for (const [name, value] of Object.entries(headers)) {
+    if (scrubLatin1(name.toLowerCase(), lowerCase).found) found = true;
+    else scrubbed[name] = Array.isArray(value) ? value.map(one) : one(value);
+  }
   return { headers: scrubbed, found };
 }
+
+/** `text` scrubbed ignoring case: for what is lower-cased on the way (a URL's host, a message naming it). */
+export function scrubIgnoringCase(text: string, patterns: ScrubPatterns): string {
+  const lower = text.toLowerCase();
+  const ranges = rangesIn(lower, ignoringCase(patterns));
+  if (ranges.length === 0) return text;
+  // Lower-casing keeps positions unless a character became two (outside Latin-1): then the lower-cased text is the one masked.
+  return rendered(lower.length === text.length ? text : lower, ranges);
+}
+
+const ignoringCase = (patterns: ScrubPatterns): ScrubPatterns => ({
+  plain: longestFirst(patterns.plain.map(({ form }) => form.toLowerCase())),
+  base64: longestFirst(patterns.base64.map(({ form }) => form.toLowerCase())),
+});

@@ -4,7 +4,7 @@ import { destinationOf, hostsAllow } from '../domain/hosts.js';
 import { fillPlaceholders } from '../domain/placeholders.js';
 import type { SecretValue } from '../domain/secrets.js';
 import { EgressError, type Egress, type EgressFailure } from '../egress/send.js';
-import { scrubBytes, scrubHeaders, scrubPatterns } from '../egress/scrub.js';
+import { scrubBytes, scrubHeaders, scrubIgnoringCase, scrubPatterns, type ScrubPatterns } from '../egress/scrub.js';
 import type { AuditTrail } from './audit.js';
 import type { Resolution, RuntimeService } from './runtime.js';
 import { measured, type VaultMetrics } from './metrics.js';
@@ -127,6 +127,8 @@ export function brokerService(deps: { runtime: Pick<RuntimeService, 'resolveForA
 
     /** One event per secret the request named, then the refusal (SPEC S26: refusals audited too). */
     const refuse = async (error: VaultError, outcomeOf: (resolution: Resolution) => { outcome: 'denied' | 'not_found' | 'failed'; reason: string }) => {
+      // Also a refusal before every placeholder was filled: each value read so far is kept out.
+      scrubWhere(where, scrubPatterns([...named.values()].flatMap((resolution) => (resolution.granted ? valuesOf(resolution.value) : []))));
       const events: Promise<void>[] = [];
       for (const resolution of named.values()) {
         const { outcome, reason } = outcomeOf(resolution);
@@ -151,9 +153,7 @@ export function brokerService(deps: { runtime: Pick<RuntimeService, 'resolveForA
     const fills = new Map<string, string>();
     for (const use of uses.values()) for (const [text, value] of use.fills) fills.set(text, value);
     const patterns = scrubPatterns(new Set(fills.values()));
-    // A function that also read a used value (delivery "value") could write it into the path: the
-    // audit trail never holds a value (SPEC section 5), so the path is scrubbed as the answer is.
-    where.path = scrubBytes(Buffer.from(where.path, 'latin1'), patterns).body.toString('latin1');
+    scrubWhere(where, patterns);
 
     const disallowing = [...uses.values()].filter((use) => !hostsAllow(use.resolution.allowedHosts, to)).map((use) => use.resolution.secret.name);
     if (disallowing.length > 0) {
@@ -176,7 +176,8 @@ export function brokerService(deps: { runtime: Pick<RuntimeService, 'resolveForA
       // Anything else Node's client threw: its message may quote a header, so none of it is passed on.
       const error = thrown instanceof EgressError ? thrown : new EgressError('unreachable', `The request to "${where.host}" could not be sent.`);
       const { code, outcome } = refusalOf(error);
-      return refuse(new VaultError(code, error.message, code === 'HostNotAllowed' ? 'url' : undefined), () => ({ outcome, reason: error.reason }));
+      // Its message may name the host, which may hold a value (scrubWhere).
+      return refuse(new VaultError(code, scrubIgnoringCase(error.message, patterns), code === 'HostNotAllowed' ? 'url' : undefined), () => ({ outcome, reason: error.reason }));
     }
 
     const body = scrubBytes(answer.body, patterns);
@@ -207,6 +208,18 @@ export function brokerService(deps: { runtime: Pick<RuntimeService, 'resolveForA
   }
 
   return { sendBrokeredRequest: measured(deps.metrics, deps.metrics.brokeredRequest.bind(deps.metrics), sendBrokeredRequest) };
+}
+
+const valuesOf = (value: SecretValue): string[] => (typeof value === 'string' ? [value] : Object.values(value));
+
+/**
+ * A function that also read a used value (delivery "value") could write it into the path or the host:
+ * the audit trail and error messages never hold a value (SPEC section 5), so both are scrubbed as the
+ * answer is, the host ignoring case (the URL parser lower-cased it).
+ */
+function scrubWhere(where: { host: string; path: string }, patterns: ScrubPatterns): void {
+  where.path = scrubBytes(Buffer.from(where.path, 'latin1'), patterns).body.toString('latin1');
+  where.host = scrubIgnoringCase(where.host, patterns);
 }
 
 /**

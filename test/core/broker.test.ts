@@ -136,6 +136,33 @@ describe.each(DATABASES)('brokered requests through POST /runtime/v1/requests (S
     expect(event!.detail.path).toBe('/leak/***');
   });
 
+  it('drops an answer header whose name holds a used value, whatever its case', async () => {
+    upstream.handle = (request, response) => {
+      response.setHeader(`x-${request.headers.a as string}`, 'yes');
+      response.setHeader(`x-${(request.headers.a as string).toUpperCase()}-2`, 'yes');
+      response.setHeader('x-kept', 'yes');
+      response.end('ok');
+    };
+    const answer = await broker({ method: 'GET', url: url('/names'), headers: { a: '{{secret:stripe}}' } });
+    expect(answer.body.headers['x-kept']).toBe('yes');
+    expect(JSON.stringify(answer.body).toLowerCase()).not.toContain(CANARY.toLowerCase());
+    expect((await uses('stripe'))[0]).toMatchObject({ outcome: 'success', detail: { scrubbed: true } });
+  });
+
+  it('a value the function also holds, written into the host, is scrubbed from the refusal and its audit event, whatever its case', async () => {
+    const held = (await h.call('GET', '/runtime/v1/secrets/dotted.name', { token: booking.key })).body.value as string;
+    const refused = await broker({ method: 'GET', url: `https://${held.toUpperCase()}.invalid/x`, headers: { a: '{{secret:dotted.name}}' } });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.code).toBe('HostNotAllowed');
+    expect(refused.body.error.message).toContain('"***.invalid"');
+    const [event] = await uses('dotted.name');
+    expect(event).toMatchObject({ outcome: 'denied', detail: { host: '***.invalid', reason: 'host_not_allowed' } });
+    expect(JSON.stringify(event).toLowerCase()).not.toContain(CANARY.toLowerCase());
+    // Refused before every placeholder was filled (a secret it may not read), too.
+    await broker({ method: 'GET', url: `https://${held}.invalid/x`, headers: { a: '{{secret:dotted.name}}', b: '{{secret:not_granted}}' } });
+    expect(JSON.stringify((await uses('dotted.name'))[0]).toLowerCase()).not.toContain(CANARY.toLowerCase());
+  });
+
   it('refuses a host a used secret does not allow: 403 HostNotAllowed, nothing sent, audited', async () => {
     const refused = await broker({ method: 'GET', url: url('/x'), headers: { authorization: '{{secret:elsewhere}}' } });
     expect(refused.status).toBe(403);
