@@ -3,6 +3,7 @@ import { isSendableHeaderValue, parseBrokeredRequest, type BrokeredRequestInput,
 import { destinationOf, hostsAllow } from '../domain/hosts.js';
 import { fillPlaceholders } from '../domain/placeholders.js';
 import type { SecretValue } from '../domain/secrets.js';
+import { MIN_MASKED_LENGTH } from '../sdk/masking.js';
 import { EgressError, type Egress, type EgressFailure } from '../egress/send.js';
 import { scrubBytes, scrubHeaders, scrubIgnoringCase, scrubPatterns, type ScrubPatterns } from '../egress/scrub.js';
 import type { AuditTrail } from './audit.js';
@@ -33,6 +34,23 @@ interface Use {
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A broker-only value shorter than the masking floor (MIN_MASKED_LENGTH) would not be scrubbed from
+ * the answer, so an upstream echoing it would hand the function a value it must never hold: such a
+ * request is refused (400 naming the placeholder's field), nothing sent. A "value" secret is not: the
+ * function may read it anyway.
+ */
+class UnscrubbableValue extends VaultError {
+  constructor(field: string, secret: string) {
+    super(
+      'invalid_input',
+      `${field}: the value of secret "${secret}" is shorter than ${MIN_MASKED_LENGTH} characters, too short to be kept out of the answer, ` +
+        'and the secret is broker-only: it cannot be brokered. Nothing was sent; an admin can set a longer value, or make the secret readable by value.',
+      field,
+    );
+  }
+}
 
 /** Secret lookups one brokered request may cause at most. */
 export const MAX_LOOKUPS = 32;
@@ -100,6 +118,7 @@ export function brokerService(deps: { runtime: Pick<RuntimeService, 'resolveForA
       named.set(resolution.secret.name, resolution);
       if (!resolution.granted) throw resolution.error;
       const fill = fillFor(resolution.value, key, resolution.secret.name, placeholder.field);
+      if (resolution.delivery === 'broker-only' && fill.length < MIN_MASKED_LENGTH) throw new UnscrubbableValue(placeholder.field, resolution.secret.name);
       const use = uses.get(resolution.secret.name) ?? { resolution, fills: new Map<string, string>() };
       use.fills.set(placeholder.text, fill);
       uses.set(resolution.secret.name, use);
@@ -147,7 +166,8 @@ export function brokerService(deps: { runtime: Pick<RuntimeService, 'resolveForA
       const reasonOf = (resolution: Resolution) =>
         resolution.granted ? { outcome: 'denied' as const, reason: 'request_refused' } : { outcome: resolution.outcome, reason: resolution.error.code };
       const refusal = error;
-      return refuse(refusal, (resolution) => (resolution.granted && refusal.code === 'invalid_input' ? { outcome: 'denied', reason: 'invalid_placeholder' } : reasonOf(resolution)));
+      const invalid = refusal instanceof UnscrubbableValue ? 'value_too_short' : 'invalid_placeholder';
+      return refuse(refusal, (resolution) => (resolution.granted && refusal.code === 'invalid_input' ? { outcome: 'denied', reason: invalid } : reasonOf(resolution)));
     }
 
     const fills = new Map<string, string>();

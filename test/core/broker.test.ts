@@ -105,6 +105,23 @@ describe.each(DATABASES)('brokered requests through POST /runtime/v1/requests (S
     expect(JSON.stringify(answer.body)).not.toContain(CANARY);
   });
 
+  it('refuses to broker a broker-only value too short to be scrubbed from the answer: 400 naming the field, nothing sent, audited', async () => {
+    await h.call('POST', '/api/v1/secrets', { token: admin, body: { name: 'short_pin', value: '7q2', agents: ['booking'], allowedHosts: [allowed], delivery: 'broker-only' } });
+    await h.call('POST', '/api/v1/secrets', { token: admin, body: { name: 'short_kv', value: { user: 'CANARY-long-user', pin: 'z9' }, agents: ['booking'], allowedHosts: [allowed], delivery: 'broker-only' } });
+    await h.call('POST', '/api/v1/secrets', { token: admin, body: { name: 'short_value', value: 'k4x', agents: ['booking'], allowedHosts: [allowed] } });
+    const refused = await broker({ method: 'POST', url: url('/short'), headers: { 'x-pin': '{{secret:short_pin}}' }, body: 'echo' });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({ code: 'invalid_input', field: 'headers.x-pin', message: expect.stringContaining('too short to be kept out of the answer') });
+    expect(JSON.stringify(refused.body)).not.toContain('7q2');
+    const key = await broker({ method: 'POST', url: url('/short'), headers: { 'content-type': 'text/plain' }, body: '{{secret:short_kv.user}} {{secret:short_kv.pin}}' });
+    expect(key.body.error).toMatchObject({ code: 'invalid_input', field: 'body' });
+    expect(upstream.seen.length).toBe(0);
+    expect((await uses('short_pin'))[0]).toMatchObject({ outcome: 'denied', detail: { reason: 'value_too_short' } });
+    // A "value" secret's value the function may read anyway: sent as before.
+    expect((await broker({ method: 'GET', url: url('/short'), headers: { 'x-pin': '{{secret:short_value}}' } })).status).toBe(200);
+    expect(upstream.seen[0]!.headers['x-pin']).toBe('k4x');
+  });
+
   it('a JSON body gets the value JSON-escaped, a text body as it is', async () => {
     await h.call('POST', '/api/v1/secrets', { token: admin, body: { name: 'quoted', value: `${CANARY}-"quoted"\\`, agents: ['booking'], allowedHosts: [allowed] } });
     await broker({ method: 'POST', url: url('/json'), headers: { 'content-type': 'application/json' }, body: '{"key":"{{secret:quoted}}","n":1}' });
