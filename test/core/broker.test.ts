@@ -270,6 +270,16 @@ describe.each(DATABASES)('brokered requests through POST /runtime/v1/requests (S
     expect(upstream.seen.length).toBe(0);
   });
 
+  it('a request holding too many placeholders (repeats counted) is refused with 400 naming the field, not a 500', async () => {
+    const huge = await broker({ method: 'POST', url: url('/huge'), body: '{{secret:stripe}}'.repeat(200_000) });
+    expect(huge.status).toBe(400);
+    expect(huge.body.error).toMatchObject({ code: 'invalid_input', field: 'body', message: expect.stringContaining('at most 1000 placeholders') });
+    const justOver = await broker({ method: 'POST', url: url('/over?k={{secret:stripe}}'), body: '{{secret:stripe}}'.repeat(1000) });
+    expect(justOver.body.error).toMatchObject({ field: 'body' });
+    expect(upstream.seen.length).toBe(0);
+    expect((await broker({ method: 'POST', url: url('/many'), headers: { 'content-type': 'text/plain' }, body: '{{secret:stripe}}'.repeat(1000) })).status).toBe(200);
+  });
+
   it('a redirect is answered, not followed, its Location scrubbed', async () => {
     upstream.handle = (_request, response) => {
       response.writeHead(302, { location: `https://evil.example/?leak=${encodeURIComponent(STRIPE)}` });
