@@ -11,6 +11,8 @@ export const BROKER_METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'PATCH', 'DELETE', 
 export const MAX_BROKER_BODY_BYTES = 10 * 1024 * 1024;
 export const MAX_BROKER_TIMEOUT_MS = 30_000;
 export const MAX_DISTINCT_PLACEHOLDERS = 20;
+/** Placeholders (repeats counted) one brokered request may hold: each is filled and scanned for. */
+export const MAX_PLACEHOLDERS = 1000;
 const HEADER_NAME = /^[!#$%&'*+.^_`|~0-9A-Za-z-]{1,256}$/;
 // Header values as HTTP (RFC 9110 field-value) and Node's client allow them: tab, visible ASCII,
 // space and obs-text bytes; no line break or NUL, which would smuggle another header, no other control.
@@ -63,10 +65,17 @@ export interface ParsedBrokeredRequest {
 
 export const DEFAULT_BROKER_TIMEOUT_MS = MAX_BROKER_TIMEOUT_MS;
 
-function placeholdersIn(text: string, field: string): PlacedPlaceholder[] {
+/**
+ * Adds the placeholders of `text` to `placeholders`, one by one (a spread of hundreds of thousands
+ * would overflow the call stack), refusing more than MAX_PLACEHOLDERS in all, naming the field.
+ */
+function addPlaceholdersIn(placeholders: PlacedPlaceholder[], text: string, field: string): void {
   const found = findPlaceholders(text);
   if (typeof found === 'string') throw invalidInput(field, `${field} ${found}`);
-  return found.map((placeholder) => ({ ...placeholder, field }));
+  if (placeholders.length + found.length > MAX_PLACEHOLDERS) {
+    throw invalidInput(field, `${field}: a brokered request may hold at most ${MAX_PLACEHOLDERS} placeholders (repeats counted)`);
+  }
+  for (const placeholder of found) placeholders.push({ ...placeholder, field });
 }
 
 /** Checks the request's shape and finds its placeholders; 400 naming the field for anything wrong. */
@@ -87,11 +96,12 @@ export function parseBrokeredRequest(input: BrokeredRequestInput): ParsedBrokere
     if (mentionsPlaceholder(text)) throw invalidInput('url', `url has a placeholder in its ${part}: placeholders are filled only in the query, header values and body`);
   }
   url.hash = '';
-  const placeholders = placeholdersIn(url.search, 'url');
+  const placeholders: PlacedPlaceholder[] = [];
+  addPlaceholdersIn(placeholders, url.search, 'url');
   const headers = Object.entries(input.headers ?? {});
   for (const [name, value] of headers) {
     if (mentionsPlaceholder(name)) throw invalidInput(`headers.${name}`, 'header names cannot hold placeholders; put them in the value');
-    placeholders.push(...placeholdersIn(value, `headers.${name}`));
+    addPlaceholdersIn(placeholders, value, `headers.${name}`);
   }
   let body: ParsedBrokeredRequest['body'] = null;
   if (input.body !== undefined) {
@@ -99,7 +109,7 @@ export function parseBrokeredRequest(input: BrokeredRequestInput): ParsedBrokere
       if (!/^[A-Za-z0-9+/]*={0,2}$/.test(input.body) || input.body.length % 4 !== 0) throw invalidInput('body', 'body must be base64 when "bodyEncoding" is "base64"');
       body = { bytes: Buffer.from(input.body, 'base64') };
     } else {
-      placeholders.push(...placeholdersIn(input.body, 'body'));
+      addPlaceholdersIn(placeholders, input.body, 'body');
       body = { text: input.body };
     }
     const size = 'text' in body ? Buffer.byteLength(body.text, 'utf8') : body.bytes.length;

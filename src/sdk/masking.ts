@@ -13,11 +13,17 @@ export const MASK = '***';
 export const MIN_MASKED_LENGTH = 4;
 
 /** Each of a value's forms that can stand for it in text, longest first. */
-export function maskedForms(value: string): string[] {
+export const maskedForms = (value: string): string[] => formsOf(value, encodingsOf);
+
+/** The base64 ones among them (which the broker also finds across line breaks). */
+export const base64MaskedForms = (value: string): string[] => formsOf(value, (text) => base64Forms(Buffer.from(text, 'utf8')));
+
+/** The encodings of the value, trimmed and of each of its JSON leaves, long enough to mask, longest first. */
+function formsOf(value: string, encodings: (text: string) => string[]): string[] {
   const forms = new Set<string>();
   for (const text of new Set([value, value.trim(), ...jsonLeaves(value)])) {
     if (text.length < MIN_MASKED_LENGTH) continue;
-    for (const form of encodingsOf(text)) if (form.length >= MIN_MASKED_LENGTH) forms.add(form);
+    for (const form of encodings(text)) if (form.length >= MIN_MASKED_LENGTH) forms.add(form);
   }
   return [...forms].sort((a, b) => b.length - a.length);
 }
@@ -30,8 +36,8 @@ function encodingsOf(text: string): string[] {
     json,
     // Escaped twice (JSON text inside a JSON string), also after ASCII-only escaping the first time.
     jsonEscaped(json),
-    asciiJsonEscaped(text),
     jsonEscaped(asciiJsonEscaped(text)),
+    ...JSON_STYLES.flatMap((style) => [styledJsonEscaped(text, style, false), styledJsonEscaped(text, style, true)]),
     ...urlForms,
     ...urlForms.map((form) => form.replace(/%[0-9A-F]{2}/g, (escape) => escape.toLowerCase())),
     ...base64Forms(Buffer.from(text, 'utf8')),
@@ -41,9 +47,42 @@ function encodingsOf(text: string): string[] {
 /** The inside of a JSON string literal, as JSON.stringify writes it. */
 const jsonEscaped = (text: string): string => JSON.stringify(text).slice(1, -1);
 
+interface JsonStyle {
+  /** What the serializer writes as \uXXXX, matched in JSON.stringify's output (where a quote is `\"`). */
+  hex: RegExp;
+  /** Whether it writes "/" as "\/". */
+  slash: boolean;
+}
+
+/**
+ * How other JSON serializers escape a string. A value is masked in each style with every character of
+ * the style's set escaped, in lower- and in upper-case hex: one form per style and case, never every
+ * mix of escaped and raw characters.
+ */
+const JSON_STYLES: readonly JsonStyle[] = [
+  // Python's json.dumps, Jackson's ESCAPE_NON_ASCII, Json.NET's EscapeNonAscii: every non-ASCII character.
+  { hex: /[\u007f-\uffff]/g, slash: false },
+  // Go's encoding/json, Rails: the HTML-sensitive <>& and the JavaScript line separators.
+  { hex: /[<>&\u2028\u2029]/g, slash: false },
+  // Gson: also = and '.
+  { hex: /[<>&'=\u2028\u2029]/g, slash: false },
+  // .NET's System.Text.Json: <>&'+` and the quote, and every non-ASCII character.
+  { hex: /\\"|[<>&'+`\u007f-\uffff]/g, slash: false },
+  // PHP's json_encode: "/" as "\/", and every non-ASCII character (unless JSON_UNESCAPED_UNICODE).
+  { hex: /[\u007f-\uffff]/g, slash: true },
+  { hex: /(?!)/g, slash: true },
+];
+
+function styledJsonEscaped(text: string, { hex, slash }: JsonStyle, upper: boolean): string {
+  const escaped = jsonEscaped(text).replace(hex, (char) => {
+    const digits = (char === '\\"' ? 0x22 : char.charCodeAt(0)).toString(16).padStart(4, '0');
+    return `\\u${upper ? digits.toUpperCase() : digits}`;
+  });
+  return slash ? escaped.replaceAll('/', '\\/') : escaped;
+}
+
 /** JSON escaping with every non-ASCII character as \uXXXX (Python's json.dumps default). */
-const asciiJsonEscaped = (text: string): string =>
-  jsonEscaped(text).replace(/[\u007f-\uffff]/g, (char) => `\\u${char.charCodeAt(0).toString(16).padStart(4, '0')}`);
+const asciiJsonEscaped = (text: string): string => styledJsonEscaped(text, JSON_STYLES[0]!, false);
 
 /** RFC 3986 encoding, which also escapes !'()* (Python's quote, many HTTP clients). */
 const strictUrlEncoded = (text: string): string =>
@@ -92,12 +131,63 @@ function jsonLeaves(value: string): string[] {
   return leaves;
 }
 
-type Range = [start: number, end: number];
+export type Range = [start: number, end: number];
+
+/** A form to look for, with its smallest period: how far apart two occurrences of it can start. */
+export interface Needle {
+  form: string;
+  period: number;
+}
+
+export const needlesOf = (forms: readonly string[]): Needle[] => forms.map((form) => ({ form, period: smallestPeriod(form) }));
+
+/** The smallest p such that form[i] === form[i + p] throughout (form.length when none is smaller), by KMP's border table. */
+function smallestPeriod(form: string): number {
+  const border: number[] = [0];
+  for (let i = 1, k = 0; i < form.length; i++) {
+    while (k > 0 && form[i] !== form[k]) k = border[k - 1]!;
+    if (form[i] === form[k]) k++;
+    border.push(k);
+  }
+  return form.length - (border[form.length - 1] ?? 0);
+}
+
+/**
+ * Where the needles occur in `text`, merged where they overlap or touch, in order; shared by log
+ * masking and the broker's scrubber. Linear in the text for each needle, however the text repeats:
+ * overlapping occurrences can only start a period apart, so a run of them ("aaaa" all through
+ * "aaaa…a") is taken in one walk along the text, never one occurrence (and one stored range) at a
+ * time; ranges are merged as they are found, so one range is kept per separate mask.
+ */
+export function rangesOf(text: string, needles: readonly Needle[]): Range[] {
+  const ranges: Range[] = [];
+  // A loop, not push(...): a text can hold more separate masks than a call can take arguments.
+  for (const needle of needles) for (const range of occurrencesOf(text, needle)) ranges.push(range);
+  return merge(ranges);
+}
+
+function occurrencesOf(text: string, { form, period }: Needle): Range[] {
+  const ranges: Range[] = [];
+  for (let at = text.indexOf(form); at !== -1; ) {
+    // While the text keeps repeating the period, the form occurs again at each multiple of it.
+    let run = at + form.length;
+    while (run < text.length && text.charCodeAt(run) === text.charCodeAt(run - period)) run++;
+    const end = at + form.length + Math.floor((run - at - form.length) / period) * period;
+    const last = ranges[ranges.length - 1];
+    if (last && at <= last[1]) last[1] = end;
+    else ranges.push([at, end]);
+    // Any other occurrence inside the run would give the form a smaller period: the next one starts
+    // after the last occurrence just taken.
+    at = text.indexOf(form, end - form.length + 1);
+  }
+  return ranges;
+}
 
 /** The values read so far, and the masking of text by them. */
 export class Masker {
   private readonly known = new Set<string>();
   private forms: string[] = [];
+  private needles: Needle[] = [];
 
   /** Remembers a value (a string, or each value of a key/value secret) so that it is masked from now on. */
   remember(value: string | Readonly<Record<string, string>>): void {
@@ -108,7 +198,9 @@ export class Masker {
       this.known.add(one);
       changed = true;
     }
-    if (changed) this.forms = [...new Set([...this.known].flatMap(maskedForms))].sort((a, b) => b.length - a.length);
+    if (!changed) return;
+    this.forms = [...new Set([...this.known].flatMap(maskedForms))].sort((a, b) => b.length - a.length);
+    this.needles = needlesOf(this.forms);
   }
 
   /** Every form being masked, longest first. */
@@ -122,11 +214,7 @@ export class Masker {
 
   /** Where known forms occur in `text`, merged where they overlap or touch, in order. */
   rangesIn(text: string): Range[] {
-    const ranges: Range[] = [];
-    for (const form of this.forms) {
-      for (let at = text.indexOf(form); at !== -1; at = text.indexOf(form, at + 1)) ranges.push([at, at + form.length]);
-    }
-    return merge(ranges);
+    return rangesOf(text, this.needles);
   }
 
   /** The earliest position from which the end of `text` could be the beginning of a known form. */
@@ -145,7 +233,8 @@ export class Masker {
   }
 }
 
-function merge(ranges: Range[]): Range[] {
+/** The ranges in order, those that overlap or touch made one. */
+export function merge(ranges: Range[]): Range[] {
   ranges.sort((a, b) => a[0] - b[0]);
   const merged: Range[] = [];
   for (const range of ranges) {

@@ -3,9 +3,9 @@ import { isSendableHeaderValue, parseBrokeredRequest, type BrokeredRequestInput,
 import { destinationOf, hostsAllow } from '../domain/hosts.js';
 import { fillPlaceholders } from '../domain/placeholders.js';
 import type { SecretValue } from '../domain/secrets.js';
+import { MIN_MASKED_LENGTH } from '../sdk/masking.js';
 import { EgressError, type Egress, type EgressFailure } from '../egress/send.js';
-import { bytePatterns, scrubBytes, scrubHeaders } from '../egress/scrub.js';
-import { Masker } from '../sdk/masking.js';
+import { scrubBytes, scrubHeaders, scrubIgnoringCase, scrubPatterns, type ScrubPatterns } from '../egress/scrub.js';
 import type { AuditTrail } from './audit.js';
 import type { Resolution, RuntimeService } from './runtime.js';
 import { measured, type VaultMetrics } from './metrics.js';
@@ -34,6 +34,23 @@ interface Use {
 }
 
 const utf8 = new TextDecoder('utf-8', { fatal: true });
+
+/**
+ * A broker-only value shorter than the masking floor (MIN_MASKED_LENGTH) would not be scrubbed from
+ * the answer, so an upstream echoing it would hand the function a value it must never hold: such a
+ * request is refused (400 naming the placeholder's field), nothing sent. A "value" secret is not: the
+ * function may read it anyway.
+ */
+class UnscrubbableValue extends VaultError {
+  constructor(field: string, secret: string) {
+    super(
+      'invalid_input',
+      `${field}: the value of secret "${secret}" is shorter than ${MIN_MASKED_LENGTH} characters, too short to be kept out of the answer, ` +
+        'and the secret is broker-only: it cannot be brokered. Nothing was sent; an admin can set a longer value, or make the secret readable by value.',
+      field,
+    );
+  }
+}
 
 /** Secret lookups one brokered request may cause at most. */
 export const MAX_LOOKUPS = 32;
@@ -101,6 +118,7 @@ export function brokerService(deps: { runtime: Pick<RuntimeService, 'resolveForA
       named.set(resolution.secret.name, resolution);
       if (!resolution.granted) throw resolution.error;
       const fill = fillFor(resolution.value, key, resolution.secret.name, placeholder.field);
+      if (resolution.delivery === 'broker-only' && fill.length < MIN_MASKED_LENGTH) throw new UnscrubbableValue(placeholder.field, resolution.secret.name);
       const use = uses.get(resolution.secret.name) ?? { resolution, fills: new Map<string, string>() };
       use.fills.set(placeholder.text, fill);
       uses.set(resolution.secret.name, use);
@@ -128,6 +146,8 @@ export function brokerService(deps: { runtime: Pick<RuntimeService, 'resolveForA
 
     /** One event per secret the request named, then the refusal (SPEC S26: refusals audited too). */
     const refuse = async (error: VaultError, outcomeOf: (resolution: Resolution) => { outcome: 'denied' | 'not_found' | 'failed'; reason: string }) => {
+      // Also a refusal before every placeholder was filled: each value read so far is kept out.
+      scrubWhere(where, scrubPatterns([...named.values()].flatMap((resolution) => (resolution.granted ? valuesOf(resolution.value) : []))));
       const events: Promise<void>[] = [];
       for (const resolution of named.values()) {
         const { outcome, reason } = outcomeOf(resolution);
@@ -146,17 +166,14 @@ export function brokerService(deps: { runtime: Pick<RuntimeService, 'resolveForA
       const reasonOf = (resolution: Resolution) =>
         resolution.granted ? { outcome: 'denied' as const, reason: 'request_refused' } : { outcome: resolution.outcome, reason: resolution.error.code };
       const refusal = error;
-      return refuse(refusal, (resolution) => (resolution.granted && refusal.code === 'invalid_input' ? { outcome: 'denied', reason: 'invalid_placeholder' } : reasonOf(resolution)));
+      const invalid = refusal instanceof UnscrubbableValue ? 'value_too_short' : 'invalid_placeholder';
+      return refuse(refusal, (resolution) => (resolution.granted && refusal.code === 'invalid_input' ? { outcome: 'denied', reason: invalid } : reasonOf(resolution)));
     }
 
     const fills = new Map<string, string>();
     for (const use of uses.values()) for (const [text, value] of use.fills) fills.set(text, value);
-    const masker = new Masker();
-    for (const value of fills.values()) masker.remember(value);
-    const patterns = bytePatterns(masker.maskedForms);
-    // A function that also read a used value (delivery "value") could write it into the path: the
-    // audit trail never holds a value (SPEC section 5), so the path is scrubbed as the answer is.
-    where.path = scrubBytes(Buffer.from(where.path, 'latin1'), patterns).body.toString('latin1');
+    const patterns = scrubPatterns(new Set(fills.values()));
+    scrubWhere(where, patterns);
 
     const disallowing = [...uses.values()].filter((use) => !hostsAllow(use.resolution.allowedHosts, to)).map((use) => use.resolution.secret.name);
     if (disallowing.length > 0) {
@@ -179,7 +196,8 @@ export function brokerService(deps: { runtime: Pick<RuntimeService, 'resolveForA
       // Anything else Node's client threw: its message may quote a header, so none of it is passed on.
       const error = thrown instanceof EgressError ? thrown : new EgressError('unreachable', `The request to "${where.host}" could not be sent.`);
       const { code, outcome } = refusalOf(error);
-      return refuse(new VaultError(code, error.message, code === 'HostNotAllowed' ? 'url' : undefined), () => ({ outcome, reason: error.reason }));
+      // Its message may name the host, which may hold a value (scrubWhere).
+      return refuse(new VaultError(code, scrubIgnoringCase(error.message, patterns), code === 'HostNotAllowed' ? 'url' : undefined), () => ({ outcome, reason: error.reason }));
     }
 
     const body = scrubBytes(answer.body, patterns);
@@ -210,6 +228,18 @@ export function brokerService(deps: { runtime: Pick<RuntimeService, 'resolveForA
   }
 
   return { sendBrokeredRequest: measured(deps.metrics, deps.metrics.brokeredRequest.bind(deps.metrics), sendBrokeredRequest) };
+}
+
+const valuesOf = (value: SecretValue): string[] => (typeof value === 'string' ? [value] : Object.values(value));
+
+/**
+ * A function that also read a used value (delivery "value") could write it into the path or the host:
+ * the audit trail and error messages never hold a value (SPEC section 5), so both are scrubbed as the
+ * answer is, the host ignoring case (the URL parser lower-cased it).
+ */
+function scrubWhere(where: { host: string; path: string }, patterns: ScrubPatterns): void {
+  where.path = scrubBytes(Buffer.from(where.path, 'latin1'), patterns).body.toString('latin1');
+  where.host = scrubIgnoringCase(where.host, patterns);
 }
 
 /**

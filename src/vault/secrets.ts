@@ -326,6 +326,16 @@ export function secretsService(deps: { store: Store; audit: AuditTrail; sealing:
       }
     }
     if (input.delivery !== undefined && input.delivery !== secret.delivery) {
+      // Read by value, a never-revealed broker-only secret could be printed by any function of a granted
+      // agent: "never" would be undone by two PATCHes. Such a secret stays broker-only.
+      if (secret.reveal === 'never' && secret.delivery === 'broker-only') {
+        throw new VaultError(
+          'conflict',
+          `Secret "${secret.name}" is broker-only and never revealed, so it stays broker-only: read by value, any function could print it. ` +
+            'To use a credential by value, make a new secret with it.',
+          'delivery',
+        );
+      }
       await tx.updateTable('secrets').set({ delivery: input.delivery, ...touch }).where('id', '=', secret.id).execute();
       record({ actor, action: 'secret.delivery_set', outcome: 'success', secret: ref, detail: { from: secret.delivery, to: input.delivery } });
     }

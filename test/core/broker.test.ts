@@ -91,6 +91,37 @@ describe.each(DATABASES)('brokered requests through POST /runtime/v1/requests (S
     expect(typeof events[0]!.detail.durationMs).toBe('number');
   });
 
+  it('scrubs a non-ASCII value sent in a header when the upstream echoes its Latin-1 bytes', async () => {
+    const latin1 = `${CANARY}-pässwörd`;
+    await h.call('POST', '/api/v1/secrets', { token: admin, body: { name: 'latin1', value: latin1, agents: ['booking'], allowedHosts: [allowed], delivery: 'broker-only' } });
+    upstream.handle = (request, response) => {
+      response.setHeader('x-echo', request.headers['x-key'] as string);
+      response.end(Buffer.from(`key=${request.headers['x-key'] as string}`, 'latin1'));
+    };
+    const answer = await broker({ method: 'GET', url: url('/latin1'), headers: { 'x-key': '{{secret:latin1}}' } });
+    expect(upstream.seen[0]!.rawHeaders).toContain(Buffer.from(latin1, 'latin1').toString('latin1'));
+    expect(answer.body).toMatchObject({ bodyEncoding: 'utf8', body: 'key=***' });
+    expect(answer.body.headers['x-echo']).toBe('***');
+    expect(JSON.stringify(answer.body)).not.toContain(CANARY);
+  });
+
+  it('refuses to broker a broker-only value too short to be scrubbed from the answer: 400 naming the field, nothing sent, audited', async () => {
+    await h.call('POST', '/api/v1/secrets', { token: admin, body: { name: 'short_pin', value: '7q2', agents: ['booking'], allowedHosts: [allowed], delivery: 'broker-only' } });
+    await h.call('POST', '/api/v1/secrets', { token: admin, body: { name: 'short_kv', value: { user: 'CANARY-long-user', pin: 'z9' }, agents: ['booking'], allowedHosts: [allowed], delivery: 'broker-only' } });
+    await h.call('POST', '/api/v1/secrets', { token: admin, body: { name: 'short_value', value: 'k4x', agents: ['booking'], allowedHosts: [allowed] } });
+    const refused = await broker({ method: 'POST', url: url('/short'), headers: { 'x-pin': '{{secret:short_pin}}' }, body: 'echo' });
+    expect(refused.status).toBe(400);
+    expect(refused.body.error).toMatchObject({ code: 'invalid_input', field: 'headers.x-pin', message: expect.stringContaining('too short to be kept out of the answer') });
+    expect(JSON.stringify(refused.body)).not.toContain('7q2');
+    const key = await broker({ method: 'POST', url: url('/short'), headers: { 'content-type': 'text/plain' }, body: '{{secret:short_kv.user}} {{secret:short_kv.pin}}' });
+    expect(key.body.error).toMatchObject({ code: 'invalid_input', field: 'body' });
+    expect(upstream.seen.length).toBe(0);
+    expect((await uses('short_pin'))[0]).toMatchObject({ outcome: 'denied', detail: { reason: 'value_too_short' } });
+    // A "value" secret's value the function may read anyway: sent as before.
+    expect((await broker({ method: 'GET', url: url('/short'), headers: { 'x-pin': '{{secret:short_value}}' } })).status).toBe(200);
+    expect(upstream.seen[0]!.headers['x-pin']).toBe('k4x');
+  });
+
   it('a JSON body gets the value JSON-escaped, a text body as it is', async () => {
     await h.call('POST', '/api/v1/secrets', { token: admin, body: { name: 'quoted', value: `${CANARY}-"quoted"\\`, agents: ['booking'], allowedHosts: [allowed] } });
     await broker({ method: 'POST', url: url('/json'), headers: { 'content-type': 'application/json' }, body: '{"key":"{{secret:quoted}}","n":1}' });
@@ -120,6 +151,33 @@ describe.each(DATABASES)('brokered requests through POST /runtime/v1/requests (S
     await broker({ method: 'GET', url: url(`/leak/${encodeURIComponent(held)}`), headers: { a: '{{secret:oauth.client_secret}}' } });
     const [event] = await uses('oauth');
     expect(event!.detail.path).toBe('/leak/***');
+  });
+
+  it('drops an answer header whose name holds a used value, whatever its case', async () => {
+    upstream.handle = (request, response) => {
+      response.setHeader(`x-${request.headers.a as string}`, 'yes');
+      response.setHeader(`x-${(request.headers.a as string).toUpperCase()}-2`, 'yes');
+      response.setHeader('x-kept', 'yes');
+      response.end('ok');
+    };
+    const answer = await broker({ method: 'GET', url: url('/names'), headers: { a: '{{secret:stripe}}' } });
+    expect(answer.body.headers['x-kept']).toBe('yes');
+    expect(JSON.stringify(answer.body).toLowerCase()).not.toContain(CANARY.toLowerCase());
+    expect((await uses('stripe'))[0]).toMatchObject({ outcome: 'success', detail: { scrubbed: true } });
+  });
+
+  it('a value the function also holds, written into the host, is scrubbed from the refusal and its audit event, whatever its case', async () => {
+    const held = (await h.call('GET', '/runtime/v1/secrets/dotted.name', { token: booking.key })).body.value as string;
+    const refused = await broker({ method: 'GET', url: `https://${held.toUpperCase()}.invalid/x`, headers: { a: '{{secret:dotted.name}}' } });
+    expect(refused.status).toBe(403);
+    expect(refused.body.error.code).toBe('HostNotAllowed');
+    expect(refused.body.error.message).toContain('"***.invalid"');
+    const [event] = await uses('dotted.name');
+    expect(event).toMatchObject({ outcome: 'denied', detail: { host: '***.invalid', reason: 'host_not_allowed' } });
+    expect(JSON.stringify(event).toLowerCase()).not.toContain(CANARY.toLowerCase());
+    // Refused before every placeholder was filled (a secret it may not read), too.
+    await broker({ method: 'GET', url: `https://${held}.invalid/x`, headers: { a: '{{secret:dotted.name}}', b: '{{secret:not_granted}}' } });
+    expect(JSON.stringify((await uses('dotted.name'))[0]).toLowerCase()).not.toContain(CANARY.toLowerCase());
   });
 
   it('refuses a host a used secret does not allow: 403 HostNotAllowed, nothing sent, audited', async () => {
@@ -210,6 +268,16 @@ describe.each(DATABASES)('brokered requests through POST /runtime/v1/requests (S
     expect(dotted.status).toBe(400);
     expect(dotted.body.error.message).toContain('at most 32 different secrets');
     expect(upstream.seen.length).toBe(0);
+  });
+
+  it('a request holding too many placeholders (repeats counted) is refused with 400 naming the field, not a 500', async () => {
+    const huge = await broker({ method: 'POST', url: url('/huge'), body: '{{secret:stripe}}'.repeat(200_000) });
+    expect(huge.status).toBe(400);
+    expect(huge.body.error).toMatchObject({ code: 'invalid_input', field: 'body', message: expect.stringContaining('at most 1000 placeholders') });
+    const justOver = await broker({ method: 'POST', url: url('/over?k={{secret:stripe}}'), body: '{{secret:stripe}}'.repeat(1000) });
+    expect(justOver.body.error).toMatchObject({ field: 'body' });
+    expect(upstream.seen.length).toBe(0);
+    expect((await broker({ method: 'POST', url: url('/many'), headers: { 'content-type': 'text/plain' }, body: '{{secret:stripe}}'.repeat(1000) })).status).toBe(200);
   });
 
   it('a redirect is answered, not followed, its Location scrubbed', async () => {

@@ -148,6 +148,24 @@ describe.each(DATABASES)('allowed hosts, delivery and reveal (S25, S27) on %s', 
     expect(trail.filter((e) => e.action === 'secret.reveal').map((e) => e.outcome)).toEqual(['denied', 'denied']);
   });
 
+  it('a never-revealed broker-only secret stays broker-only: PATCH to delivery "value" is 409 naming delivery, nothing changed, the value still not readable', async () => {
+    await create({ name: 'sealed_key', value: `${CANARY}-sealed`, reveal: 'never', delivery: 'broker-only', allowedHosts: ['api.stripe.com'] });
+    const refused = await patch('sealed_key', { delivery: 'value', description: 'changed too?' });
+    expect(refused.status).toBe(409);
+    expect(refused.body.error).toMatchObject({ code: 'conflict', field: 'delivery', message: expect.stringContaining('make a new secret') });
+    expect(JSON.stringify(refused.body)).not.toContain(CANARY);
+    const after = (await h.call('GET', '/api/v1/secrets/sealed_key', { token: admin })).body;
+    expect(after).toMatchObject({ delivery: 'broker-only', reveal: 'never' });
+    expect(after.description ?? '').not.toBe('changed too?');
+    const runtime = await read('sealed_key');
+    expect(runtime.status).toBe(403);
+    expect(runtime.body.error.code).toBe('BrokerOnly');
+    expect(JSON.stringify(runtime.body)).not.toContain(CANARY);
+    expect((await events('sealed_key')).some((e) => e.action === 'secret.delivery_set')).toBe(false);
+    // A broker-only secret that may be revealed can still go back to value.
+    expect((await patch('patched', { delivery: 'value' })).status).toBe(200);
+  });
+
   it('an allowed secret can be set to never by PATCH, audited', async () => {
     await patch('plain_key', { reveal: 'never' });
     expect((await h.call('POST', '/api/v1/secrets/plain_key/reveal', { token: admin })).status).toBe(403);

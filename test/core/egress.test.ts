@@ -3,9 +3,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { destinationOf, hostsAllow, normalizeAllowedHosts } from '../../src/domain/hosts.js';
 import { findPlaceholders, readingsOf } from '../../src/domain/placeholders.js';
 import { embeddedIpv4, judgeAddress } from '../../src/egress/addresses.js';
-import { bytePatterns, scrubBytes, scrubHeaders } from '../../src/egress/scrub.js';
+import { scrubBytes, scrubHeaders, scrubPatterns } from '../../src/egress/scrub.js';
 import { EgressError, createEgress, type Resolver } from '../../src/egress/send.js';
-import { maskedForms } from '../../src/sdk/masking.js';
 import { makeCertificates, reflect, startUpstream, type Upstream } from '../support/upstream.js';
 
 const MiB = 1024 * 1024;
@@ -121,7 +120,7 @@ describe('placeholders', () => {
 
 describe('scrubbing an answer', () => {
   const value = 'sk_live_CANARY-scrub-9d1f';
-  const patterns = bytePatterns(maskedForms(value));
+  const patterns = scrubPatterns([value]);
 
   it.each([
     ['raw', value],
@@ -137,6 +136,38 @@ describe('scrubbing an answer', () => {
     expect(scrubbed.body.toString()).toMatch(/^before .*\*\*\*.* after$/);
   });
 
+  it.each([
+    ['Go (<>& as \\u00XX)', 'pa&ss<wo>rd-123456', '{"v":"pa\\u0026ss\\u003cwo\\u003erd-123456"}'],
+    ['Gson (= and \' too)', "pa=ss'wo&rd-1234", '{"v":"pa\\u003dss\\u0027wo\\u0026rd-1234"}'],
+    ['.NET (upper-case hex)', 'pa<ss>wö+rd', '{"v":"pa\\u003Css\\u003Ew\\u00F6\\u002Brd"}'],
+    ['PHP (\\/ and non-ASCII)', 'pa/ss/wörd', '{"v":"pa\\/ss\\/w\\u00f6rd"}'],
+    ['PHP with JSON_UNESCAPED_UNICODE', 'pa/ss/wörd', '{"v":"pa\\/ss\\/wörd"}'],
+    ['Jackson (non-ASCII, upper-case hex)', 'pässwörd-1', '{"v":"p\\u00E4ssw\\u00F6rd-1"}'],
+  ])('removes a value JSON-escaped as %s writes it', (_serializer, secret, answer) => {
+    const scrubbed = scrubBytes(Buffer.from(answer), scrubPatterns([secret]));
+    expect(scrubbed.body.toString()).toBe('{"v":"***"}');
+  });
+
+  it.each([
+    ['MIME (76 characters, CRLF)', 76, '\r\n'],
+    ['a PEM-like file (64, LF)', 64, '\n'],
+    ["GitHub's contents API (60, JSON-escaped \\n)", 60, '\\n'],
+    ['JSON-escaped CRLF', 76, '\\r\\n'],
+  ])('removes a value base64-encoded in lines as %s, wherever a line breaks it', (_style, width, lineBreak) => {
+    for (let before = 0; before < width + 3; before += 5) {
+      const file = `${'x'.repeat(before)}${value}\n${'y'.repeat(40)}`;
+      const encoded = Buffer.from(file).toString('base64');
+      const wrapped = encoded.match(new RegExp(`.{1,${width}}`, 'g'))!.join(lineBreak);
+      const scrubbed = scrubBytes(Buffer.from(`{"content":"${wrapped}"}`), patterns).body.toString();
+      // What the value's own bits encode to, whatever the bytes around it.
+      const first = Math.ceil((before * 8) / 6);
+      const own = encoded.slice(first, Math.floor(((before + value.length) * 8) / 6));
+      expect(scrubbed.split(lineBreak).join(''), `${before} bytes before`).not.toContain(own.slice(0, 8));
+      expect(scrubbed).toContain('***');
+      expect(scrubbed.startsWith(`{"content":"${wrapped.slice(0, Math.max(0, first - 2))}`)).toBe(true);
+    }
+  });
+
   it('removes a value from a binary body and from every header value, set-cookie lists included', () => {
     const binary = Buffer.concat([Buffer.from([0xff, 0x00, 0xfe]), Buffer.from(value), Buffer.from([0x80])]);
     expect(scrubBytes(binary, patterns).body.includes(Buffer.from(value))).toBe(false);
@@ -145,10 +176,37 @@ describe('scrubbing an answer', () => {
     expect(headers['set-cookie']).toEqual(['a=1', 't=***']);
   });
 
+  it('scrubs a 10 MiB answer of a periodic value in time linear in its size, as one mask', () => {
+    const body = Buffer.alloc(10 * MiB, 'a');
+    const periodic = scrubPatterns(['aaaa']);
+    // The machine is shared: the bound is a ratio to plain Buffer.indexOf scans of the same bytes, one per pattern.
+    const timed = (work: () => unknown) => {
+      const started = performance.now();
+      work();
+      return performance.now() - started;
+    };
+    const baseline = Math.min(...[1, 2, 3].map(() => timed(() => [...periodic.plain, ...periodic.base64].forEach(({ form }) => body.indexOf(`${form}\u0000`, 0, 'latin1')))));
+    let scrubbed: ReturnType<typeof scrubBytes> | undefined;
+    const took = timed(() => (scrubbed = scrubBytes(body, periodic)));
+    expect(scrubbed!.body.toString()).toBe('***');
+    expect(took).toBeLessThan(Math.max(200 * baseline, 400));
+    // Millions of short lines, each a line break the wrapped-base64 search takes out.
+    const lines = Buffer.from('a\n'.repeat(5 * MiB));
+    expect(timed(() => scrubBytes(lines, periodic))).toBeLessThan(Math.max(200 * baseline, 400));
+  });
+
   it('removes a non-ASCII value as its UTF-8 bytes', () => {
     const unicode = 'pässwörd-CANARY-ü';
-    const scrubbed = scrubBytes(Buffer.from(`x ${unicode} y`), bytePatterns(maskedForms(unicode)));
+    const scrubbed = scrubBytes(Buffer.from(`x ${unicode} y`), scrubPatterns([unicode]));
     expect(scrubbed.body.toString()).toBe('x *** y');
+  });
+
+  it('removes a non-ASCII value as its Latin-1 bytes (how a header carries it), from a body and a header', () => {
+    const latin1 = 'pässwörd-CANARY-ü';
+    const scrubbed = scrubBytes(Buffer.from(`x ${latin1} y`, 'latin1'), scrubPatterns([latin1]));
+    expect(scrubbed.body.toString('latin1')).toBe('x *** y');
+    // Node gives header values as latin1 strings, one character per byte.
+    expect(scrubHeaders({ 'x-echo': Buffer.from(latin1, 'latin1').toString('latin1') }, scrubPatterns([latin1])).headers['x-echo']).toBe('***');
   });
 });
 

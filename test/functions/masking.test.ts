@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { MASK, MIN_MASKED_LENGTH, Masker, StreamMasker, maskedForms } from '../../src/sdk/masking.js';
+import { MASK, MIN_MASKED_LENGTH, Masker, StreamMasker, maskedForms, needlesOf, rangesOf, type Range } from '../../src/sdk/masking.js';
 import { leaksOf } from './leaks.js';
 
 const CANARY = 'CANARY/mask+"q"&x=1 ü';
@@ -19,6 +19,13 @@ describe('masker (SPEC S12)', () => {
     ['JSON-escaped twice', (v: string) => JSON.stringify({ body: JSON.stringify({ token: v }) })],
     ['JSON-escaped as ASCII (Python json.dumps)', (v: string) => `{"token": "${JSON.stringify(v).slice(1, -1).replace(/ü/g, '\\u00fc')}"}`],
     ['JSON-escaped twice, ASCII-only the first time', (v: string) => JSON.stringify({ body: `{"v": "${JSON.stringify(v).slice(1, -1).replace(/ü/g, '\\u00fc')}"}` })],
+    ['JSON-escaped as Go writes it (<>& as \\u00XX)', (v: string) => JSON.stringify({ token: v }).replace(/[<>&]/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`)],
+    ['JSON-escaped as Gson writes it (also = and \')', (v: string) => JSON.stringify({ token: v }).replace(/[<>&=']/g, (c) => `\\u00${c.charCodeAt(0).toString(16)}`)],
+    ['JSON-escaped as .NET writes it (upper-case hex, the quote too)', (v: string) =>
+      `{"token":"${v.replace(/[^ !#-%(-*,-;=?-_a-~]/g, (c) => `\\u${c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0')}`)}"}`],
+    ['JSON-escaped as PHP writes it (\\/ and \\u00fc)', (v: string) => JSON.stringify({ token: v }).replaceAll('/', '\\/').replace(/ü/g, '\\u00fc')],
+    ['JSON-escaped as PHP writes it with JSON_UNESCAPED_UNICODE', (v: string) => JSON.stringify({ token: v }).replaceAll('/', '\\/')],
+    ['JSON-escaped as Jackson writes non-ASCII (upper-case hex)', (v: string) => JSON.stringify({ token: v }).replace(/ü/g, '\\u00FC')],
     ['URL-encoded', (v: string) => `https://api.example.com/?token=${encodeURIComponent(v)}`],
     ['form-encoded', (v: string) => new URLSearchParams({ token: v, other: 'x' }).toString()],
     ['URL-encoded with lowercase hex', (v: string) => encodeURIComponent(v).replace(/%[0-9A-F]{2}/g, (e) => e.toLowerCase())],
@@ -121,5 +128,40 @@ describe('stream masking (values split across chunks)', () => {
     const out = stream([`auth ${encoded.slice(0, 7)}`, `${encoded.slice(7)} done`]);
     expect(leaksOf(out, [value])).toEqual([]);
     expect(out).toContain('done');
+  });
+});
+
+describe('finding where forms occur (shared by log masking and the broker scrubber)', () => {
+  /** Every occurrence, one at a time, merged: slow, obviously right. */
+  const naive = (text: string, forms: string[]): Range[] => {
+    const ranges: Range[] = [];
+    for (const form of forms) for (let at = text.indexOf(form); at !== -1; at = text.indexOf(form, at + 1)) ranges.push([at, at + form.length]);
+    ranges.sort((a, b) => a[0] - b[0]);
+    const merged: Range[] = [];
+    for (const [start, end] of ranges) {
+      const last = merged[merged.length - 1];
+      if (last && start <= last[1]) last[1] = Math.max(last[1], end);
+      else merged.push([start, end]);
+    }
+    return merged;
+  };
+
+  it('covers exactly what every occurrence covers, overlapping and periodic forms included', () => {
+    let seed = 7;
+    const random = (n: number) => (seed = (seed * 1103515245 + 12345) % 2 ** 31) % n;
+    const word = (length: number) => Array.from({ length }, () => 'ab'[random(2)]).join('');
+    for (let round = 0; round < 3000; round++) {
+      const text = word(1 + random(40));
+      const forms = Array.from({ length: 1 + random(3) }, () => word(1 + random(6)));
+      expect(rangesOf(text, needlesOf(forms)), `${forms.join(',')} in ${text}`).toEqual(naive(text, forms));
+    }
+    expect(rangesOf('ababab', needlesOf(['abab']))).toEqual([[0, 6]]);
+    expect(rangesOf('aabaaabaa', needlesOf(['aabaa']))).toEqual([[0, 9]]);
+  });
+
+  it('keeps one range for a periodic value repeated through a long text, not one per occurrence', () => {
+    const text = 'a'.repeat(1024 * 1024);
+    expect(rangesOf(text, needlesOf(['aaaa']))).toEqual([[0, text.length]]);
+    expect(rangesOf(`x${'abcd'.repeat(100_000)}ab`, needlesOf(['abcd', 'cdab']))).toEqual([[1, 400_003]]);
   });
 });
