@@ -5,6 +5,19 @@ import { DATABASES } from '../support/stores.js';
 
 const CANARY = 'CANARY-environments-4d1e8b';
 
+/** An agent with one key per environment, each made in (and saying) its environment. */
+async function agentWithKeyPerEnvironment(h: Harness, admin: string, agent: string): Promise<Record<Environment, string>> {
+  await h.call('POST', '/api/v1/agents', { token: admin, body: { name: agent } });
+  const keys = {} as Record<Environment, string>;
+  for (const environment of ENVIRONMENTS) {
+    const made = await h.call('POST', `/api/v1/agents/${agent}/keys`, { token: admin, body: { name: `${environment} key`, environment } });
+    expect(made.status).toBe(201);
+    expect(made.body.environment).toBe(environment);
+    keys[environment] = made.body.key;
+  }
+  return keys;
+}
+
 describe.each(DATABASES)('environments: keys, overrides, promotion (SPEC S21-S24) on %s', (kind) => {
   let h: Harness;
   let admin: string;
@@ -14,13 +27,7 @@ describe.each(DATABASES)('environments: keys, overrides, promotion (SPEC S21-S24
   beforeAll(async () => {
     h = await startHarness(kind);
     admin = h.admin.token;
-    await h.call('POST', '/api/v1/agents', { token: admin, body: { name: 'booking' } });
-    for (const environment of ENVIRONMENTS) {
-      const made = await h.call('POST', '/api/v1/agents/booking/keys', { token: admin, body: { name: `${environment} key`, environment } });
-      expect(made.status).toBe(201);
-      expect(made.body.environment).toBe(environment);
-      keys[environment] = made.body.key;
-    }
+    Object.assign(keys, await agentWithKeyPerEnvironment(h, admin, 'booking'));
   });
   afterAll(async () => {
     expect(h.logLines.join('\n')).not.toContain(CANARY);
@@ -388,10 +395,7 @@ describe.each(DATABASES)('environments: what the "can read" lists say a key read
   beforeAll(async () => {
     h = await startHarness(kind);
     admin = h.admin.token;
-    await h.call('POST', '/api/v1/agents', { token: admin, body: { name: 'shapes' } });
-    for (const environment of ENVIRONMENTS) {
-      keys[environment] = (await h.call('POST', '/api/v1/agents/shapes/keys', { token: admin, body: { name: environment, environment } })).body.key;
-    }
+    Object.assign(keys, await agentWithKeyPerEnvironment(h, admin, 'shapes'));
     // A key/value default; sandbox: a single value; pre-release: key/value with other key names.
     const made = await h.call('POST', '/api/v1/secrets', { token: admin, body: { name: 's1', value: { client_id: `${CANARY}-id`, client_secret: `${CANARY}-s` }, agents: ['shapes'] } });
     expect(made.status).toBe(201);
