@@ -1,7 +1,8 @@
-import { useState, type FormEvent } from 'react';
-import { api, messageOf } from '../api/client';
+import { useState } from 'react';
+import { api } from '../api/client';
 import type { NewPersonalToken } from '../api/types';
 import { Field } from '../ui/Field';
+import { useSubmit } from '../ui/useSubmit';
 
 /**
  * Names and creates a token. The name is judged by the API (trimmed, 1 to 100 characters, no control
@@ -9,23 +10,11 @@ import { Field } from '../ui/Field';
  */
 export function NewTokenForm({ onCreated }: { onCreated(token: { name: string; token: string }): void }) {
   const [name, setName] = useState('');
-  const [error, setError] = useState<string | undefined>();
-  const [busy, setBusy] = useState(false);
-
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      const answer = await api.post<NewPersonalToken>('/api/v1/tokens', { name });
-      setName('');
-      onCreated({ name: answer.name, token: answer.token });
-    } catch (failure) {
-      setError(messageOf(failure));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, error, submit } = useSubmit(async () => {
+    const answer = await api.post<NewPersonalToken>('/api/v1/tokens', { name });
+    setName('');
+    onCreated({ name: answer.name, token: answer.token });
+  });
 
   return (
     <section className="section card" aria-labelledby="new-token-title">

@@ -1,27 +1,16 @@
-import { useState, type FormEvent } from 'react';
-import { api, messageOf, seg } from '../api/client';
+import { useState } from 'react';
+import { api, seg } from '../api/client';
 import type { Agent } from '../api/types';
 import { Field } from '../ui/Field';
+import { useSubmit } from '../ui/useSubmit';
 
 /** Renames an agent; its id, keys and grants stay. */
 export function RenameAgentForm({ agent, onRenamed }: { agent: Agent; onRenamed(name: string): void }) {
   const [name, setName] = useState(agent.name);
-  const [error, setError] = useState<string | undefined>();
-  const [busy, setBusy] = useState(false);
-
-  const submit = async (event: FormEvent) => {
-    event.preventDefault();
-    setBusy(true);
-    setError(undefined);
-    try {
-      const renamed = await api.patch<Agent>(`/api/v1/agents/${seg(agent.id)}`, { name: name.trim() });
-      onRenamed(renamed.name);
-    } catch (failure) {
-      setError(messageOf(failure));
-    } finally {
-      setBusy(false);
-    }
-  };
+  const { busy, error, submit } = useSubmit(async () => {
+    const renamed = await api.patch<Agent>(`/api/v1/agents/${seg(agent.id)}`, { name: name.trim() });
+    onRenamed(renamed.name);
+  });
 
   return (
     <form method="post" className="inline-form card" onSubmit={submit}>
